@@ -1,0 +1,37 @@
+# `make demo` and `make test` create .venv when it is missing (CPU builds of all three backends).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.keras-nted-installed
+BACKENDS ?= tensorflow jax torch
+PYTEST_ARGS ?=
+
+.PHONY: all env demo test test-one clean
+
+all: test
+
+$(STAMP): pyproject.toml requirements-ci.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-ci.txt
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+env: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/keras-nted demo
+
+# The whole suite once per backend; fails if any backend fails.
+test: $(STAMP)
+	@status=0; for b in $(BACKENDS); do \
+	  echo "=== KERAS_BACKEND=$$b ==="; \
+	  KERAS_BACKEND=$$b $(BIN)/python -m pytest -q tests $(PYTEST_ARGS) || status=1; \
+	done; exit $$status
+
+# One backend: make test-one B=jax
+test-one: $(STAMP)
+	KERAS_BACKEND=$(B) $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

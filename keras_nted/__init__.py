@@ -1,0 +1,5 @@
+"""keras-nted: Neural Texture Extraction and Distribution (Ren et al., CVPR 2022) for Keras 3."""
+
+from keras_nted.version import __version__
+from keras_nted import layers
+from keras_nted import models

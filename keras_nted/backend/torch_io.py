@@ -1,0 +1,53 @@
+"""Reading PyTorch checkpoint files (torch is only needed for `.pt` / `.pth` files)."""
+
+import numpy as np
+
+
+def load_torch_state_dict(path):
+    """Load a PyTorch file safely (`weights_only=True`) and return nested numpy arrays.
+
+    Tensors become float32/int numpy arrays; dicts, lists and tuples keep their structure;
+    other values (ints, strings) pass through.
+
+    Raises:
+        ImportError: if torch is not installed, naming the extra to install.
+        ValueError: if the file cannot be read as a PyTorch checkpoint.
+    """
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"Reading the PyTorch file {path} needs torch: `pip install keras-nted[torch]` "
+            "(or convert it to .npz on a machine that has torch)."
+        ) from e
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise ValueError(f"Could not read {path} as a PyTorch checkpoint: {e}") from e
+
+    def to_numpy(value):
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().numpy()
+        if isinstance(value, dict):
+            return {k: to_numpy(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(to_numpy(v) for v in value)
+        return value
+
+    return to_numpy(obj)
+
+
+def save_torch_state_dict(state, path):
+    """Write nested numpy arrays as a PyTorch file (tests and tools that make checkpoints)."""
+    import torch
+
+    def to_torch(value):
+        if isinstance(value, np.ndarray):
+            return torch.from_numpy(np.ascontiguousarray(value))
+        if isinstance(value, dict):
+            return {k: to_torch(v) for k, v in value.items()}
+        return value
+
+    torch.save(to_torch(state), str(path))

@@ -1,0 +1,95 @@
+"""The `keras-nted` command line (also `python -m keras_nted`).
+
+Each subcommand lives in `keras_nted/commands/<name>.py` and defines `NAME`, `HELP`,
+`add_arguments(parser)` and `run(args)`. `--backend` is read before Keras is imported.
+"""
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# Module names under keras_nted/commands, in the order `--help` lists them.
+COMMANDS = (
+    "demo",
+    "train",
+    "generate",
+    "convert",
+    "make_mannequin",
+    "prepare_deepfashion",
+    "export",
+    "control",
+    "evaluate",
+)
+
+
+class CommandError(Exception):
+    """An error the CLI reports as one line (a traceback only with `--debug`)."""
+
+
+def _available_commands():
+    found = []
+    for name in COMMANDS:
+        try:
+            found.append(importlib.import_module(f"keras_nted.commands.{name}"))
+        except ModuleNotFoundError as e:
+            if e.name != f"keras_nted.commands.{name}":
+                raise
+    return found
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-nted",
+        description="NTED pose transfer and appearance control on Keras 3 (TensorFlow, JAX, PyTorch).",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("tensorflow", "jax", "torch"),
+        help="Keras backend (default: $KERAS_BACKEND, else Keras' own default).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _available_commands():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def _preparse_backend(argv):
+    for i, arg in enumerate(argv):
+        if arg == "--backend" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--backend="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    backend = _preparse_backend(argv)
+    if backend:
+        os.environ["KERAS_BACKEND"] = backend
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        result = args._run(args)
+    except KeyboardInterrupt:
+        print("keras-nted: interrupted", file=sys.stderr)
+        return 130
+    except (CommandError, ValueError, FileNotFoundError, OSError) as e:
+        if args.debug:
+            raise
+        print(f"keras-nted {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    return 0 if result is None else int(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

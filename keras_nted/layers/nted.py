@@ -1,0 +1,301 @@
+"""Neural Texture Extraction and Distribution (NTED), paper Sec. 3.1, Eq. 1-7."""
+
+
+import keras
+from keras import ops
+
+from keras_nted.layers.equalized import EqualizedConv2D
+
+# The released feature normalisation adds Python's float epsilon to the L2 norm.
+FEATURE_NORM_EPSILON = 2.220446049250313e-16
+
+
+def _check_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"Expected a positive integer. Received: {name}={value!r}")
+
+
+def _check_match_kernel(value):
+    _check_positive_int("match_kernel_size", value)
+    if value % 2 == 0:
+        raise ValueError(f"Expected an odd match_kernel_size (same-padded convolution). Received: match_kernel_size={value}")
+
+
+def _check_feature_map(name, shape):
+    if len(shape) != 4 or shape[-1] is None:
+        raise ValueError(
+            f"Expected `{name}` of shape (batch, height, width, channels) with known channels. "
+            f"Received: {name}.shape={tuple(shape)}"
+        )
+
+
+def feature_norm(x):
+    """Centre each pixel's feature vector over channels and divide by its L2 norm (+ eps).
+
+    Computed in float32 (the released `feature_norm`, spec §1.4).
+    """
+    x = ops.cast(x, "float32")
+    x = x - ops.mean(x, axis=-1, keepdims=True)
+    norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+    return x / (norm + FEATURE_NORM_EPSILON)
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class NTEDExtraction(keras.layers.Layer):
+    """The extraction step of NTED: `num_labels` neural textures from a reference feature map.
+
+    Eq. 1-3 with the released details (spec §1.4): the key is the feature-normalised input;
+    `C_e = W_e * key` (an `m x m` equalized convolution without bias); its softmax runs over
+    the `h * w` positions (Eq. 2); the textures are `softmax(C_e)^T f(F_r)` (Eq. 3 with the
+    normalised matrix), where `f` is an `m x m` equalized convolution with bias.
+
+    Args:
+        num_labels: number of neural textures `k` (semantic extraction filters).
+        match_kernel_size: odd kernel size `m` of the extraction filters and of `f`.
+        filters: channels of the textures (output channels of `f`); defaults to the input's.
+
+    Call arguments:
+        inputs: reference features `(batch, height, width, channels)`.
+
+    Returns:
+        A tuple `(textures, attention)`: `textures` `(batch, num_labels, filters)` and
+        `attention` `(batch, height, width, num_labels)` (float32), the extraction softmax,
+        which sums to 1 over the spatial axes for every label.
+
+    Example:
+    >>> textures, attention = NTEDExtraction(4, 3)(np.random.rand(2, 8, 6, 16).astype("float32"))
+    >>> textures.shape, attention.shape
+    ((2, 4, 16), (2, 8, 6, 4))
+
+    Reference:
+        Ren et al., "Neural Texture Extraction and Distribution for Controllable Person Image
+        Synthesis", CVPR 2022, Eq. 1-3.
+    """
+
+    def __init__(self, num_labels, match_kernel_size, filters=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive_int("num_labels", num_labels)
+        _check_match_kernel(match_kernel_size)
+        if filters is not None:
+            _check_positive_int("filters", filters)
+        self.num_labels = num_labels
+        self.match_kernel_size = match_kernel_size
+        self.filters = filters
+        self.semantic_extraction_filter = EqualizedConv2D(
+            num_labels, match_kernel_size, padding="same", use_bias=False,
+            dtype=self.dtype_policy, name="semantic_extraction_filter",
+        )
+        self.value_conv = None
+
+    def build(self, input_shape):
+        _check_feature_map("inputs", input_shape)
+        channels = input_shape[-1]
+        self.value_conv = EqualizedConv2D(
+            self.filters or channels, self.match_kernel_size, padding="same", use_bias=True,
+            dtype=self.dtype_policy, name="value_conv",
+        )
+        self.value_conv.build(input_shape)
+        key_shape = tuple(input_shape[:-1]) + (channels,)
+        self.semantic_extraction_filter.build(key_shape)
+
+    def call(self, inputs):
+        key = ops.cast(feature_norm(inputs), self.compute_dtype)
+        logits = ops.cast(self.semantic_extraction_filter(key), "float32")
+        h, w = inputs.shape[1], inputs.shape[2]
+        flat = ops.reshape(logits, (-1, h * w, self.num_labels))
+        attention = ops.softmax(flat, axis=1)
+        values = self.value_conv(inputs)
+        values = ops.reshape(values, (-1, h * w, values.shape[-1]))
+        textures = ops.matmul(ops.transpose(ops.cast(attention, values.dtype), (0, 2, 1)), values)
+        return textures, ops.reshape(attention, (-1, h, w, self.num_labels))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, self.num_labels, self.filters or c), (b, h, w, self.num_labels)
+
+    def compute_output_spec(self, inputs):
+        textures_shape, attention_shape = self.compute_output_shape(inputs.shape)
+        return (
+            keras.KerasTensor(textures_shape, dtype=self.compute_dtype),
+            keras.KerasTensor(attention_shape, dtype="float32"),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_labels=self.num_labels, match_kernel_size=self.match_kernel_size, filters=self.filters)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class NTEDDistribution(keras.layers.Layer):
+    """The distribution step of NTED: spread neural textures over a target feature map.
+
+    Eq. 4-6: `C_d = W_d * F_t` (an `m x m` equalized convolution with bias), a softmax
+    over the `num_labels` axis (Eq. 5), and `F_o = softmax(C_d)^T F_e` (Eq. 6).
+
+    Args:
+        num_labels: number of neural textures `k`.
+        match_kernel_size: odd kernel size `m` of the distribution filters.
+
+    Call arguments:
+        target_features: `(batch, height, width, channels)`.
+        textures: `(batch, num_labels, texture_channels)`.
+
+    Returns:
+        A tuple `(outputs, logits)`: `outputs` `(batch, height, width, texture_channels)` and
+        `logits` `(batch, height, width, num_labels)` (float32), the distribution logits
+        before the softmax.
+
+    Example:
+    >>> layer = NTEDDistribution(4, 3)
+    >>> out, logits = layer(np.zeros((2, 8, 6, 16), "float32"), np.zeros((2, 4, 16), "float32"))
+    >>> out.shape, logits.shape
+    ((2, 8, 6, 16), (2, 8, 6, 4))
+
+    Reference:
+        Ren et al., CVPR 2022, Eq. 4-6.
+    """
+
+    def __init__(self, num_labels, match_kernel_size, **kwargs):
+        super().__init__(**kwargs)
+        _check_positive_int("num_labels", num_labels)
+        _check_match_kernel(match_kernel_size)
+        self.num_labels = num_labels
+        self.match_kernel_size = match_kernel_size
+        self.semantic_distribution_filter = EqualizedConv2D(
+            num_labels, match_kernel_size, padding="same", use_bias=True,
+            dtype=self.dtype_policy, name="semantic_distribution_filter",
+        )
+
+    def build(self, target_features_shape, textures_shape):
+        _check_feature_map("target_features", target_features_shape)
+        if len(textures_shape) != 3 or textures_shape[1] not in (None, self.num_labels):
+            raise ValueError(
+                f"Expected `textures` of shape (batch, {self.num_labels}, channels). "
+                f"Received: textures.shape={tuple(textures_shape)}"
+            )
+        self.semantic_distribution_filter.build(target_features_shape)
+
+    def call(self, target_features, textures):
+        logits = ops.cast(self.semantic_distribution_filter(target_features), "float32")
+        h, w = target_features.shape[1], target_features.shape[2]
+        weights = ops.softmax(ops.reshape(logits, (-1, h * w, self.num_labels)), axis=-1)
+        out = ops.matmul(ops.cast(weights, textures.dtype), textures)
+        out = ops.reshape(out, (-1, h, w, textures.shape[-1]))
+        return out, logits
+
+    def compute_output_shape(self, target_features_shape, textures_shape):
+        b, h, w, _ = target_features_shape
+        return (b, h, w, textures_shape[-1]), (b, h, w, self.num_labels)
+
+    def compute_output_spec(self, target_features, textures):
+        out_shape, logits_shape = self.compute_output_shape(target_features.shape, textures.shape)
+        return (
+            keras.KerasTensor(out_shape, dtype=self.compute_dtype),
+            keras.KerasTensor(logits_shape, dtype="float32"),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_labels=self.num_labels, match_kernel_size=self.match_kernel_size)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class NTED(keras.layers.Layer):
+    """Neural Texture Extraction and Distribution: a linear-complexity attention layer.
+
+    Extracts `num_labels` neural textures from the reference features (Eq. 1-3) and
+    distributes them over the target features (Eq. 4-6), returning `F_o` of Eq. 7. Cost and
+    memory grow linearly with `height * width` (no `hw x hw` attention matrix). The two
+    inputs may differ in channels and size: the textures are projected to the target's
+    channel count by `f`.
+
+    Use `extract` and `distribute` separately to swap or interpolate textures (appearance
+    control, paper Sec. 4).
+
+    Args:
+        num_labels: number of neural textures `k`.
+        match_kernel_size: odd kernel size of the extraction / distribution filters.
+        return_attention: if True, `call` also returns the extraction softmax and the
+            distribution logits.
+
+    Call arguments:
+        reference_features: `(batch, h_r, w_r, c_r)`.
+        target_features: `(batch, h_t, w_t, c_t)`.
+
+    Returns:
+        `(batch, h_t, w_t, c_t)` distributed features; with `return_attention=True` a
+        tuple `(outputs, extraction_attention (batch, h_r, w_r, k),
+        distribution_logits (batch, h_t, w_t, k))`.
+
+    Example:
+    >>> reference = keras.Input((32, 22, 64))
+    >>> target = keras.Input((32, 22, 48))
+    >>> out = NTED(num_labels=16, match_kernel_size=3)(reference, target)
+    >>> out.shape
+    (None, 32, 22, 48)
+
+    Reference:
+        Ren et al., CVPR 2022, Eq. 1-7.
+    """
+
+    def __init__(self, num_labels, match_kernel_size=3, return_attention=False, **kwargs):
+        super().__init__(**kwargs)
+        self.num_labels = num_labels
+        self.match_kernel_size = match_kernel_size
+        self.return_attention = return_attention
+        self.distribution = NTEDDistribution(num_labels, match_kernel_size, dtype=self.dtype_policy, name="distribution")
+        self.extraction = None
+
+    def build(self, reference_features_shape, target_features_shape):
+        _check_feature_map("reference_features", reference_features_shape)
+        _check_feature_map("target_features", target_features_shape)
+        channels = target_features_shape[-1]
+        self.extraction = NTEDExtraction(
+            self.num_labels, self.match_kernel_size, filters=channels, dtype=self.dtype_policy, name="extraction"
+        )
+        self.extraction.build(reference_features_shape)
+        self.distribution.build(target_features_shape, (reference_features_shape[0], self.num_labels, channels))
+
+    def extract(self, reference_features):
+        """Neural textures `(batch, k, c_t)` and extraction attention of the reference."""
+        return self.extraction(reference_features)
+
+    def distribute(self, target_features, textures):
+        """Distributed features and distribution logits for given textures."""
+        return self.distribution(target_features, textures)
+
+    def call(self, reference_features, target_features):
+        textures, attention = self.extraction(reference_features)
+        out, logits = self.distribution(target_features, textures)
+        if self.return_attention:
+            return out, attention, logits
+        return out
+
+    def compute_output_shape(self, reference_features_shape, target_features_shape):
+        b, h, w, c = target_features_shape
+        out = (b, h, w, c)
+        if not self.return_attention:
+            return out
+        rb, rh, rw, _ = reference_features_shape
+        return out, (rb, rh, rw, self.num_labels), (b, h, w, self.num_labels)
+
+    def compute_output_spec(self, reference_features, target_features):
+        shapes = self.compute_output_shape(reference_features.shape, target_features.shape)
+        if not self.return_attention:
+            return keras.KerasTensor(shapes, dtype=self.compute_dtype)
+        return (
+            keras.KerasTensor(shapes[0], dtype=self.compute_dtype),
+            keras.KerasTensor(shapes[1], dtype="float32"),
+            keras.KerasTensor(shapes[2], dtype="float32"),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_labels=self.num_labels,
+            match_kernel_size=self.match_kernel_size,
+            return_attention=self.return_attention,
+        )
+        return config

@@ -1,0 +1,6 @@
+"""Models: the NTED generator and discriminator, and their presets."""
+
+from keras_nted.models.discriminator import NTEDDiscriminator
+from keras_nted.models.generator import NTEDGenerator
+from keras_nted.models.presets import PRESETS
+from keras_nted.models.presets import get_preset

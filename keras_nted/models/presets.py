@@ -1,0 +1,96 @@
+"""Named configurations, in the released YAML's `gen.param` / `dis.param` form.
+
+Dict keys are resolutions (ints; the released YAML's string keys are accepted too);
+`False` disables NTED at that level.
+"""
+
+import copy
+
+_CHANNELS = {16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
+_D_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64}
+
+PRESETS = {
+    "nted_fashion_256": {
+        "description": "The released DeepFashion 256x176 model (config/fashion_256.yaml).",
+        "image_size": (256, 176),
+        "generator": {
+            "size": 256,
+            "semantic_dim": 20,
+            "channels": dict(_CHANNELS),
+            "num_labels": {16: 16, 32: 32, 64: 64, 128: 64, 256: False},
+            "match_kernels": {16: 1, 32: 3, 64: 3, 128: 3, 256: False},
+        },
+        "discriminator": {"size": 256, "channels": dict(_D_CHANNELS), "is_square_image": False},
+        "training": {
+            "weight_perceptual": 2.0,
+            "weight_attention": 15.0,
+            "weight_face": 1.0,
+            "weight_gan": 1.5,
+            "style_weight": 500.0,
+            "vgg_num_scales": 1,
+            "gan_start_step": 20000,
+        },
+    },
+    "nted_fashion_512": {
+        "description": "The released DeepFashion 512x352 model (config/fashion_512.yaml).",
+        "image_size": (512, 352),
+        "generator": {
+            "size": 512,
+            "semantic_dim": 20,
+            "channels": dict(_CHANNELS),
+            "num_labels": {16: 16, 32: 32, 64: 32, 128: 64, 256: 64, 512: False},
+            "match_kernels": {16: 1, 32: 3, 64: 3, 128: 3, 256: 3, 512: False},
+        },
+        "discriminator": {"size": 512, "channels": dict(_D_CHANNELS), "is_square_image": False},
+        "training": {
+            "weight_perceptual": 1.0,
+            "weight_attention": 15.0,
+            "weight_face": 1.0,
+            "weight_gan": 1.5,
+            "style_weight": 1000.0,
+            "vgg_num_scales": 3,
+            "gan_start_step": 0,
+        },
+    },
+    "nted_tiny": {
+        "description": "A tiny 64x44 model for tests and docs (the configuration of the parity fixtures).",
+        "image_size": (64, 44),
+        "generator": {
+            "size": 64,
+            "semantic_dim": 20,
+            "channels": {16: 32, 32: 24, 64: 16},
+            "num_labels": {16: 6, 32: 10, 64: False},
+            "match_kernels": {16: 1, 32: 3, 64: False},
+        },
+        "discriminator": {"size": 64, "channels": {4: 40, 8: 36, 16: 32, 32: 24, 64: 16}, "is_square_image": False},
+        "training": {
+            "weight_perceptual": 2.0,
+            "weight_attention": 15.0,
+            "weight_face": 1.0,
+            "weight_gan": 1.5,
+            "style_weight": 500.0,
+            "vgg_num_scales": 1,
+            "gan_start_step": 0,
+        },
+    },
+}
+
+
+def get_preset(name):
+    """A deep copy of the named preset; a clear error lists the known names."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Expected one of: {', '.join(sorted(PRESETS))}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def int_keys(mapping, name):
+    """`{int(resolution): value}` from a released-style dict with int or str keys."""
+    if not isinstance(mapping, dict):
+        raise ValueError(f"Expected `{name}` to be a dict keyed by resolution. Received: {mapping!r}")
+    out = {}
+    for key, value in mapping.items():
+        try:
+            out[int(key)] = value
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected integer resolutions as keys of `{name}`. Received key: {key!r}") from None
+    return out
