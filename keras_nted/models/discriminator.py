@@ -96,13 +96,13 @@ class NTEDDiscriminator(keras.Model):
         self.image_width = image_width
         self.final_size = (h, w)
 
-    def call(self, inputs, training=None, mask=None):
-        shape = tuple(inputs.shape)
+    def __call__(self, inputs, *args, **kwargs):
+        shape = tuple(getattr(inputs, "shape", ()))
         if len(shape) != 4 or shape[1:] != (self.size, self.image_width, 3):
             raise ValueError(
                 f"Expected images of shape (batch, {self.size}, {self.image_width}, 3). Received: inputs.shape={shape}"
             )
-        return super().call(inputs, training=training, mask=mask)
+        return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self):
         return {

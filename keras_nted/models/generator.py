@@ -219,9 +219,10 @@ class NTEDGenerator(keras.Model):
                     f"`image_width={shape[2]}` (weights are width-independent). Received: {name}.shape={shape}"
                 )
 
-    def call(self, inputs, training=None, mask=None):
+    def __call__(self, inputs, *args, **kwargs):
+        # Before Keras' own input-spec check, so the message names what NTED expects.
         self._check_inputs(inputs)
-        return super().call(inputs, training=training, mask=mask)
+        return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self):
         return {

@@ -1,0 +1,61 @@
+"""`keras-nted convert`: a released PyTorch checkpoint -> Keras weights or a `.keras` model."""
+
+NAME = "convert"
+HELP = "Convert a released NTED PyTorch checkpoint to a Keras .weights.h5 or .keras file."
+
+
+def add_arguments(parser):
+    parser.add_argument("checkpoint", help="released checkpoint (.pt with net_G_ema / net_G / net_D), state dict or .npz")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--preset", default="nted_fashion_256", help="configuration preset (default: %(default)s)")
+    source.add_argument(
+        "--config",
+        help="released YAML/JSON config instead of a preset (its gen.param / dis.param, or a bare param dict)",
+    )
+    parser.add_argument("-o", "--output", required=True, help="generator output: NAME.weights.h5 or NAME.keras")
+    parser.add_argument("--discriminator-output", help="also convert net_D to this .weights.h5 / .keras file")
+    parser.add_argument("--image-width", type=int, help="input width (default: size * 11 / 16)")
+
+
+def _part_config(args, part):
+    if not args.config:
+        return args.preset
+    from keras_nted.files import read_config_file
+
+    config = read_config_file(args.config)
+    key = "gen" if part == "generator" else "dis"
+    if key in config:
+        config = config[key]
+        config = config.get("param", config)
+    return config
+
+
+def _save(model, output):
+    from keras_nted.files import atomic_path
+
+    output = str(output)
+    if not (output.endswith(".weights.h5") or output.endswith(".keras")):
+        raise ValueError(f"Expected an output ending in .weights.h5 or .keras. Received: {output}")
+    with atomic_path(output) as tmp:
+        if output.endswith(".keras"):
+            model.save(tmp)
+        else:
+            model.save_weights(tmp)
+
+
+def run(args):
+    from keras_nted.convert import load_official_discriminator
+    from keras_nted.convert import load_official_generator
+
+    for out in filter(None, (args.output, args.discriminator_output)):
+        if not (out.endswith(".weights.h5") or out.endswith(".keras")):
+            raise ValueError(f"Expected an output ending in .weights.h5 or .keras. Received: {out}")
+    generator = load_official_generator(args.checkpoint, _part_config(args, "generator"), image_width=args.image_width)
+    _save(generator, args.output)
+    print(f"generator ({generator.count_params():,} parameters) -> {args.output}")
+    if args.discriminator_output:
+        discriminator = load_official_discriminator(
+            args.checkpoint, _part_config(args, "discriminator"), image_width=args.image_width
+        )
+        _save(discriminator, args.discriminator_output)
+        print(f"discriminator ({discriminator.count_params():,} parameters) -> {args.discriminator_output}")
