@@ -4,3 +4,5 @@ from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.presets import PRESETS
 from keras_nted.models.presets import get_preset
+from keras_nted.models.gan import NTEDGAN
+from keras_nted.models.gan import OptimizerGroup

@@ -1,0 +1,28 @@
+"""`keras-nted prepare-deepfashion`: resize the DeepFashion originals to the training sizes."""
+
+NAME = "prepare-deepfashion"
+HELP = (
+    "Resize the high-resolution DeepFashion images named in train_pairs.txt / test_pairs.txt "
+    "(ROOT/img/...) to the training sizes, as the released prepare_data.py does, into "
+    "ROOT/<H>-<W>/ (PNG files, or the released LMDB with --lmdb)."
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("root", metavar="ROOT", help="DeepFashion root: the pairs files, img/ (originals), pose/")
+    parser.add_argument(
+        "--sizes",
+        default="256x176,512x352",
+        help="comma-separated HEIGHTxWIDTH sizes to write (default: 256x176,512x352)",
+    )
+    parser.add_argument("--lmdb", action="store_true", help="write the released LMDB (needs the `lmdb` package)")
+    parser.add_argument("--workers", type=int, default=2, help="threads that decode and resize (default: 2)")
+
+
+def run(args):
+    from keras_nted.data.prepare import parse_sizes
+    from keras_nted.data.prepare import prepare_deepfashion
+
+    outputs = prepare_deepfashion(args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers)
+    for (height, width), folder in outputs.items():
+        print(f"{height}x{width}: {folder}{' (LMDB)' if args.lmdb else ''}")

@@ -1,0 +1,458 @@
+"""`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
+
+import keras
+from keras import ops
+
+from keras_nted.backend import autodiff
+from keras_nted.losses.adversarial import discriminator_gan_loss
+from keras_nted.losses.adversarial import generator_gan_loss
+from keras_nted.losses.adversarial import lazy_r1_weight
+from keras_nted.losses.adversarial import r1_penalty
+from keras_nted.losses.attention import attention_reconstruction_loss
+from keras_nted.losses.face import FaceLoss
+from keras_nted.losses.perceptual import PerceptualLoss
+from keras_nted.models.discriminator import NTEDDiscriminator
+from keras_nted.models.generator import NTEDGenerator
+from keras_nted.models.presets import get_preset
+
+BATCH_KEYS = (
+    "source_image",
+    "source_skeleton",
+    "source_face_center",
+    "target_image",
+    "target_skeleton",
+    "target_face_center",
+)
+DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
+DEFAULT_TRAINING = {
+    "weight_perceptual": 2.0,
+    "weight_attention": 15.0,
+    "weight_face": 1.0,
+    "weight_gan": 1.5,
+    "weight_l1": 0.0,
+    "gan_start_step": 20000,
+}
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class OptimizerGroup(keras.optimizers.Optimizer):
+    """Holds the generator and discriminator optimizers as the model's one `optimizer`.
+
+    Keras' JAX trainer threads only `model.optimizer.variables` through the jitted step;
+    exposing both optimizers' variables here is what makes the discriminator's Adam state
+    advance on JAX (without it, it silently never updates). Never applied directly.
+    """
+
+    def __init__(self, optimizers=None, name="optimizer_group", **kwargs):
+        kwargs.pop("learning_rate", None)
+        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        self.optimizers = dict(optimizers or {})
+
+    def build(self, var_list):
+        super().build([])
+
+    @property
+    def variables(self):
+        return list(self._variables) + [v for opt in self.optimizers.values() for v in opt.variables]
+
+    def apply(self, grads, trainable_variables=None):
+        raise NotImplementedError("OptimizerGroup is never applied; its optimizers are.")
+
+    def save_own_variables(self, store):
+        # The grouped optimizers save their own state: do not store it twice.
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = keras.ops.convert_to_numpy(variable)
+
+    def load_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
+    def get_config(self):
+        config = super().get_config()
+        config["optimizers"] = {k: keras.saving.serialize_keras_object(v) for k, v in self.optimizers.items()}
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["optimizers"] = {
+            k: keras.saving.deserialize_keras_object(v, custom_objects=custom_objects)
+            for k, v in config.get("optimizers", {}).items()
+        }
+        return cls(**config)
+
+
+def _default_optimizers():
+    generator = keras.optimizers.Adam(0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam")
+    discriminator = keras.optimizers.Adam(0.001882, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam")
+    return generator, discriminator
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class NTEDGAN(keras.Model):
+    """The NTED training model: generator, discriminator, EMA generator and the released losses.
+
+    `fit` runs the released trainer's iteration (spec §5-6) on TensorFlow, JAX and PyTorch
+    with one shared step: each batch of `B` pairs becomes a `2B` batch of both directions
+    (source -> target and target -> source); the generator minimises
+    `w_perc * perceptual + w_attn * attention + w_face * face (+ w_gan * gan)`, the EMA copy
+    follows it, then (once the GAN is on) the discriminator takes a logistic-loss step and,
+    every `r1_interval` steps, a second step on the lazy R1 penalty. The step counter
+    (`step`) decides the phase before it is incremented, as released; each phase is a
+    separately compiled function, so no step computes what it does not use.
+
+    Args:
+        generator: an `NTEDGenerator`.
+        discriminator: an `NTEDDiscriminator` for the same image size.
+        perceptual_loss: a `PerceptualLoss` (VGG19) for the reconstruction term, or `None`
+            to train without it (then use `weight_l1`).
+        face_loss: a `FaceLoss`, or `None` to drop the face term.
+        ema_generator: the EMA copy; a copy of `generator` by default.
+        training_defaults: the default loss weights and `gan_start_step` that `compile`
+            uses (a preset's `training` dict).
+
+    Call arguments:
+        inputs: `[reference_image, skeleton]`: runs the EMA generator.
+
+    Example:
+    >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    >>> gan.compile()
+    >>> data = keras_nted.data.MannequinDataset(image_size=(64, 44), batch_size=2)  # doctest: +SKIP
+    >>> gan.fit(data, epochs=1, steps_per_epoch=2)  # doctest: +SKIP
+
+    Reference:
+        Ren et al., CVPR 2022, Sec. 3.3 (losses); the released
+        `trainers/extraction_distribution_trainer.py`.
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        perceptual_loss,
+        face_loss=None,
+        ema_generator=None,
+        training_defaults=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(generator, NTEDGenerator):
+            raise ValueError(f"Expected an NTEDGenerator. Received: generator={type(generator).__name__}")
+        if tuple(discriminator.inputs[0].shape[1:3]) != generator.image_size:
+            raise ValueError(
+                f"The discriminator takes {tuple(discriminator.inputs[0].shape[1:3])} images but the generator "
+                f"makes {generator.image_size}."
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        if ema_generator is None:
+            ema_generator = NTEDGenerator.from_config(dict(generator.get_config(), name="ema_generator"))
+            ema_generator.set_weights(generator.get_weights())
+        self.ema_generator = ema_generator
+        self.ema_generator.trainable = False
+        self.perceptual_loss = perceptual_loss
+        if perceptual_loss is not None:
+            self.perceptual_loss.trainable = False
+        self.face_loss = face_loss
+        if face_loss is not None:
+            self.face_loss.trainable = False
+        self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
+        self.step = self.add_variable((), dtype="int32", initializer="zeros", trainable=False, name="step")
+        names = (
+            "generator_loss", "perceptual", "l1", "attention", "face", "gan",
+            "discriminator_loss", "real_score", "fake_score", "r1_penalty",
+        )
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self._phase = (False, False)
+        self._host_step = None
+        self._variants = {}
+        self.built = True
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_preset(cls, preset, vgg_weights="imagenet", image_width=None, face_loss=True, **kwargs):
+        """Generator, discriminator and losses of a preset with its released training defaults.
+
+        Args:
+            preset: `nted_tiny`, `nted_fashion_256` or `nted_fashion_512`.
+            vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
+                local `.h5` / `.pth` file, or `None` (random: tests only).
+            image_width: input width (default `size * 11 / 16`).
+            face_loss: include the face term.
+        """
+        config = get_preset(preset)
+        training = config["training"]
+        generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
+        discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
+        perceptual = PerceptualLoss(
+            num_scales=training["vgg_num_scales"], style_weight=training["style_weight"],
+            weights=vgg_weights, name="perceptual_loss",
+        )
+        face = FaceLoss(weights=vgg_weights, name="face_loss") if face_loss else None
+        defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
+        return cls(generator, discriminator, perceptual, face, training_defaults=defaults, **kwargs)
+
+    def compile(
+        self,
+        generator_optimizer=None,
+        discriminator_optimizer=None,
+        weight_perceptual=None,
+        weight_attention=None,
+        weight_face=None,
+        weight_gan=None,
+        weight_l1=None,
+        gan_start_step=None,
+        r1_interval=16,
+        r1_weight=10.0,
+        ema_decay=DEFAULT_EMA_DECAY,
+        jit_compile="auto",
+        run_eagerly=False,
+        steps_per_execution=1,
+    ):
+        """Configure training; every argument left `None` takes the preset's released default.
+
+        Args:
+            generator_optimizer: default Adam(0.002, beta_1=0, beta_2=0.99, epsilon=1e-8).
+            discriminator_optimizer: default Adam(0.001882, beta_1=0, beta_2=0.9905,
+                epsilon=1e-8) (the lazy-R1-corrected rates of the release).
+            weight_perceptual, weight_attention, weight_face, weight_gan: loss weights.
+            weight_l1: weight of a plain L1 reconstruction term (not in the release: 0 by
+                default; useful without pretrained VGG19 weights).
+            gan_start_step: the GAN terms run on steps `> gan_start_step`.
+            r1_interval: steps between lazy R1 steps (16).
+            r1_weight: the R1 gamma (10); applied as `r1_weight / 2 * r1_interval`.
+            ema_decay: EMA decay per generator step (`0.5 ** (32 / 10000)`).
+            jit_compile, run_eagerly: as in `keras.Model.compile`.
+            steps_per_execution: must be 1 (the phase is chosen per step on the host).
+        """
+        if steps_per_execution != 1:
+            raise ValueError(f"NTEDGAN chooses its phase per step: steps_per_execution must be 1. Received: {steps_per_execution}")
+        if not isinstance(r1_interval, int) or r1_interval < 1:
+            raise ValueError(f"Expected a positive integer. Received: r1_interval={r1_interval!r}")
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
+        d = self.training_defaults
+        self.weight_perceptual = float(d["weight_perceptual"] if weight_perceptual is None else weight_perceptual)
+        self.weight_attention = float(d["weight_attention"] if weight_attention is None else weight_attention)
+        self.weight_face = float(d["weight_face"] if weight_face is None else weight_face)
+        self.weight_gan = float(d["weight_gan"] if weight_gan is None else weight_gan)
+        self.weight_l1 = float(d["weight_l1"] if weight_l1 is None else weight_l1)
+        if self.perceptual_loss is None and self.weight_perceptual:
+            self.weight_perceptual = 0.0
+        self.gan_start_step = int(d["gan_start_step"] if gan_start_step is None else gan_start_step)
+        self.r1_interval = r1_interval
+        self.r1_weight = float(r1_weight)
+        self.ema_decay = float(ema_decay)
+        default_g, default_d = _default_optimizers()
+        self.generator_optimizer = generator_optimizer or default_g
+        self.discriminator_optimizer = discriminator_optimizer or default_d
+        # Built eagerly, outside any jit / tf.function (JAX needs the slots to exist).
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+        group = OptimizerGroup({"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer})
+        super().compile(optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1)
+        self._variants = {}
+        self._compile_args = {
+            "weight_perceptual": self.weight_perceptual,
+            "weight_attention": self.weight_attention,
+            "weight_face": self.weight_face,
+            "weight_gan": self.weight_gan,
+            "weight_l1": self.weight_l1,
+            "gan_start_step": self.gan_start_step,
+            "r1_interval": self.r1_interval,
+            "r1_weight": self.r1_weight,
+            "ema_decay": self.ema_decay,
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.ema_generator(inputs, training=training)
+
+    # ------------------------------------------------------------------ phases
+    def phase_for_step(self, step):
+        """`(gan_on, r1_on)` for a step counter value (before its increment), as released."""
+        gan_on = step > self.gan_start_step
+        return gan_on, gan_on and step % self.r1_interval == 0
+
+    def make_train_function(self, force=False):
+        # Re-read the counter at every fit(): it may have been restored from a checkpoint.
+        self._host_step = int(ops.convert_to_numpy(self.step.value))
+        if self.train_function is not None and not force:
+            return self.train_function
+        variants = self._variants = {}
+
+        def dispatch(*args):
+            phase = self.phase_for_step(self._host_step)
+            if phase not in variants:
+                # A fresh function object per phase: JAX caches traces by function identity.
+                def phase_step(*step_args, _phase=phase):
+                    self._phase = _phase
+                    return NTEDGAN.train_step(self, *step_args)
+
+                self.train_step = phase_step
+                try:
+                    super(NTEDGAN, self).make_train_function(force=True)
+                finally:
+                    del self.train_step
+                variants[phase] = self.train_function
+                self.train_function = dispatch
+            self._phase = phase  # read when a variant is traced (once per phase)
+            out = variants[phase](*args)
+            self._host_step += 1
+            return out
+
+        self.train_function = dispatch
+        return dispatch
+
+    # ------------------------------------------------------------------ steps
+    def _state_variables(self):
+        return self.trainable_variables + self.non_trainable_variables + self.optimizer.variables + self.metrics_variables
+
+    def train_step(self, *args):
+        if autodiff.BACKEND == "jax":
+            state, data = args
+            groups = [self.trainable_variables, self.non_trainable_variables, self.optimizer.variables, self.metrics_variables]
+            return autodiff.stateless_step(self._train_step, groups, state, data)
+        return self._train_step(args[0])
+
+    def test_step(self, *args):
+        if autodiff.BACKEND == "jax":
+            state, data = args
+            groups = [self.trainable_variables, self.non_trainable_variables, self.metrics_variables]
+            return autodiff.stateless_step(self._test_step, groups, state, data)
+        return self._test_step(args[0])
+
+    @staticmethod
+    def _both_directions(data):
+        if isinstance(data, (tuple, list)):
+            data = data[0]
+        if not isinstance(data, dict) or any(k not in data for k in BATCH_KEYS):
+            got = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"Expected batches as dicts with keys {list(BATCH_KEYS)}. Received: {got}")
+        cat = lambda a, b: ops.concatenate([data[a], data[b]], axis=0)  # noqa: E731
+        return {
+            "input_image": cat("source_image", "target_image"),
+            "input_skeleton": cat("target_skeleton", "source_skeleton"),
+            "ground_truth": cat("target_image", "source_image"),
+            "face_center": cat("target_face_center", "source_face_center"),
+        }
+
+    def _generator_losses(self, generator, batch, gan_on, training):
+        out = generator([batch["input_image"], batch["input_skeleton"]], training=training)
+        fake = out["image"]
+        gt = batch["ground_truth"]
+        zero = ops.zeros((), "float32")
+        perceptual = self.perceptual_loss(fake, gt) if self.perceptual_loss is not None else zero
+        l1 = ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))) if self.weight_l1 else zero
+        attention = attention_reconstruction_loss(
+            out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
+        )
+        total = self.weight_perceptual * perceptual + self.weight_attention * attention + self.weight_l1 * l1
+        face = ops.zeros((), "float32")
+        if self.face_loss is not None:
+            face = self.face_loss(fake, gt, batch["face_center"])
+            total = total + self.weight_face * face
+        gan = ops.zeros((), "float32")
+        if gan_on:
+            gan = generator_gan_loss(self.discriminator(fake, training=training))
+            total = total + self.weight_gan * gan
+        terms = {"fake": fake, "perceptual": perceptual, "l1": l1, "attention": attention, "face": face, "gan": gan}
+        return total, terms
+
+    def _train_step(self, data):
+        gan_on, r1_on = self._phase
+        batch = self._both_directions(data)
+        state = self._state_variables()
+        g_vars = self.generator.trainable_variables
+        d_vars = self.discriminator.trainable_variables
+
+        g_loss, terms, g_grads = autodiff.value_and_grad(
+            lambda: self._generator_losses(self.generator, batch, gan_on, True), g_vars, state
+        )
+        with autodiff.no_grad():
+            self.generator_optimizer.apply(g_grads, g_vars)
+            decay = self.ema_decay
+            for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
+                ema.assign(weight + (ema - weight) * decay)
+
+        logs = {name: terms[name] for name in ("perceptual", "l1", "attention", "face", "gan")}
+        logs["generator_loss"] = g_loss
+        if gan_on:
+            fake = ops.stop_gradient(terms["fake"])
+            real = batch["ground_truth"]
+
+            def d_loss_fn():
+                real_logits = self.discriminator(real, training=True)
+                fake_logits = self.discriminator(fake, training=True)
+                return discriminator_gan_loss(real_logits, fake_logits), (real_logits, fake_logits)
+
+            d_loss, (real_logits, fake_logits), d_grads = autodiff.value_and_grad(d_loss_fn, d_vars, state)
+            with autodiff.no_grad():
+                self.discriminator_optimizer.apply(d_grads, d_vars)
+            logs["discriminator_loss"] = d_loss
+            logs["real_score"] = ops.mean(ops.cast(real_logits, "float32"))
+            logs["fake_score"] = ops.mean(ops.cast(fake_logits, "float32"))
+            if r1_on:
+                weight = lazy_r1_weight(self.r1_weight, self.r1_interval)
+
+                def r1_fn():
+                    grads = autodiff.input_grad(lambda x: self.discriminator(x, training=True), real)
+                    penalty = r1_penalty(grads)
+                    return penalty * weight, penalty
+
+                _, penalty, r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
+                with autodiff.no_grad():
+                    self.discriminator_optimizer.apply(r1_grads, d_vars)
+                logs["r1_penalty"] = penalty
+
+        with autodiff.no_grad():
+            self.step.assign_add(1)
+            for name, value in logs.items():
+                self.trackers[name].update_state(ops.stop_gradient(value))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _test_step(self, data):
+        batch = self._both_directions(data)
+        # Validation scores the EMA generator (the deployed one) on the reconstruction terms.
+        total, terms = self._generator_losses(self.ema_generator, batch, False, False)
+        self.trackers["generator_loss"].update_state(total)
+        for name in ("perceptual", "l1", "attention", "face"):
+            self.trackers[name].update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    # ------------------------------------------------------------------ saving
+    def get_config(self):
+        return {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "perceptual_loss": None if self.perceptual_loss is None else keras.saving.serialize_keras_object(self.perceptual_loss),
+            "face_loss": None if self.face_loss is None else keras.saving.serialize_keras_object(self.face_loss),
+            "ema_generator": keras.saving.serialize_keras_object(self.ema_generator),
+            "training_defaults": self.training_defaults,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("generator", "discriminator", "perceptual_loss", "face_loss", "ema_generator"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
+        return cls(**config)
+
+    def get_compile_config(self):
+        config = dict(getattr(self, "_compile_args", {}))
+        if getattr(self, "generator_optimizer", None) is not None:
+            config["generator_optimizer"] = keras.saving.serialize_keras_object(self.generator_optimizer)
+            config["discriminator_optimizer"] = keras.saving.serialize_keras_object(self.discriminator_optimizer)
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "discriminator_optimizer"):
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)

@@ -1,0 +1,245 @@
+"""NTEDGAN: the released training step under `fit` on every backend."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nted.callbacks import TrainingCheckpoint
+from keras_nted.losses import FaceLoss
+from keras_nted.losses import PerceptualLoss
+from keras_nted.models import NTEDGAN
+from keras_nted.models import NTEDDiscriminator
+from keras_nted.models import NTEDGenerator
+from tests.helpers import to_numpy
+
+BATCH = 2
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def smooth_images(rng, batch):
+    """Low-frequency colour fields (a generator can fit these; white noise it cannot)."""
+    coarse = rng.uniform(-1, 1, (batch, 8, 11, 3))
+    return np.repeat(np.repeat(coarse, 8, axis=1), 4, axis=2).astype("float32")
+
+
+def make_batch(seed, batch=BATCH, faces=False):
+    rng = np.random.default_rng(seed)
+    face = np.array([[14.0, 20.0, 26.0, 20.0]] * batch, "float32") if faces else np.full((batch, 4), -1.0, "float32")
+    source, target = smooth_images(rng, batch), smooth_images(rng, batch)
+
+    def skeleton(image):
+        # A pose map that determines the image (as a real pose map determines the layout).
+        maps = rng.uniform(0, 1, (batch, 64, 44, 20)).astype("float32")
+        maps[..., :3] = (image + 1) / 2
+        return maps
+
+    return {
+        "source_image": source,
+        "target_image": target,
+        "source_skeleton": skeleton(source),
+        "target_skeleton": skeleton(target),
+        "source_face_center": face,
+        "target_face_center": face,
+    }
+
+
+class Batches(keras.utils.PyDataset):
+    def __init__(self, count, faces=False, batch=None):
+        super().__init__()
+        self.count, self.faces, self.batch = count, faces, batch
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        return self.batch if self.batch is not None else make_batch(index, faces=self.faces)
+
+
+def light_gan(face=False, dtype=None):
+    """The tiny GAN with a two-layer random VGG (the full VGG19 is what makes steps slow)."""
+    layers = ("block1_conv1", "block2_conv1")
+    return NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny", dtype=dtype, name="generator"),
+        NTEDDiscriminator.from_preset("nted_tiny", dtype=dtype, name="discriminator"),
+        PerceptualLoss(layers=layers, weights=None, style_weight=500.0, name="perceptual_loss"),
+        FaceLoss(layers=layers, weights=None, name="face_loss") if face else None,
+        dtype=dtype,
+    )
+
+
+def numpy_weights(model):
+    return [to_numpy(w).copy() for w in model.weights]
+
+
+def changed(before, model):
+    return any(not np.array_equal(a, to_numpy(b)) for a, b in zip(before, model.weights))
+
+
+def counters(gan):
+    return (
+        int(to_numpy(gan.step)),
+        int(to_numpy(gan.generator_optimizer.iterations)),
+        int(to_numpy(gan.discriminator_optimizer.iterations)),
+    )
+
+
+def test_compile_defaults_are_the_released_ones():
+    gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    gan.compile()
+    assert gan.ema_decay == pytest.approx(0.5 ** (32 / 10000))
+    g, d = gan.generator_optimizer, gan.discriminator_optimizer
+    assert float(to_numpy(g.learning_rate)) == pytest.approx(0.002) and g.beta_1 == 0.0 and g.beta_2 == 0.99
+    assert float(to_numpy(d.learning_rate)) == pytest.approx(0.001882) and d.beta_2 == 0.9905
+    assert g.epsilon == d.epsilon == 1e-8
+    assert (gan.weight_perceptual, gan.weight_attention, gan.weight_face, gan.weight_gan) == (2.0, 15.0, 1.0, 1.5)
+    assert (gan.r1_interval, gan.r1_weight) == (16, 10.0)
+    assert gan.perceptual_loss.style_weight == 500.0
+    assert [gan.phase_for_step(s) for s in (0, 1, 16, 17, 32)] == [
+        (False, False), (True, False), (True, True), (True, False), (True, True)]
+    gan.compile(gan_start_step=20000)
+    assert gan.phase_for_step(20000) == (False, False) and gan.phase_for_step(20001) == (True, False)
+    assert gan.phase_for_step(20016) == (True, True)
+    with pytest.raises(ValueError, match="steps_per_execution must be 1"):
+        gan.compile(steps_per_execution=2)
+
+
+def test_fit_updates_everything_and_runs_r1_every_interval():
+    gan = light_gan(face=True)
+    gan.compile(gan_start_step=0, r1_interval=2)
+    g0, d0, e0 = numpy_weights(gan.generator), numpy_weights(gan.discriminator), numpy_weights(gan.ema_generator)
+    history = gan.fit(Batches(5, faces=True), epochs=1, verbose=0).history
+    for name, values in history.items():
+        assert np.isfinite(values[-1]), name
+    assert history["face"][-1] > 0 and history["gan"][-1] > 0 and history["r1_penalty"][-1] > 0
+    assert changed(g0, gan.generator) and changed(d0, gan.discriminator) and changed(e0, gan.ema_generator)
+    # Steps 0..4: GAN on for steps > 0 (4 D steps), R1 on steps 2 and 4 (2 more D steps).
+    assert counters(gan) == (5, 5, 6)
+    # The EMA is a moving average of G: strictly between the start and G's weights.
+    ema, start, now = (to_numpy(m.weights[0]) for m in (gan.ema_generator,)), e0[0], to_numpy(gan.generator.weights[0])
+    ema = next(ema)
+    assert np.abs(ema - start).max() < np.abs(now - start).max()
+    # The VGG is frozen.
+    assert not gan.perceptual_loss.trainable_variables
+
+
+def test_no_discriminator_update_before_gan_start():
+    gan = light_gan()
+    gan.compile(gan_start_step=100)
+    d0 = numpy_weights(gan.discriminator)
+    history = gan.fit(Batches(3), epochs=1, verbose=0).history
+    assert history["gan"][-1] == 0.0 and history["discriminator_loss"][-1] == 0.0
+    assert not changed(d0, gan.discriminator)
+    assert counters(gan) == (3, 3, 0)
+
+
+def test_overfitting_one_batch_halves_the_reconstruction_loss():
+    # Flat colour fields whose pose map carries the colour: learnable in a few steps.
+    rng = np.random.default_rng(3)
+    colours = rng.uniform(-1, 1, (4, 1, 1, 3)).astype("float32")
+    images = np.broadcast_to(colours, (4, 64, 44, 3)).copy()
+    skeletons = rng.uniform(0, 1, (4, 64, 44, 20)).astype("float32")
+    skeletons[..., :3] = (images + 1) / 2
+    batch = {
+        "source_image": images[:2], "target_image": images[2:],
+        "source_skeleton": skeletons[:2], "target_skeleton": skeletons[2:],
+        "source_face_center": np.full((2, 4), -1.0, "float32"), "target_face_center": np.full((2, 4), -1.0, "float32"),
+    }
+    gan = NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"),
+        PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights=None), None,
+    )
+    gan.compile(gan_start_step=10**6, weight_attention=0.0)  # the released Adam settings
+    # One step per epoch: the history holds every step's loss.
+    losses = gan.fit(Batches(1, batch=batch), epochs=20, verbose=0).history["perceptual"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_mixed_bfloat16_trains_with_finite_losses():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        gan = light_gan(dtype="mixed_bfloat16")
+        # Two phases only (each compiles once): G alone, then G + D. bfloat16 is slow on CPUs.
+        gan.compile(gan_start_step=0, r1_interval=1000)
+        history = gan.fit(Batches(2), epochs=1, verbose=0).history
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert gan.generator.compute_dtype == "bfloat16"
+    for name, values in history.items():
+        assert np.isfinite(values[-1]), name
+    assert history["discriminator_loss"][-1] > 0
+    assert counters(gan) == (2, 2, 1)
+
+
+def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path):
+    backup = tmp_path / "backup"
+    gan = light_gan()
+    gan.compile(gan_start_step=0, r1_interval=2)
+    gan.fit(Batches(3), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(str(backup), save_freq=2)])
+    assert counters(gan) == (6, 6, 7)
+    files = sorted(p.name for p in backup.iterdir())
+    assert "latest.weights.h5" in files and "training_metadata.json" in files
+    assert not [f for f in files if ".tmp" in f]
+    saved_d = numpy_weights(gan.discriminator)
+    resumed = light_gan()
+    resumed.compile(gan_start_step=0, r1_interval=2)
+    # epochs=2 was reached: fit restores the state and has nothing left to run.
+    resumed.fit(Batches(3), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(str(backup), save_freq=2)])
+    assert counters(resumed) == (6, 6, 7)
+    assert not changed(saved_d, resumed.discriminator)
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 2
+
+
+@pytest.mark.slow
+def test_weights_saved_here_continue_on_another_backend(tmp_path):
+    gan = light_gan()
+    gan.compile(gan_start_step=0, r1_interval=2)
+    gan.fit(Batches(3), epochs=1, verbose=0)
+    path = tmp_path / "gan.weights.h5"
+    gan.save_weights(path)
+    here = keras.backend.backend()
+    other = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[here]
+    script = f"""
+import json, numpy as np, keras
+from tests.models.test_gan import light_gan, Batches, counters
+from tests.helpers import to_numpy
+gan = light_gan(); gan.compile(gan_start_step=0, r1_interval=2)
+gan.load_weights({str(path)!r})
+before = counters(gan)
+d_sum = float(sum(np.abs(to_numpy(w)).sum() for w in gan.discriminator.weights))
+history = gan.fit(Batches(3), epochs=1, verbose=0).history
+print(json.dumps({{"before": before, "after": counters(gan), "d_sum": d_sum, "loss": history["generator_loss"][-1]}}))
+"""
+    env = dict(os.environ, KERAS_BACKEND=other, PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert tuple(report["before"]) == counters(gan) == (3, 3, 3)
+    assert tuple(report["after"]) == (6, 6, 7)
+    d_sum = float(sum(np.abs(to_numpy(w)).sum() for w in gan.discriminator.weights))
+    assert report["d_sum"] == pytest.approx(d_sum, rel=1e-6)
+    assert np.isfinite(report["loss"])
+
+
+def test_bad_batches_are_clear_errors():
+    gan = light_gan()
+    gan.compile()
+    with pytest.raises(ValueError, match="Expected batches as dicts with keys"):
+        gan.fit(np.zeros((2, 64, 44, 3), "float32"), epochs=1, verbose=0)
+
+
+def test_l1_training_without_a_perceptual_network():
+    gan = NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"), None, None
+    )
+    gan.compile(weight_l1=1.0, gan_start_step=10**6)
+    assert gan.weight_perceptual == 0.0
+    history = gan.fit(Batches(2), epochs=1, verbose=0).history
+    assert history["perceptual"][-1] == 0.0
+    assert np.isfinite(history["l1"][-1]) and history["l1"][-1] > 0
