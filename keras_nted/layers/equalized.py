@@ -69,7 +69,7 @@ class EqualizedConv2D(keras.layers.Layer):
     def build(self, input_shape):
         in_channels = input_shape[-1]
         if in_channels is None:
-            raise ValueError("EqualizedConv2D needs a known channel count. Received: input_shape=" f"{input_shape}")
+            raise ValueError(f"EqualizedConv2D needs a known channel count. Received: input_shape={input_shape}")
         k = self.kernel_size
         self.scale = 1.0 / math.sqrt(in_channels * k * k)
         self.kernel = self.add_weight(
@@ -150,6 +150,10 @@ class EqualizedConv2DTranspose(keras.layers.Layer):
 
     def build(self, input_shape):
         in_channels = input_shape[-1]
+        if in_channels is None:
+            raise ValueError(
+                f"EqualizedConv2DTranspose needs a known channel count. Received: input_shape={input_shape}"
+            )
         k = self.kernel_size
         self.scale = 1.0 / math.sqrt(in_channels * k * k)
         self.kernel = self.add_weight(

@@ -258,12 +258,21 @@ class NTED(keras.layers.Layer):
         self.extraction.build(reference_features_shape)
         self.distribution.build(target_features_shape, (reference_features_shape[0], self.num_labels, channels))
 
+    def _check_built(self, method):
+        if self.extraction is None:
+            raise ValueError(
+                f"NTED.{method}() needs a built layer: call it once on (reference_features, "
+                "target_features) or call build(reference_features_shape, target_features_shape) first."
+            )
+
     def extract(self, reference_features):
         """Neural textures `(batch, k, c_t)` and extraction attention of the reference."""
+        self._check_built("extract")
         return self.extraction(reference_features)
 
     def distribute(self, target_features, textures):
         """Distributed features and distribution logits for given textures."""
+        self._check_built("distribute")
         return self.distribution(target_features, textures)
 
     def call(self, reference_features, target_features):

@@ -102,7 +102,7 @@ class Blur(keras.layers.Layer):
 
     def __init__(self, pad, kernel=DEFAULT_KERNEL, gain=1.0, **kwargs):
         super().__init__(**kwargs)
-        if len(pad) != 2:
+        if not isinstance(pad, (tuple, list)) or len(pad) != 2:
             raise ValueError(f"Expected pad=(before, after). Received: pad={pad!r}")
         self.pad = tuple(int(p) for p in pad)
         self.kernel = tuple(kernel)

@@ -198,8 +198,6 @@ def test_conv2d_unknown_channels_raise():
         EqualizedConv2D(4, 3).build((None, 8, 8, None))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="EqualizedConv2DTranspose.build does not check for unknown "
-                   "channels (EqualizedConv2D does): None * k * k raises TypeError")
 def test_conv2d_transpose_unknown_channels_raise():
     with pytest.raises(ValueError, match="channel"):
         EqualizedConv2DTranspose(4, 3).build((None, 8, 8, None))

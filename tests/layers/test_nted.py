@@ -299,8 +299,6 @@ def test_bad_input_shapes_raise():
         NTEDExtraction(4, 3)(np.zeros((2, 3, 8), "float32"))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="NTED creates `extraction` in build(): extract() on an "
-                   "unbuilt layer fails with 'NoneType' object is not callable instead of a clear error")
 def test_extract_before_build_raises_a_clear_error():
     with pytest.raises(ValueError, match="build"):
         NTED(NUM_LABELS, 3).extract(_features(REFERENCE_SHAPE, 0))

@@ -147,8 +147,6 @@ def test_bad_arguments_raise(call):
         call(np.zeros((1, 4, 4, 1), "float32"))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="Blur calls len(pad) before validating: an int pad gives "
-                   "TypeError: object of type 'int' has no len()")
 def test_blur_integer_pad_raises_value_error():
     with pytest.raises(ValueError):
         Blur(pad=2)

@@ -1,0 +1,183 @@
+"""Median `NTEDGAN` train-step time per backend, with achieved GFLOP/s against the matmul peak.
+
+One step = one pair in both directions (a batch of 2 images), the released losses
+(VGG19 perceptual with random weights — the same FLOPs as ImageNet ones — plus style,
+attention, face), G step, EMA, and with `--phase gan` also the D step (the steady state after
+`gan_start_step`; R1 steps, every 16th, are not timed). The step's multiply-adds are counted
+analytically: generator forward x 3 (forward + backward) per image, VGG19 passes up to relu5_1
+(targets forward, fakes forward and input-gradient backward) at full and face size, and the
+discriminator's passes. The floor is that count at the best float32 matmul rate measured in
+the same run.
+
+    python benchmarks/train_step.py --all-backends                 # tiny and nted_fashion_256
+    python benchmarks/train_step.py --all-backends --presets nted_tiny --repeats 5
+Goals: the fastest backend within 1.5x of the floor; every backend within 2x of the fastest.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark_utils import peak_rss_mib  # noqa: E402
+
+BACKENDS = ("tensorflow", "jax", "torch")
+GOAL_FLOOR, GOAL_SPREAD = 1.5, 2.0
+# Generator multiply-adds per image (spec §10) and discriminator multiply-adds per image.
+GENERATOR_MACS = {"nted_fashion_256": 91.05e9}
+DISCRIMINATOR_MACS = {"nted_fashion_256": 32.29e9}
+VGG_LAYERS = [(3, 64, 0), (64, 64, 0), (64, 128, 1), (128, 128, 1), (128, 256, 2), (256, 256, 2), (256, 256, 2),
+              (256, 256, 2), (256, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 4)]
+
+
+def vgg_macs(height, width):
+    """Multiply-adds of Keras' VGG19 up to block5_conv1 (relu5_1) for one image."""
+    return sum(9 * cin * cout * (height >> level) * (width >> level) for cin, cout, level in VGG_LAYERS)
+
+
+def model_macs(model):
+    """Multiply-adds of the convolutions and matmuls of a functional model, from its layers' shapes."""
+    from keras_nted.layers import EqualizedConv2D, EqualizedConv2DTranspose, EqualizedDense, NTEDDistribution, NTEDExtraction
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, (EqualizedConv2D, EqualizedConv2DTranspose)):
+            k = layer.kernel.shape
+            out = layer.output.shape if isinstance(layer, EqualizedConv2D) else layer.input.shape
+            total += k[0] * k[1] * k[2] * k[3] * out[1] * out[2]
+        elif isinstance(layer, EqualizedDense):
+            total += layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, (NTEDExtraction, NTEDDistribution)):
+            shape = layer.input[0].shape if isinstance(layer.input, (list, tuple)) else layer.input.shape
+            pixels, channels = shape[1] * shape[2], shape[3]
+            convs = [layer.value_conv, layer.semantic_extraction_filter] if isinstance(layer, NTEDExtraction) else [
+                layer.semantic_distribution_filter]
+            total += sum(int(np.prod(c.kernel.shape)) * pixels for c in convs)
+            total += pixels * channels * layer.num_labels  # the texture einsum
+    return total
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--presets", nargs="+", default=["nted_tiny", "nted_fashion_256"])
+    parser.add_argument("--phase", choices=["generator", "gan"], default="gan", help="G only, or G + D (steady state)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps (compilation included)")
+    parser.add_argument("--matmul-size", type=int, default=2048)
+    parser.add_argument("--all-backends", action="store_true")
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def matmul_peak(size):
+    import keras
+
+    rng = np.random.default_rng(0)
+    a = keras.ops.convert_to_tensor(rng.standard_normal((size, size), dtype="float32"))
+    times = []
+    for _ in range(4):
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, a)[0, 0])
+        times.append(time.perf_counter() - start)
+    return 2.0 * size**3 / min(times[1:])
+
+
+def time_steps(preset, args):
+    import keras
+
+    from keras_nted.models import NTEDGAN
+
+    gan = NTEDGAN.from_preset(preset, vgg_weights=None)
+    gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
+    height, width = gan.generator.image_size
+    rng = np.random.default_rng(0)
+    face = np.array([[width * 0.4, height * 0.2, width * 0.6, height * 0.2]], "float32")
+    batch = {
+        "source_image": rng.uniform(-1, 1, (1, height, width, 3)).astype("float32"),
+        "target_image": rng.uniform(-1, 1, (1, height, width, 3)).astype("float32"),
+        "source_skeleton": rng.uniform(0, 1, (1, height, width, 20)).astype("float32"),
+        "target_skeleton": rng.uniform(0, 1, (1, height, width, 20)).astype("float32"),
+        "source_face_center": face,
+        "target_face_center": face,
+    }
+    start = time.perf_counter()
+    for _ in range(args.warmup):
+        gan.train_on_batch(batch)
+    warmup_s = time.perf_counter() - start
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        gan.train_on_batch(batch)  # returns host values: the step has finished
+        times.append(time.perf_counter() - start)
+    g_macs = GENERATOR_MACS.get(preset) or model_macs(gan.generator)
+    d_macs = DISCRIMINATOR_MACS.get(preset) or model_macs(gan.discriminator)
+    face_size = height // 32 * 8
+    macs = 2 * 3 * g_macs + 6 * vgg_macs(height, width) + 6 * vgg_macs(face_size, face_size)
+    if args.phase == "gan":
+        macs += 16 * d_macs
+    del gan
+    keras.backend.clear_session()
+    return {"preset": preset, "size": f"{height}x{width}", "median_s": statistics.median(times),
+            "best_s": min(times), "warmup_s": warmup_s, "gmacs": macs / 1e9}
+
+
+def run_one_backend(args):
+    import keras
+
+    peak = matmul_peak(args.matmul_size)
+    cases = [time_steps(p, args) for p in args.presets]
+    return {"backend": keras.backend.backend(), "peak": peak, "cases": cases, "rss_mib": peak_rss_mib()}
+
+
+def print_table(runs, args):
+    runs = [r for r in runs if r]
+    machine_peak = max(r["peak"] for r in runs)
+    print(f"\nNTEDGAN train step ({args.phase}), one pair both directions, float32; medians of {args.repeats} steps")
+    for r in runs:
+        print(f"  {r['backend']:<10} matmul peak {r['peak'] / 1e9:6.1f} GFLOP/s, peak RSS {r['rss_mib']:.0f} MiB")
+    print(f"\n{'case':<26}" + "".join(f"| {r['backend']:^27} " for r in runs))
+    print(f"{'':<26}" + "".join(f"| {'time s':>8} {'GFLOP/s':>8} {'x floor':>8} " for _ in runs))
+    for i, case in enumerate(runs[0]["cases"]):
+        line = f"{case['preset'] + ' ' + case['size']:<26}"
+        for r in runs:
+            c = r["cases"][i]
+            floor = 2 * c["gmacs"] * 1e9 / machine_peak
+            line += f"| {c['median_s']:>8.3f} {2 * c['gmacs'] / c['median_s']:>8.1f} {c['median_s'] / floor:>8.2f} "
+        print(line)
+    print(f"\nmachine float32 matmul peak (best backend): {machine_peak / 1e9:.1f} GFLOP/s")
+    for i, case in enumerate(runs[0]["cases"]):
+        times = sorted((r["cases"][i]["median_s"], r["backend"]) for r in runs)
+        floor = 2 * case["gmacs"] * 1e9 / machine_peak
+        fastest, slowest = times[0], times[-1]
+        print(f"{case['preset']}: {case['gmacs']:.1f} GMAC/step; fastest {fastest[1]} {fastest[0]:.3f} s = "
+              f"{fastest[0] / floor:.2f}x floor (goal {GOAL_FLOOR}x: {'MET' if fastest[0] / floor <= GOAL_FLOOR else 'NOT MET'}); "
+              f"slowest {slowest[1]} = {slowest[0] / fastest[0]:.2f}x fastest "
+              f"(goal {GOAL_SPREAD}x: {'MET' if slowest[0] / fastest[0] <= GOAL_SPREAD else 'NOT MET'})")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if not args.all_backends:
+        result = run_one_backend(args)
+        print(json.dumps(result) if args.json else result)
+        return
+    child = [a for a in argv if a != "--all-backends"] + ["--json"]
+    runs = []
+    for backend in args.backends:
+        print(f"=== KERAS_BACKEND={backend} ===", file=sys.stderr, flush=True)
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), *child], env=env, stdout=subprocess.PIPE, text=True)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None)
+    print_table(runs, args)
+
+
+if __name__ == "__main__":
+    main()
