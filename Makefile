@@ -22,16 +22,19 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/keras-nted demo
 
-# The whole suite once per backend; fails if any backend fails.
+# The whole suite once per backend; fails if any backend fails. The tests compile many
+# small JAX programs once each: XLA's optimisation passes would cost more than they save.
+TEST_ENV ?= JAX_DISABLE_MOST_OPTIMIZATIONS=1 TF_CPP_MIN_LOG_LEVEL=2
+
 test: $(STAMP)
 	@status=0; for b in $(BACKENDS); do \
 	  echo "=== KERAS_BACKEND=$$b ==="; \
-	  KERAS_BACKEND=$$b $(BIN)/python -m pytest -q tests $(PYTEST_ARGS) || status=1; \
+	  $(TEST_ENV) KERAS_BACKEND=$$b $(BIN)/python -m pytest -q tests $(PYTEST_ARGS) || status=1; \
 	done; exit $$status
 
 # One backend: make test-one B=jax
 test-one: $(STAMP)
-	KERAS_BACKEND=$(B) $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+	$(TEST_ENV) KERAS_BACKEND=$(B) $(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
