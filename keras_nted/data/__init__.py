@@ -1,5 +1,6 @@
 """Data: pose maps, keypoint I/O, the DeepFashion loader and the mannequin data set."""
 
+from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.data.deepfashion import DeepFashionDataset
 from keras_nted.data.deepfashion import augment_image
 from keras_nted.data.deepfashion import flatten_name

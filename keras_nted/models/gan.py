@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
+from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
 from keras_nted.losses.adversarial import lazy_r1_weight
@@ -15,14 +16,6 @@ from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.presets import get_preset
 
-BATCH_KEYS = (
-    "source_image",
-    "source_skeleton",
-    "source_face_center",
-    "target_image",
-    "target_skeleton",
-    "target_face_center",
-)
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
 DEFAULT_TRAINING = {
     "weight_perceptual": 2.0,
