@@ -87,7 +87,7 @@ def main(argv=None):
         if args.debug:
             raise
         print(f"keras-nted {args.command}: error: {e}", file=sys.stderr)
-        return 1
+        return 2  # bad input, like argparse's own usage errors
     return 0 if result is None else int(result)
 
 

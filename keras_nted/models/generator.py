@@ -249,3 +249,26 @@ class NTEDGenerator(keras.Model):
         """Build from a preset name (`nted_tiny`, `nted_fashion_256`, `nted_fashion_512`)."""
         config = get_preset(preset)["generator"]
         return cls(**config, image_width=image_width, **kwargs)
+
+
+def load_generator(path):
+    """Load an `NTEDGenerator` saved as `.keras` (`safe_mode=True`), with one-line errors.
+
+    Raises:
+        FileNotFoundError: if `path` does not exist.
+        ValueError: if it is not a readable `.keras` file holding an `NTEDGenerator`.
+    """
+    import os
+
+    path = str(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file not found: {path}")
+    if not path.endswith(".keras"):
+        raise ValueError(f"Expected a .keras model file. Received: {path}")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # zip, JSON or h5 errors of a corrupt file all mean the same to a user
+        raise ValueError(f"Could not load {path} (corrupt or not a Keras model): {type(e).__name__}: {e}") from None
+    if not isinstance(model, NTEDGenerator):
+        raise ValueError(f"Expected {path} to hold an NTEDGenerator. Received: {type(model).__name__}")
+    return model

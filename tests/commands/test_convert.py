@@ -35,13 +35,13 @@ def test_convert_to_keras_and_weights_reproduces_the_fixture(tiny_fixture, tmp_p
 
 
 def test_convert_errors_are_one_line(tiny_fixture, tmp_path, capsys):
-    assert main(["convert", str(tmp_path / "missing.pt"), "--preset", "nted_tiny", "-o", str(tmp_path / "g.keras")]) == 1
+    assert main(["convert", str(tmp_path / "missing.pt"), "--preset", "nted_tiny", "-o", str(tmp_path / "g.keras")]) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "Checkpoint file not found" in err
     checkpoint = tmp_path / "released.npz"
     np.savez(checkpoint, **fixture_weights(tiny_fixture))
-    assert main(["convert", str(checkpoint), "--preset", "nted_tiny", "-o", str(tmp_path / "g.h5")]) == 1
+    assert main(["convert", str(checkpoint), "--preset", "nted_tiny", "-o", str(tmp_path / "g.h5")]) == 2
     assert "Expected an output ending in .weights.h5 or .keras" in capsys.readouterr().err
-    assert main(["convert", str(checkpoint), "--preset", "nted_fashion_256", "-o", str(tmp_path / "g.keras")]) == 1
+    assert main(["convert", str(checkpoint), "--preset", "nted_fashion_256", "-o", str(tmp_path / "g.keras")]) == 2
     assert "does not match nted_fashion_256" in capsys.readouterr().err
     assert not (tmp_path / "g.keras").exists()

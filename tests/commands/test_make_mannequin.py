@@ -48,7 +48,7 @@ def test_is_listed_in_the_cli():
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, capsys, flags, message):
-    assert main(["make-mannequin", str(tmp_path / "out"), "--quiet", *flags]) == 1
+    assert main(["make-mannequin", str(tmp_path / "out"), "--quiet", *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and err.strip().count("\n") == 0
     assert not (tmp_path / "out").exists()

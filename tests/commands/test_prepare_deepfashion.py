@@ -66,7 +66,7 @@ def test_writes_the_released_lmdb(root):
 
 def test_missing_image_is_named_with_its_line(root, capsys):
     (root / IMAGES[3]).unlink()
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", "64x44"]) == 1
+    assert cli.main(["prepare-deepfashion", str(root), "--sizes", "64x44"]) == 2
     error = capsys.readouterr().err
     assert "test_pairs.txt:1" in error and IMAGES[3] in error
     assert not (root / "64-44").exists()  # checked before anything is written
@@ -74,14 +74,14 @@ def test_missing_image_is_named_with_its_line(root, capsys):
 
 @pytest.mark.parametrize("sizes", ["64", "64x", "64x44,0x3", "big"])
 def test_bad_sizes(root, capsys, sizes):
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", sizes]) == 1
+    assert cli.main(["prepare-deepfashion", str(root), "--sizes", sizes]) == 2
     assert "HEIGHTxWIDTH" in capsys.readouterr().err
 
 
 def test_bad_root(tmp_path, capsys):
-    assert cli.main(["prepare-deepfashion", str(tmp_path / "nowhere")]) == 1
+    assert cli.main(["prepare-deepfashion", str(tmp_path / "nowhere")]) == 2
     assert "root not found" in capsys.readouterr().err
-    assert cli.main(["prepare-deepfashion", str(tmp_path)]) == 1
+    assert cli.main(["prepare-deepfashion", str(tmp_path)]) == 2
     assert "No pairs file" in capsys.readouterr().err
 
 

@@ -1,0 +1,60 @@
+"""`keras-nted demo`: re-pose held-out mannequin identities with the shipped model."""
+
+NAME = "demo"
+HELP = (
+    "Load the shipped mannequin model (saved_models/nted_mannequin_64.keras), re-pose held-out "
+    "mannequin identities into several target poses, and write a results grid and attention "
+    "pictures (spec §9) to ./demo_output/. Takes seconds on a CPU; nothing is downloaded."
+)
+
+SHIPPED_MODEL = "nted_mannequin_64.keras"
+
+
+def shipped_model_path():
+    """`saved_models/nted_mannequin_64.keras` of the repository this package runs from."""
+    import pathlib
+
+    # keras_nted/commands/demo.py -> the repository root (the package is installed editable).
+    return pathlib.Path(__file__).resolve().parents[2] / "saved_models" / SHIPPED_MODEL
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", help=f"generator .keras file (default: the shipped saved_models/{SHIPPED_MODEL})")
+    parser.add_argument("-o", "--output", default="demo_output", help="folder to write (default: %(default)s)")
+    parser.add_argument("--identities", type=int, default=4, help="held-out identities, rows of the grid (default: 4)")
+    parser.add_argument("--poses", type=int, default=5, help="target poses, columns of the grid (default: 5)")
+    parser.add_argument("--seed", type=int, default=0, help="mannequin data seed (default: %(default)s)")
+
+
+def run(args):
+    import pathlib
+
+    from keras_nted.data.mannequin import check_image_size
+    from keras_nted.demo import write_demo
+    from keras_nted.models.generator import load_generator
+
+    for flag, value in (("--identities", args.identities), ("--poses", args.poses)):
+        if not 1 <= value <= 50:
+            raise ValueError(f"Expected {flag} between 1 and 50. Received: {flag} {value}")
+    if args.seed < 0:
+        raise ValueError(f"Expected --seed >= 0. Received: --seed {args.seed}")
+    model = pathlib.Path(args.model) if args.model else shipped_model_path()
+    if not model.is_file():
+        if args.model:
+            raise FileNotFoundError(f"Model file not found: {model}")
+        raise FileNotFoundError(
+            f"The shipped model is missing: {model}. Make it with the recipe in saved_models/nted_mannequin_64.md "
+            "(`keras-nted train --preset nted_mannequin_64 ...`), or pass --model."
+        )
+    generator = load_generator(model)
+    try:
+        check_image_size(generator.image_size)
+    except ValueError:
+        raise ValueError(
+            f"{model} makes {generator.image_size[0]}x{generator.image_size[1]} images; the mannequin demo "
+            "needs WIDTH = HEIGHT * 11 / 16."
+        ) from None
+    written = write_demo(generator, args.output, num_identities=args.identities, num_poses=args.poses, seed=args.seed)
+    print(f"model: {model}")
+    for label, path in written.items():
+        print(f"{label}: {path}")

@@ -1,0 +1,112 @@
+"""`keras-nted train`: train (or resume) an NTED model with `fit`."""
+
+NAME = "train"
+HELP = (
+    "Train an NTED model from a preset or a YAML/JSON config on the mannequin set (default, generated "
+    "in memory) or a DeepFashion root, with resumable checkpoints, TensorBoard logs, a sample grid per "
+    "epoch and the EMA generator saved as .keras after every epoch. Running the same command again "
+    "resumes where it stopped."
+)
+
+
+def add_arguments(parser):
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--preset", default=None, help="model preset (default: nted_tiny; see keras_nted.models.PRESETS)"
+    )
+    source.add_argument(
+        "--config", help="YAML/JSON config: a preset-form dict, or a released config (gen.param / dis.param)"
+    )
+    parser.add_argument(
+        "--data", metavar="PATH", help="DeepFashion root (see prepare-deepfashion); default: the mannequin set"
+    )
+    parser.add_argument("-o", "--output", default="runs/train", help="run folder (default: %(default)s)")
+    parser.add_argument("--model-path", help="where the EMA generator .keras goes (default: OUTPUT/generator.keras)")
+    parser.add_argument(
+        "--image-size", metavar="HxW", help="HEIGHTxWIDTH (default: the config's; HEIGHT must be its size)"
+    )
+    parser.add_argument("--batch-size", type=int, default=8, help="pairs per step (default: %(default)s)")
+    parser.add_argument(
+        "--epochs", type=int, default=1, help="epochs to train in all, counting resumed ones (default: 1)"
+    )
+    parser.add_argument(
+        "--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training pairs)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="data seed (default: %(default)s)")
+    parser.add_argument(
+        "--vgg-weights",
+        default="imagenet",
+        help=(
+            "VGG19 weights of the perceptual and face losses: 'imagenet' (downloaded by Keras), a local "
+            ".h5/.pth file, or 'none' for no loss network at all; with 'none' the perceptual and face "
+            "terms are dropped and L1 (--weight-l1, default 10 then) is the reconstruction term "
+            "(default: %(default)s)"
+        ),
+    )
+    weights = parser.add_argument_group("loss weights (default: the config's training section, else the release's)")
+    weights.add_argument("--weight-perceptual", type=float)
+    weights.add_argument("--weight-attention", type=float)
+    weights.add_argument("--weight-face", type=float)
+    weights.add_argument("--weight-gan", type=float)
+    weights.add_argument("--weight-l1", type=float, help="plain L1 reconstruction term (not in the release)")
+    weights.add_argument("--gan-start-step", type=int, help="the GAN terms run on steps > this")
+    parser.add_argument("--learning-rate", type=float, help="generator learning rate (default: 0.002, as released)")
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
+
+
+def run(args):
+    import pathlib
+
+    from keras_nted.training import parse_image_size
+    from keras_nted.training import train
+
+    if args.checkpoint_every < 1:
+        raise ValueError(f"Expected --checkpoint-every >= 1. Received: {args.checkpoint_every}")
+    if args.workers < 1:
+        raise ValueError(f"Expected --workers >= 1. Received: {args.workers}")
+    vgg = args.vgg_weights
+    weight_l1 = args.weight_l1
+    if vgg == "none" and weight_l1 is None:
+        from keras_nted.training import load_config
+
+        if not load_config(args.preset, args.config)["training"].get("weight_l1"):
+            weight_l1 = 10.0
+    loss_weights = {
+        "weight_perceptual": args.weight_perceptual,
+        "weight_attention": args.weight_attention,
+        "weight_face": args.weight_face,
+        "weight_gan": args.weight_gan,
+        "weight_l1": weight_l1,
+        "gan_start_step": args.gan_start_step,
+    }
+    gan = train(
+        args.output,
+        preset=args.preset,
+        config_path=args.config,
+        data_root=args.data,
+        image_size=parse_image_size(args.image_size) if args.image_size else None,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        seed=args.seed,
+        vgg_weights=vgg,
+        loss_weights=loss_weights,
+        learning_rate=args.learning_rate,
+        checkpoint_every=args.checkpoint_every,
+        model_path=args.model_path,
+        workers=args.workers,
+        verbose=2 if args.quiet else 1,
+    )
+    import keras
+
+    output = pathlib.Path(args.output)
+    step = int(keras.ops.convert_to_numpy(gan.step.value))
+    model_path = args.model_path or output / "generator.keras"
+    print(
+        f"step {step}: EMA generator -> {model_path}; samples in {output / 'samples'}; "
+        f"checkpoints in {output / 'backup'}"
+    )

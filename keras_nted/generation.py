@@ -1,0 +1,352 @@
+"""Pose transfer from files: reference images and target poses -> result images named as released.
+
+The logic behind `keras-nted generate`. A `GenerationPair` names one reference image, one
+target pose file and the output file name; `pairs_from_files` (reference and pose files given
+directly) and `pairs_from_pairs_file` (a released-style pairs file over a DeepFashion-layout
+root) make lists of them, and `generate` runs a generator over such a list in batches.
+
+Inputs are prepared as the released demo prepares them (spec §7): the image is opened with
+PIL, converted to RGB, resized to the model's size with bilinear filtering and normalised to
+[-1, 1]; the pose is rendered as the 20-channel skeleton at the model's size. Results are
+clipped to [-1, 1] and mapped to uint8 by `(x + 1) / 2 * 255` with truncation, as released.
+"""
+
+import dataclasses
+import functools
+import os
+
+import keras
+import numpy as np
+from PIL import Image
+
+from keras_nted.data.deepfashion import _IMAGE_LUT
+from keras_nted.data.deepfashion import _image_store
+from keras_nted.data.deepfashion import output_name
+from keras_nted.data.deepfashion import pose_path
+from keras_nted.data.deepfashion import read_pairs_file
+from keras_nted.data.keypoints import FRAMES
+from keras_nted.data.keypoints import MISSING
+from keras_nted.data.keypoints import NUM_KEYPOINTS
+from keras_nted.data.keypoints import read_openpose_json
+from keras_nted.data.keypoints import read_pose_file
+from keras_nted.data.keypoints import validate_keypoints
+from keras_nted.data.skeleton import render_skeleton
+from keras_nted.visualize import run_generator
+from keras_nted.visualize import to_uint8
+from keras_nted.visualize import write_png
+
+# The coordinate frame each pose file type is in unless told otherwise.
+DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
+
+
+class _Files:
+    """Images as plain file paths (the counterpart of the DeepFashion loader's image stores)."""
+
+    def __str__(self):
+        return "image files"
+
+    def name(self, path):
+        return path
+
+    def exists(self, path):
+        return os.path.isfile(path)
+
+    def open(self, path):
+        return Image.open(path)
+
+
+_FILES = _Files()
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationPair:
+    """One result to make: a reference image re-rendered in a target pose.
+
+    Attributes:
+        reference: the reference image: a file path, or an image path inside `images`.
+        pose: the target pose file (`.txt`, OpenPose `.json` or `.npy`).
+        output: the result's file name, e.g. `a_2_b_vis.png`.
+        pose_frame: `"deepfashion"` (the released pose-file frame) or `"pixels"` (pixel
+            coordinates of the reference image at its original size).
+        images: where `reference` is read from (default: plain files).
+    """
+
+    reference: str
+    pose: str
+    output: str
+    pose_frame: str = "deepfashion"
+    images: object = dataclasses.field(default=_FILES, compare=False, repr=False)
+
+
+def default_pose_frame(path):
+    """`"deepfashion"` for a released pose `.txt`, `"pixels"` for OpenPose `.json` and `.npy`."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in DEFAULT_POSE_FRAMES:
+        raise ValueError(
+            f"Expected a pose file ending in {', '.join(DEFAULT_POSE_FRAMES)} (released pose .txt, "
+            f"OpenPose *_keypoints.json or an (18, 2) .npy). Received: {path}"
+        )
+    return DEFAULT_POSE_FRAMES[suffix]
+
+
+def read_keypoints(path):
+    """Reads `(18, 2)` keypoints from a pose `.txt`, an OpenPose `.json` or an `.npy` file.
+
+    Returns:
+        A float64 `(18, 2)` array in the file's own frame; `-1` marks a missing coordinate.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: naming the file, if it is not an `(18, 2)` pose.
+    """
+    path = os.fspath(path)
+    default_pose_frame(path)  # rejects unknown file types first
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Pose file not found: {path}")
+    if path.lower().endswith(".txt"):
+        return read_pose_file(path)
+    if path.lower().endswith(".json"):
+        return read_openpose_json(path)
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
+    if array.shape != (NUM_KEYPOINTS, 2):
+        raise ValueError(
+            f"Pose file {path} must hold an (18, 2) array of x, y (OpenPose COCO-18). "
+            f"Received an array of shape {array.shape}."
+        )
+    try:
+        return validate_keypoints(array)
+    except ValueError as e:
+        raise ValueError(f"Pose file {path}: {e}") from None
+
+
+def _open_image(images, path):
+    """The PIL image (header read, pixels not yet decoded), with one-line errors."""
+    if not images.exists(path):
+        raise FileNotFoundError(f"Reference image not found: {images.name(path)}")
+    try:
+        return images.open(path)
+    except (OSError, ValueError) as e:  # PIL.UnidentifiedImageError is an OSError
+        raise ValueError(f"Could not read image {images.name(path)}: {e}") from None
+
+
+def load_image(image, image_size):
+    """A PIL image -> `(height, width, 3)` float32 in [-1, 1] at `image_size` (bilinear resize)."""
+    height, width = image_size
+    image = image.convert("RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.BILINEAR)
+    return _IMAGE_LUT[np.asarray(image)]
+
+
+def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
+    """The 20-channel skeleton of `keypoints` at `image_size`.
+
+    Args:
+        keypoints: `(18, 2)` keypoints in `frame`.
+        frame: `"deepfashion"`, or `"pixels"` for pixel coordinates of an image of
+            `pose_image_size` (the reference image's original size), rescaled to `image_size`.
+        image_size: `(height, width)` of the model.
+        pose_image_size: `(height, width)` the pixel keypoints refer to.
+    """
+    if frame not in FRAMES:
+        raise ValueError(f"Expected a pose frame in {FRAMES}. Received: {frame!r}")
+    if frame == "pixels" and pose_image_size is not None and tuple(pose_image_size) != tuple(image_size):
+        keypoints = validate_keypoints(keypoints)
+        missing = keypoints == MISSING
+        scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
+        keypoints = np.where(missing, MISSING, keypoints * scale)
+    return render_skeleton(keypoints, image_size, frame=frame)
+
+
+def _stem(path):
+    name = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    # OpenPose names its output `<image>_keypoints.json`: the image's name is what matters.
+    return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
+
+
+def pairs_from_files(references, poses, pose_frame=None):
+    """Pairs of reference image files and pose files, zipped or broadcast.
+
+    Equal counts are paired in order; one reference with many poses (or many references with
+    one pose) is broadcast. Results are named `<reference stem>_2_<pose stem>_vis.png`
+    (an OpenPose `_keypoints` suffix is dropped from the pose stem).
+
+    Args:
+        references: image file paths.
+        poses: pose file paths (`.txt`, OpenPose `.json`, `.npy`).
+        pose_frame: `"deepfashion"` or `"pixels"` for every pose file, or `None` for each
+            file type's default (`DEFAULT_POSE_FRAMES`).
+
+    Returns:
+        A list of `GenerationPair`.
+
+    Raises:
+        ValueError: for counts that neither match nor broadcast, an unknown pose file type or
+            frame.
+    """
+    references, poses = [os.fspath(p) for p in references], [os.fspath(p) for p in poses]
+    if not references or not poses:
+        raise ValueError("Expected at least one reference image and one pose file.")
+    if pose_frame is not None and pose_frame not in FRAMES:
+        raise ValueError(f"Expected a pose frame in {FRAMES}. Received: {pose_frame!r}")
+    if len(references) != len(poses):
+        if len(references) == 1:
+            references = references * len(poses)
+        elif len(poses) == 1:
+            poses = poses * len(references)
+        else:
+            raise ValueError(
+                f"Got {len(references)} reference images and {len(poses)} poses: give as many of each "
+                "(paired in order), or one reference (or one pose) for all."
+            )
+    return [
+        GenerationPair(
+            reference=reference,
+            pose=pose,
+            output=f"{_stem(reference)}_2_{_stem(pose)}_vis.png",
+            pose_frame=pose_frame or default_pose_frame(pose),
+        )
+        for reference, pose in zip(references, poses)
+    ]
+
+
+def pairs_from_pairs_file(pairs_file, root, image_size):
+    """Pairs of a released-style pairs file (`target,source1,...` lines) over a released root.
+
+    Every `(source, target)` combination is one pair: the source image is the reference, the
+    target's pose file (`<root>/pose/...txt`, the `"deepfashion"` frame) is the pose. Images
+    are read as the DeepFashion loader finds them (`<root>/<H>-<W>/` as files or the released
+    LMDB, else `<root>/img/...`); results are named as released,
+    `<flattened source>_2_<flattened target>_vis.png`.
+
+    Args:
+        pairs_file: the pairs file.
+        root: the data set root (the released layout).
+        image_size: `(height, width)` of the model (selects `<root>/<H>-<W>/` when present).
+
+    Returns:
+        A list of `GenerationPair`.
+    """
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"Data set root not found: {root}")
+    if not os.path.isfile(os.fspath(pairs_file)):
+        raise FileNotFoundError(f"Pairs file not found: {pairs_file}")
+    images = _image_store(root, image_size)
+    pairs = [
+        GenerationPair(
+            reference=source,
+            pose=pose_path(root, target),
+            output=output_name(source, target),
+            pose_frame="deepfashion",
+            images=images,
+        )
+        for _, target, sources in read_pairs_file(pairs_file)
+        for source in sources
+    ]
+    if not pairs:
+        raise ValueError(f"Pairs file {pairs_file} lists no pairs.")
+    return pairs
+
+
+def check_pairs(pairs):
+    """Checks every input of `pairs` before anything is generated.
+
+    Returns:
+        `(keypoints, sizes)`: `{pose file: (18, 2) keypoints}` and `{reference: (height,
+        width)}` of the reference images as stored.
+
+    Raises:
+        FileNotFoundError: for a missing image or pose file.
+        ValueError: for a pose that is not `(18, 2)`, an image PIL cannot read, or two pairs
+            with the same output name.
+    """
+    keypoints, sizes, names = {}, {}, {}
+    for pair in pairs:
+        if pair.pose not in keypoints:
+            keypoints[pair.pose] = read_keypoints(pair.pose)
+        key = (id(pair.images), pair.reference)
+        if key not in sizes:
+            with _open_image(pair.images, pair.reference) as image:
+                width, height = image.size
+            sizes[key] = (height, width)
+        if pair.output in names and names[pair.output] != pair:
+            raise ValueError(
+                f"Two pairs would both be written to {pair.output}: ({names[pair.output].reference}, "
+                f"{names[pair.output].pose}) and ({pair.reference}, {pair.pose}). Rename one of the files."
+            )
+        names[pair.output] = pair
+    return keypoints, sizes
+
+
+def strip_path(path):
+    """`.../a_2_b_vis.png` -> `.../a_2_b_strip.png`: where `generate(..., strip=True)` puts a strip."""
+    path = os.fspath(path)
+    stem = path[: -len("_vis.png")] if path.endswith("_vis.png") else os.path.splitext(path)[0]
+    return stem + "_strip.png"
+
+
+def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1):
+    """Runs `generator` on every pair and writes the results as PNG files.
+
+    All inputs are checked first (`check_pairs`), so bad input writes nothing. Batches keep
+    one shape (the last is padded), so the model is compiled once. Each result is written
+    atomically as `<output_dir>/<pair.output>`; with `strip=True` also a strip next to it
+    (`<src>_2_<tgt>_strip.png`, see `strip_path`): reference | target skeleton (channels 0-2) | result.
+
+    Args:
+        generator: an `NTEDGenerator`.
+        pairs: a list of `GenerationPair`.
+        output_dir: the folder to write (created).
+        batch_size: pairs per generator call.
+        strip: also write the reference | skeleton | result strips.
+        verbose: 1 for a progress bar, 0 for none.
+
+    Returns:
+        The list of paths written, results first then strips, in pair order per batch.
+    """
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
+    pairs = list(pairs)
+    keypoints, sizes = check_pairs(pairs)
+    image_size = tuple(generator.image_size)
+    output_dir = os.fspath(output_dir)
+
+    @functools.lru_cache(maxsize=2 * batch_size)
+    def reference_array(images, reference):
+        image = _open_image(images, reference)
+        try:
+            return load_image(image, image_size)
+        except (OSError, ValueError) as e:  # a truncated file fails only when decoded
+            raise ValueError(f"Could not read image {images.name(reference)}: {e}") from None
+        finally:
+            image.close()
+
+    progress = keras.utils.Progbar(len(pairs), unit_name="image", verbose=verbose)
+    written = []
+    for start in range(0, len(pairs), batch_size):
+        batch = pairs[start : start + batch_size]
+        references = np.stack([reference_array(p.images, p.reference) for p in batch])
+        skeletons = np.stack(
+            [
+                pose_skeleton(keypoints[p.pose], p.pose_frame, image_size, sizes[(id(p.images), p.reference)])
+                for p in batch
+            ]
+        )
+        pad = batch_size - len(batch) if len(pairs) > batch_size else 0
+        inputs = [np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) if pad else x for x in (references, skeletons)]
+        results = to_uint8(run_generator(generator, *inputs)["image"][: len(batch)])
+        for i, pair in enumerate(batch):
+            path = os.path.join(output_dir, pair.output)
+            written.append(write_png(path, results[i]))
+            if strip:
+                # The skeleton's own colours, exactly (the release shows it brightened, through
+                # the [-1, 1] mapping meant for images).
+                colors = np.rint(skeletons[i][..., :3] * 255).astype(np.uint8)
+                picture = np.concatenate([to_uint8(references[i]), colors, results[i]], axis=1)
+                written.append(write_png(strip_path(path), picture))
+        progress.add(len(batch))
+    return written

@@ -1,0 +1,369 @@
+"""Training runs: configs, data, callbacks and the `train` function behind `keras-nted train`.
+
+A run lives in one output folder:
+
+- `backup/`: resumable checkpoints (`TrainingCheckpoint`); running the same command again
+  resumes at the same step;
+- `logs/`: TensorBoard logs (when TensorFlow is importable);
+- `samples/epoch_NNNN.png`: a grid of held-out pairs after every epoch, one row per pair:
+  reference | target skeleton | generated | ground truth | attention panels (spec §9);
+- `config.json`: the resolved configuration and training settings;
+- `generator.keras` (or the `model_path` given): the EMA generator, written atomically after
+  every epoch, so a usable model exists even if the run is stopped.
+"""
+
+import json
+import logging
+import os
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from keras_nted.callbacks import TrainingCheckpoint
+from keras_nted.files import atomic_path
+from keras_nted.files import read_config_file
+from keras_nted.models.presets import get_preset
+from keras_nted.models.presets import int_keys
+
+logger = logging.getLogger(__name__)
+
+# Loss weights and schedule settings a config's `training` dict (or a command line) may set.
+LOSS_SETTINGS = ("weight_perceptual", "weight_attention", "weight_face", "weight_gan", "weight_l1", "gan_start_step")
+
+
+def load_config(preset=None, config_path=None):
+    """The model config of a preset or a YAML/JSON file, in the preset form.
+
+    A file holds either the preset form (`generator`, `discriminator`, optional `training`
+    and `image_size`) or the released form (`gen: {param: ...}`, `dis: {param: ...}`,
+    optional `trainer: {loss_weight: ...}` is ignored).
+
+    Returns:
+        A dict with `generator`, `discriminator`, `training` and `image_size`.
+    """
+    if config_path:
+        config = read_config_file(config_path)
+        if "gen" in config:
+            gen = config["gen"].get("param", config["gen"])
+            dis = config.get("dis", {}).get("param", config.get("dis", {}))
+            config = {"generator": gen, "discriminator": dis, "training": {}}
+        if "generator" not in config:
+            raise ValueError(
+                f"Expected {config_path} to hold `generator` and `discriminator` (preset form) or "
+                "`gen.param` / `dis.param` (released form)."
+            )
+        config.setdefault("training", {})
+    else:
+        config = get_preset(preset or "nted_tiny")
+    generator = dict(config["generator"])
+    size = int(generator.get("size", 0))
+    discriminator = dict(config.get("discriminator") or {})
+    if not discriminator:
+        raise ValueError("Expected a `discriminator` section in the config.")
+    discriminator.setdefault("size", size)
+    discriminator.setdefault("is_square_image", False)
+    for key in ("channels", "num_labels", "match_kernels"):
+        if key in generator:
+            generator[key] = int_keys(generator[key], f"generator.{key}")
+    discriminator["channels"] = int_keys(discriminator.get("channels", {}), "discriminator.channels")
+    image_size = config.get("image_size") or (size, size * 11 // 16)
+    return {
+        "generator": generator,
+        "discriminator": discriminator,
+        "training": dict(config.get("training") or {}),
+        "image_size": tuple(int(v) for v in image_size),
+    }
+
+
+def parse_image_size(text):
+    """`"64x44"` -> `(64, 44)`; a `ValueError` naming `--image-size` otherwise."""
+    try:
+        height, width = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"Expected --image-size as HEIGHTxWIDTH, e.g. 64x44. Received: --image-size {text}") from None
+    if height < 16 or width < 1:
+        raise ValueError(f"Expected a positive --image-size HEIGHTxWIDTH. Received: --image-size {text}")
+    return height, width
+
+
+def build_gan(config, image_size, vgg_weights="none"):
+    """An `NTEDGAN` for a resolved config.
+
+    Args:
+        config: a `load_config` dict.
+        image_size: `(height, width)`; `height` must equal the generator's `size`.
+        vgg_weights: `"imagenet"`, a local VGG19 weights file, or `"none"`/`None` for no
+            perceptual and face loss network at all (then train with `weight_l1`).
+    """
+    from keras_nted.losses.face import FaceLoss
+    from keras_nted.losses.perceptual import PerceptualLoss
+    from keras_nted.models.discriminator import NTEDDiscriminator
+    from keras_nted.models.gan import DEFAULT_TRAINING
+    from keras_nted.models.gan import NTEDGAN
+    from keras_nted.models.generator import NTEDGenerator
+
+    height, width = image_size
+    size = int(config["generator"]["size"])
+    if height != size:
+        raise ValueError(
+            f"This configuration makes {size}-pixel-high images (generator size {size}). "
+            f"Received: --image-size {height}x{width}"
+        )
+    generator = NTEDGenerator(**config["generator"], image_width=width, name="generator")
+    discriminator = NTEDDiscriminator(**config["discriminator"], image_width=width, name="discriminator")
+    training = config["training"]
+    perceptual = face = None
+    if vgg_weights not in (None, "none"):
+        if vgg_weights != "imagenet" and not os.path.isfile(vgg_weights):
+            raise FileNotFoundError(f"VGG19 weights file not found: {vgg_weights}")
+        perceptual = PerceptualLoss(
+            num_scales=training.get("vgg_num_scales", 1),
+            style_weight=training.get("style_weight", 500.0),
+            weights=vgg_weights,
+            name="perceptual_loss",
+        )
+        face = FaceLoss(weights=vgg_weights, name="face_loss")
+    defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
+    return NTEDGAN(generator, discriminator, perceptual, face, training_defaults=defaults)
+
+
+class _Rotating(keras.utils.PyDataset):
+    """Shows epoch `e` the batches `e * steps ... (e + 1) * steps - 1` of a longer data set.
+
+    A mannequin data set's batch `i` is fixed, so without this every short epoch would
+    repeat the same batches. `epoch` is set by `_EpochSetter` at each epoch start (also after
+    a resume), so the order is a function of the epoch number only.
+    """
+
+    def __init__(self, data, steps_per_epoch):
+        super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing)
+        self.data = data
+        self.steps = int(steps_per_epoch)
+        self.epoch = 0
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, index):
+        return self.data[(self.epoch * self.steps + index) % len(self.data)]
+
+
+class _EpochSetter(keras.callbacks.Callback):
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.epoch = epoch
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes `folder/epoch_NNNN.png` after every epoch: held-out pairs through the EMA generator.
+
+    Rows: reference | target skeleton | generated | ground truth | attention panels (spec §9).
+    """
+
+    def __init__(self, folder, batch):
+        super().__init__()
+        self.folder = pathlib.Path(folder)
+        self.batch = batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_nted.visualize import sample_rows
+        from keras_nted.visualize import stack_rows
+        from keras_nted.visualize import write_png
+
+        rows, _ = sample_rows(self.model.ema_generator, self.batch)
+        write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
+
+
+class SaveGenerator(keras.callbacks.Callback):
+    """Saves the EMA generator as a `.keras` file, atomically, after every epoch."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_generator(self.model.ema_generator, self.path)
+
+
+class _Timer(keras.callbacks.Callback):
+    """Adds up training wall time across resumed runs in `path` (JSON)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+        self.start = None
+
+    def _read(self):
+        if self.path.is_file():
+            try:
+                return json.loads(self.path.read_text())
+            except ValueError:
+                pass
+        return {"seconds": 0.0}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = self._read()
+        state["seconds"] = state.get("seconds", 0.0) + time.time() - self.start
+        state["epochs"] = epoch + 1
+        state["step"] = int(keras.ops.convert_to_numpy(self.model.step.value))
+        state["backend"] = keras.backend.backend()
+        state["logs"] = {k: float(v) for k, v in (logs or {}).items()}
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(state, indent=2))
+
+
+def tensorboard_available():
+    """Whether `keras.callbacks.TensorBoard` can write logs (it needs tensorflow and tensorboard)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "tensorboard"))
+
+
+def save_generator(generator, path):
+    """Save a generator as `.keras` atomically (never half-written)."""
+    path = pathlib.Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Expected a model path ending in .keras. Received: {path}")
+    with atomic_path(path) as tmp:
+        generator.save(tmp)
+    return path
+
+
+def make_data(image_size, batch_size, seed, data_root=None, workers=1):
+    """The training data and a held-out sample batch (4 pairs) for the sample grids."""
+    if data_root is None:
+        from keras_nted.data.mannequin import MannequinDataset
+        from keras_nted.data.mannequin import check_image_size
+
+        check_image_size(image_size)
+        data = MannequinDataset(image_size=image_size, batch_size=batch_size, split="train", seed=seed, workers=workers)
+        held_out = MannequinDataset(image_size=image_size, batch_size=4, split="test", seed=seed, poses_per_identity=4)
+        # Four different identities: pairs 0, 12, 24, 36 of the test order.
+        pairs = [held_out.get_batch(3 * i) for i in range(4)]
+        sample = {k: np.concatenate([p[k][:1] for p in pairs]) for k in pairs[0]}
+        return data, sample
+    from keras_nted.data.deepfashion import DeepFashionDataset
+
+    if not os.path.isdir(data_root):
+        raise FileNotFoundError(f"DeepFashion root not found: {data_root}")
+    data = DeepFashionDataset(data_root, split="train", image_size=image_size, batch_size=batch_size, seed=seed,
+                              workers=workers)
+    try:
+        sample = DeepFashionDataset(data_root, split="test", image_size=image_size, batch_size=4, seed=seed)[0]
+    except (FileNotFoundError, ValueError, IndexError):
+        sample = data[0]
+    return data, sample
+
+
+def train(
+    output_dir,
+    preset=None,
+    config_path=None,
+    data_root=None,
+    image_size=None,
+    batch_size=8,
+    epochs=1,
+    steps_per_epoch=None,
+    seed=0,
+    vgg_weights="none",
+    loss_weights=None,
+    learning_rate=None,
+    checkpoint_every=500,
+    model_path=None,
+    workers=1,
+    verbose=1,
+):
+    """Train (or resume) an NTED model; returns the trained `NTEDGAN`.
+
+    Args:
+        output_dir: the run folder (see the module docstring).
+        preset, config_path: the model configuration (a preset name or a YAML/JSON file).
+        data_root: a DeepFashion root; `None` for the mannequin set, generated in memory.
+        image_size: `(height, width)`; default the config's.
+        batch_size: pairs per step (the trainer doubles them: both directions).
+        epochs, steps_per_epoch: as in `fit` (default steps: one pass over the data).
+        seed: data seed.
+        vgg_weights: `"imagenet"`, a VGG19 file, or `"none"` (no perceptual / face loss).
+        loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored).
+        learning_rate: generator learning rate (default the release's 0.002); the
+            discriminator's is scaled the same way.
+        checkpoint_every: steps between checkpoints (also at every epoch end).
+        model_path: where the EMA generator `.keras` goes (default `output_dir/generator.keras`).
+        workers: threads building batches.
+        verbose: `fit` verbosity (1: progress bar).
+    """
+    from keras_nted.models.gan import _default_optimizers
+
+    for name, value, minimum in (("batch size", batch_size, 1), ("epochs", epochs, 1), ("seed", seed, 0)):
+        if not isinstance(value, int) or value < minimum:
+            raise ValueError(f"Expected {name} to be an integer >= {minimum}. Received: {value!r}")
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise ValueError(f"Expected steps per epoch >= 1. Received: {steps_per_epoch}")
+    if data_root is not None and not os.path.isdir(data_root):
+        raise FileNotFoundError(f"DeepFashion root not found: {data_root}")
+    config = load_config(preset, config_path)
+    image_size = tuple(image_size or config["image_size"])
+    if data_root is None:
+        from keras_nted.data.mannequin import check_image_size
+
+        check_image_size(image_size)
+    output_dir = pathlib.Path(output_dir)
+    model_path = pathlib.Path(model_path or output_dir / "generator.keras")
+    if model_path.suffix != ".keras":
+        raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
+    gan = build_gan(config, image_size, vgg_weights)
+    data, sample = make_data(image_size, batch_size, seed, data_root, workers)
+    steps = int(steps_per_epoch or len(data))
+    epoch_data = _Rotating(data, steps)
+
+    settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
+    generator_optimizer = discriminator_optimizer = None
+    if learning_rate is not None:
+        generator_optimizer, discriminator_optimizer = _default_optimizers()
+        generator_optimizer.learning_rate = learning_rate
+        discriminator_optimizer.learning_rate = learning_rate * 0.001882 / 0.002
+    gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    record = {
+        "preset": None if config_path else (preset or "nted_tiny"),
+        "config_file": str(config_path) if config_path else None,
+        "config": {k: ({str(a): b for a, b in v.items()} if isinstance(v, dict) else v)
+                   for k, v in {**config["generator"], "image_size": list(image_size)}.items()},
+        "data": str(data_root) if data_root else "mannequin",
+        "seed": seed,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "steps_per_epoch": steps,
+        "vgg_weights": str(vgg_weights),
+        "learning_rate": learning_rate if learning_rate is not None else 0.002,
+        "loss": {k: getattr(gan, k) for k in LOSS_SETTINGS},
+        "backend": keras.backend.backend(),
+        "generator_parameters": gan.generator.count_params(),
+    }
+    with atomic_path(output_dir / "config.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+
+    callbacks = [
+        _EpochSetter(epoch_data),
+        TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every)),
+        SampleGrid(output_dir / "samples", sample),
+        SaveGenerator(model_path),
+        _Timer(output_dir / "time.json"),
+    ]
+    if tensorboard_available():
+        callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=100))
+    else:
+        logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
+    gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    if not model_path.exists():  # already complete when resumed: still give the model
+        save_generator(gan.ema_generator, model_path)
+    return gan

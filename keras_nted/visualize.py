@@ -1,0 +1,132 @@
+"""Pictures of NTED results: attention panels (spec §9) and sample grids, as uint8 numpy arrays.
+
+Everything here runs on numpy arrays on the host (model outputs converted with
+`keras.ops.convert_to_numpy`), so it is the same on every backend and never enters a compiled step.
+"""
+
+import numpy as np
+
+from keras_nted.losses.attention import nearest_indices
+
+
+def to_uint8(images):
+    """`[-1, 1]` float images -> uint8, clamped first (the release wraps around without it)."""
+    images = np.clip((np.asarray(images, dtype="float32") + 1.0) * 127.5, 0.0, 255.0)
+    return images.astype(np.uint8)
+
+
+def _resize_nearest(images, size):
+    """`(batch, H, W, C)` -> `(batch, h, w, C)` with torch's default nearest mode."""
+    images = np.take(images, nearest_indices(images.shape[1], size[0]), axis=1)
+    return np.take(images, nearest_indices(images.shape[2], size[1]), axis=2)
+
+
+def attention_panels(extraction_softmax, distribution_logits, reference_image):
+    """The NTED attention pictures of spec §9: one estimated target per NTED operation.
+
+    For NTED index `i` (maps of size `h_i x w_i` with `k_i` textures) the reference is
+    nearest-resized to `h_i x w_i`; the extraction softmax (over positions) turns it into a
+    `k_i x 3` colour table; the distribution softmax (over textures) spreads the table over
+    the target, giving an "estimated target" (the quantity the attention loss compares with
+    the ground truth), which is nearest-upsampled to the full image size.
+
+    Args:
+        extraction_softmax: list of `(batch, h_i, w_i, k_i)` arrays (the generator's
+            `extraction_softmax`).
+        distribution_logits: list of `(batch, h_i, w_i, k_i)` arrays (the generator's
+            `distribution_logits`), paired by index.
+        reference_image: `(batch, H, W, 3)` reference images in `[-1, 1]`.
+
+    Returns:
+        A list of `(batch, H, W, 3)` float32 arrays in `[-1, 1]`, one per NTED index.
+    """
+    if len(extraction_softmax) != len(distribution_logits):
+        raise ValueError(
+            "Expected as many extraction maps as distribution logits. Received: "
+            f"{len(extraction_softmax)} and {len(distribution_logits)}"
+        )
+    reference = np.asarray(reference_image, dtype="float32")
+    full_size = reference.shape[1:3]
+    panels = []
+    for softmax, logits in zip(extraction_softmax, distribution_logits):
+        softmax = np.asarray(softmax, dtype="float32")
+        logits = np.asarray(logits, dtype="float32")
+        small = _resize_nearest(reference, softmax.shape[1:3])
+        table = np.einsum("bhwk,bhwc->bkc", softmax, small)
+        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        weights /= weights.sum(axis=-1, keepdims=True)
+        estimate = np.einsum("bhwk,bkc->bhwc", weights, table)
+        panels.append(_resize_nearest(estimate, full_size))
+    return panels
+
+
+def skeleton_picture(skeleton):
+    """The colour channels (0-2) of `(batch, H, W, 20)` pose maps as `[-1, 1]` images."""
+    return np.asarray(skeleton, dtype="float32")[..., :3] * 2.0 - 1.0
+
+
+def run_generator(generator, reference_image, skeleton):
+    """The generator's outputs as numpy arrays, from one compiled call (`predict_on_batch`).
+
+    Compiled, not eager: on JAX an eager call of the generator is many times slower.
+    """
+
+    out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
+    return {
+        "image": np.asarray(out["image"], "float32"),
+        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
+        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
+    }
+
+
+def sample_rows(generator, batch, with_attention=True):
+    """Run `generator` on a batch and lay out one row per pair.
+
+    Each row is `reference | target skeleton | generated | ground truth | attention panels...`
+    (the ground truth is left out when the batch has no `target_image`).
+
+    Args:
+        generator: an `NTEDGenerator` (usually the EMA one).
+        batch: a dict with `source_image`, `target_skeleton` and optionally `target_image`.
+        with_attention: add the spec §9 attention panels.
+
+    Returns:
+        `(rows, generated)`: a `(batch, H, n * W, 3)` uint8 array and the generated images
+        `(batch, H, W, 3)` float32.
+    """
+    out = run_generator(generator, batch["source_image"], batch["target_skeleton"])
+    generated = out["image"]
+    columns = [batch["source_image"], skeleton_picture(batch["target_skeleton"]), generated]
+    if "target_image" in batch:
+        columns.append(batch["target_image"])
+    if with_attention:
+        columns.extend(attention_panels(out["extraction_softmax"], out["distribution_logits"], batch["source_image"]))
+    rows = np.concatenate([to_uint8(c) for c in columns], axis=2)
+    return rows, generated
+
+
+def stack_rows(rows, gap=2, background=255):
+    """Stack `(n, H, W', 3)` uint8 rows vertically with `gap` pixels of `background` between."""
+    rows = list(rows)
+    width = max(r.shape[1] for r in rows)
+    pieces = []
+    for i, row in enumerate(rows):
+        if row.shape[1] < width:
+            pad = np.full((row.shape[0], width - row.shape[1], 3), background, np.uint8)
+            row = np.concatenate([row, pad], axis=1)
+        if i:
+            pieces.append(np.full((gap, width, 3), background, np.uint8))
+        pieces.append(row)
+    return np.concatenate(pieces, axis=0)
+
+
+def write_png(path, image):
+    """Write an RGB uint8 `(H, W, 3)` array as a PNG atomically (parent folders created)."""
+    import cv2
+
+    from keras_nted.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
+            raise OSError(f"Could not write {path}")
+    return path

@@ -1,0 +1,75 @@
+"""The notebooks in examples/ run top to bottom and write what they promise.
+
+To keep CI short each notebook runs on one backend only, rotating: notebook `i` (in file-name
+order) runs when `KERAS_BACKEND` is `BACKENDS[i % 3]`, in a kernel with that backend, with
+small settings injected after its `parameters` cell.
+"""
+
+import os
+import pathlib
+
+import keras
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+BACKENDS = ("tensorflow", "jax", "torch")
+# notebook -> (settings run after its parameters cell, files it must write)
+NOTEBOOKS = {
+    "01_quickstart.ipynb": ({"STEPS": 3}, ["quickstart_output/generator.keras", "quickstart_output/results.png"]),
+    "02_nted_in_your_model.ipynb": ({"STEPS": 3}, ["nted_model_output/textures.png"]),
+    "03_convert_released_checkpoint.ipynb": ({}, ["convert_output/converted.keras"]),
+}
+
+
+def _notebook_tools():
+    try:
+        import nbclient
+        import nbformat
+    except ImportError as e:
+        message = f"executing the notebooks needs nbclient, nbformat and ipykernel (pip install -e '.[dev]'): {e}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return nbclient, nbformat
+
+
+def test_every_notebook_is_executed_here():
+    assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index, name", list(enumerate(sorted(NOTEBOOKS))), ids=sorted(NOTEBOOKS))
+def test_notebook_runs(index, name, tmp_path, monkeypatch):
+    backend = keras.backend.backend()
+    if BACKENDS[index % 3] != backend:
+        pytest.skip(
+            f"notebook {index} runs on backend {index} % 3 = {BACKENDS[index % 3]} only "
+            "(each notebook on one backend, rotating, to keep CI time down)"
+        )
+    nbclient, nbformat = _notebook_tools()
+    settings, outputs = NOTEBOOKS[name]
+    notebook = nbformat.read(EXAMPLES / name, as_version=4)
+    nbformat.validate(notebook)
+    tagged = [i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{name} needs exactly one cell tagged 'parameters'"
+    if settings:
+        source = "\n".join(f"{key} = {value!r}" for key, value in settings.items())
+        notebook.cells.insert(tagged[0] + 1, nbformat.v4.new_code_cell(source))
+    # The kernel inherits this environment: the backend under test and this checkout's package.
+    monkeypatch.setenv("KERAS_BACKEND", backend)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    client = nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell's traceback, on any error
+    for output in outputs:
+        assert (tmp_path / output).is_file(), f"{name} did not write {output}"
+    kernel_backend = [
+        out.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+    ]
+    assert any(backend in text for text in kernel_backend), f"{name} did not report running on {backend}"

@@ -1,0 +1,39 @@
+import numpy as np
+
+from keras_nted.visualize import attention_panels
+from keras_nted.visualize import stack_rows
+from keras_nted.visualize import to_uint8
+
+
+def test_uniform_attention_gives_the_mean_colour():
+    rng = np.random.default_rng(0)
+    reference = rng.uniform(-1, 1, (2, 16, 12, 3)).astype("float32")
+    softmax = np.full((2, 4, 3, 5), 1 / 12, "float32")  # uniform over the 4 x 3 positions
+    logits = rng.normal(size=(2, 4, 3, 5)).astype("float32")
+    (panel,) = attention_panels([softmax], [logits], reference)
+    assert panel.shape == (2, 16, 12, 3)
+    # Nearest-resized reference: pixels (4 i, 4 j); every texture holds their mean colour.
+    expected = reference[:, ::4, ::4].mean(axis=(1, 2))
+    np.testing.assert_allclose(panel, np.broadcast_to(expected[:, None, None], panel.shape), atol=1e-6)
+
+
+def test_one_hot_attention_moves_colours():
+    reference = np.zeros((1, 2, 2, 3), "float32")
+    reference[0, 0, 0] = [1, 0, 0]  # red top-left
+    reference[0, 1, 1] = [0, 0, 1]  # blue bottom-right
+    softmax = np.zeros((1, 2, 2, 2), "float32")
+    softmax[0, 0, 0, 0] = 1  # texture 0 = top-left colour
+    softmax[0, 1, 1, 1] = 1  # texture 1 = bottom-right colour
+    logits = np.full((1, 2, 2, 2), -50.0, "float32")
+    logits[0, :, 0, 1] = 50  # left column gets texture 1 (blue), right column texture 0 (red)
+    logits[0, :, 1, 0] = 50
+    (panel,) = attention_panels([softmax], [logits], reference)
+    np.testing.assert_allclose(panel[0, :, 0], [[0, 0, 1]] * 2, atol=1e-6)
+    np.testing.assert_allclose(panel[0, :, 1], [[1, 0, 0]] * 2, atol=1e-6)
+
+
+def test_to_uint8_clamps_and_stack_rows_pads():
+    assert to_uint8(np.array([-2.0, -1.0, 1.0, 3.0])).tolist() == [0, 0, 255, 255]
+    grid = stack_rows([np.zeros((1, 4, 6, 3), np.uint8)[0], np.zeros((1, 4, 3, 3), np.uint8)[0]])
+    assert grid.shape == (10, 6, 3)
+    assert (grid[4:6] == 255).all() and (grid[6:, 3:] == 255).all()
