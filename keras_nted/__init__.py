@@ -1,7 +1,11 @@
 """keras-nted: Neural Texture Extraction and Distribution (Ren et al., CVPR 2022) for Keras 3."""
 
-from keras_nted.version import __version__
-from keras_nted import layers
+from keras_nted._backend_flag import apply_backend_flag as _apply_backend_flag
+
+_apply_backend_flag()  # `keras-nted --backend X` must act before Keras is imported below
+
+from keras_nted.version import __version__  # noqa: E402
+from keras_nted import layers  # noqa: E402
 from keras_nted import models
 from keras_nted import losses
 from keras_nted import data

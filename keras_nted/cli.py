@@ -50,6 +50,7 @@ def build_parser():
         help="Keras backend (default: $KERAS_BACKEND, else Keras' own default).",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="store_true", help="print the versions and the active backend")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _available_commands():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -72,8 +73,17 @@ def main(argv=None):
     backend = _preparse_backend(argv)
     if backend:
         os.environ["KERAS_BACKEND"] = backend
+    # TensorFlow's C++ start-up chatter is not for CLI users (TF_CPP_MIN_LOG_LEVEL=0 restores it).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        import keras
+
+        from keras_nted.version import __version__
+
+        print(f"keras-nted {__version__} (Keras {keras.__version__}, backend {keras.backend.backend()})")
+        return 0
     if args.command is None:
         parser.print_help()
         return 2
