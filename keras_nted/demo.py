@@ -26,7 +26,7 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
         `(p, H, W, 20)`, and `target_image` `(n, p, H, W, 3)` (each identity rendered in
         each target pose: the ground truth), all as the data sets give them.
     """
-    from keras_nted.data.deepfashion import _IMAGE_LUT
+    from keras_nted.data.deepfashion import images_to_unit_range
     from keras_nted.data.mannequin import MannequinDataset
     from keras_nted.data.mannequin import render
     from keras_nted.data.skeleton import render_skeleton
@@ -37,9 +37,9 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     poses = [data.pose((_POSE_IDENTITY_OFFSET + j) % data.num_identities, 1) for j in range(num_poses)]
     targets = [[render(identity, pose)[0] for pose in poses] for identity in identities]
     return {
-        "source_image": _IMAGE_LUT[np.stack(references)],
+        "source_image": images_to_unit_range(np.stack(references)),
         "target_skeleton": np.stack([render_skeleton(p.keypoints, image_size, frame="pixels") for p in poses]),
-        "target_image": _IMAGE_LUT[np.stack([np.stack(t) for t in targets])],
+        "target_image": images_to_unit_range(np.stack([np.stack(t) for t in targets])),
     }
 
 

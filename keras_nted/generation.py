@@ -19,8 +19,8 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_nted.data.deepfashion import _IMAGE_LUT
-from keras_nted.data.deepfashion import _image_store
+from keras_nted.data.deepfashion import images_to_unit_range
+from keras_nted.data.deepfashion import open_image_store
 from keras_nted.data.deepfashion import output_name
 from keras_nted.data.deepfashion import pose_path
 from keras_nted.data.deepfashion import read_pairs_file
@@ -138,7 +138,7 @@ def load_image(image, image_size):
     image = image.convert("RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.BILINEAR)
-    return _IMAGE_LUT[np.asarray(image)]
+    return images_to_unit_range(image)
 
 
 def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
@@ -235,7 +235,7 @@ def pairs_from_pairs_file(pairs_file, root, image_size):
         raise FileNotFoundError(f"Data set root not found: {root}")
     if not os.path.isfile(os.fspath(pairs_file)):
         raise FileNotFoundError(f"Pairs file not found: {pairs_file}")
-    images = _image_store(root, image_size)
+    images = open_image_store(root, image_size)
     pairs = [
         GenerationPair(
             reference=source,

@@ -32,6 +32,12 @@ logger = logging.getLogger(__name__)
 PAIRS_FILES = {"train": "train_pairs.txt", "test": "test_pairs.txt"}
 # uint8 -> [-1, 1] as ToTensor then Normalize(0.5, 0.5) compute it, in float32.
 _IMAGE_LUT = (np.arange(256, dtype="float32") / np.float32(255) - np.float32(0.5)) / np.float32(0.5)
+
+
+def images_to_unit_range(images):
+    """uint8 images -> float32 in [-1, 1], bit-identical to the release's ToTensor + Normalize(0.5, 0.5)."""
+    return _IMAGE_LUT[np.asarray(images, dtype=np.uint8)]
+
 # Random streams drawn from (seed, epoch, stream, ...): independent of batching and workers.
 _SHUFFLE_STREAM, _SAMPLE_STREAM = 0, 1
 
@@ -242,7 +248,7 @@ class _ImageLmdb:
         return Image.open(io.BytesIO(value))
 
 
-def _image_store(root, image_size):
+def open_image_store(root, image_size):
     sized = os.path.join(root, f"{image_size[0]}-{image_size[1]}")
     if os.path.isfile(os.path.join(sized, "data.mdb")):
         return _ImageLmdb(sized)
@@ -372,7 +378,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
         self.drop_remainder = split == "train" if drop_remainder is None else bool(drop_remainder)
         self.epoch = 0
         self.pairs_file = os.path.join(root, PAIRS_FILES[split])
-        self._images = _image_store(root, self.image_size)
+        self._images = open_image_store(root, self.image_size)
         self.image_source = str(self._images)
         if use_multiprocessing and isinstance(self._images, _ImageLmdb):
             raise ValueError(

@@ -40,7 +40,7 @@ import keras
 import numpy as np
 
 # The loader's uint8 -> [-1, 1] table: streamed images equal a written set's, read back, bit for bit.
-from keras_nted.data.deepfashion import _IMAGE_LUT
+from keras_nted.data.deepfashion import images_to_unit_range
 from keras_nted.data.deepfashion import pose_path
 from keras_nted.data.deepfashion import write_pairs_file
 from keras_nted.data.keypoints import KEYPOINT_NAMES
@@ -1120,7 +1120,7 @@ class MannequinDataset(keras.utils.PyDataset):
         batch = {}
         for role, items in fields.items():
             images, labels, keypoints = (np.stack(column) for column in zip(*items))
-            batch[f"{role}_image"] = _IMAGE_LUT[images]
+            batch[f"{role}_image"] = images_to_unit_range(images)
             batch[f"{role}_skeleton"] = np.stack(
                 [render_skeleton(k, self.image_size, frame="pixels") for k in keypoints]
             )
