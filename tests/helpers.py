@@ -29,3 +29,32 @@ def fixture_weights(fixture, prefix=None):
     if prefix == "gen":
         return {k: v for k, v in out.items() if not k.startswith("dis.")}
     return out
+
+
+class BatchProbe(keras.Model):
+    """A model that reads every entry of an NTED batch dict (pooled); its head is trained towards zero.
+
+    `call` returns the pooled features with the head's output as the last column, so tests can
+    check both that `fit` trains and what `predict` saw. With `expect_keys`, a batch with other
+    keys fails.
+    """
+
+    def __init__(self, expect_keys=None, **kwargs):
+        kwargs.setdefault("name", "batch_probe")  # TF refuses generated names starting with "_"
+        super().__init__(**kwargs)
+        self.expect_keys = None if expect_keys is None else set(expect_keys)
+        self.head = keras.layers.Dense(1)
+
+    def call(self, batch):
+        if self.expect_keys is not None:
+            assert set(batch) == self.expect_keys, sorted(batch)
+        features = []
+        for role in ("source", "target"):
+            features.append(keras.ops.mean(batch[f"{role}_image"], axis=(1, 2)))
+            features.append(keras.ops.mean(batch[f"{role}_skeleton"], axis=(1, 2)))
+            features.append(batch[f"{role}_face_center"] / 100.0)
+        features = keras.ops.concatenate(features, axis=-1)
+        return keras.ops.concatenate([features, self.head(features)], axis=-1)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return keras.ops.mean(keras.ops.square(y_pred[:, -1]))

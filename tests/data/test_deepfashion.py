@@ -4,7 +4,6 @@ import os
 import keras
 import numpy as np
 import pytest
-from keras import ops
 from PIL import Image
 
 from keras_nted.data import DeepFashionDataset
@@ -19,6 +18,7 @@ from keras_nted.data import render_skeleton
 from keras_nted.data import sample_augmentation
 from keras_nted.data import write_pairs_file
 from keras_nted.data import write_pose_file
+from tests.helpers import BatchProbe
 
 SIZE = (64, 44)
 KEYS = (
@@ -189,26 +189,6 @@ def test_reads_jpeg_files(tmp_path):
     root = make_root(tmp_path / "jpeg", extension=".jpg")
     batch = DeepFashionDataset(root, "test", image_size=SIZE, batch_size=2)[0]
     assert batch["source_image"].shape == (2, *SIZE, 3)
-
-
-class BatchProbe(keras.Model):
-    """Pools every entry of the batch dict; its head is trained towards zero."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.head = keras.layers.Dense(1)
-
-    def call(self, batch):
-        features = []
-        for role in ("source", "target"):
-            features.append(ops.mean(batch[f"{role}_image"], axis=(1, 2)))
-            features.append(ops.mean(batch[f"{role}_skeleton"], axis=(1, 2)))
-            features.append(batch[f"{role}_face_center"] / 100.0)
-        features = ops.concatenate(features, axis=-1)
-        return ops.concatenate([features, self.head(features)], axis=-1)
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return ops.mean(ops.square(y_pred[:, -1]))
 
 
 def _pooled(batch):

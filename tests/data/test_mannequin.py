@@ -4,7 +4,6 @@ import json
 import keras
 import numpy as np
 import pytest
-from keras import ops
 from PIL import Image
 
 from keras_nted.data import DeepFashionDataset
@@ -21,6 +20,7 @@ from keras_nted.data.mannequin import make_identity
 from keras_nted.data.mannequin import make_pose
 from keras_nted.data.mannequin import render
 from keras_nted.data.mannequin import write_mannequin_dataset
+from tests.helpers import BatchProbe
 
 SIZE = (64, 44)
 KEYS = {
@@ -254,29 +254,9 @@ def test_bad_lower_level_arguments():
         write_mannequin_dataset("unused", 1, 2, test_fraction=0.5)
 
 
-class _BatchProbe(keras.Model):
-    """Reads exactly the six batch entries; its head is trained towards zero."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.head = keras.layers.Dense(1)
-
-    def call(self, batch):
-        assert set(batch) == KEYS, sorted(batch)
-        features = []
-        for role in ("source", "target"):
-            features.append(ops.mean(batch[f"{role}_image"], axis=(1, 2)))
-            features.append(ops.mean(batch[f"{role}_skeleton"], axis=(1, 2)))
-            features.append(batch[f"{role}_face_center"] / 100.0)
-        return self.head(ops.concatenate(features, axis=-1))
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return ops.mean(ops.square(y_pred))
-
-
 def test_batches_feed_fit():
     data = MannequinDataset(SIZE, batch_size=2, num_identities=2, poses_per_identity=2, workers=2)
-    model = _BatchProbe(name="batch_probe")  # TF refuses the generated "__batch_probe" as a root scope
+    model = BatchProbe(expect_keys=KEYS)
     model.compile(optimizer=keras.optimizers.SGD(0.01))
     model(data[0])
     before = [w.copy() for w in model.get_weights()]
