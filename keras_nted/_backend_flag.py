@@ -17,6 +17,8 @@ def apply_backend_flag(argv=None):
     program = os.path.basename(argv[0])
     if program not in ("keras-nted", "-m", "__main__.py"):
         return None
+    # TensorFlow's C++ start-up chatter is not for CLI users (TF_CPP_MIN_LOG_LEVEL=0 restores it).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = argv[1:]
     for i, arg in enumerate(args):
         if arg == "--":
@@ -29,7 +31,5 @@ def apply_backend_flag(argv=None):
             continue
         if backend in ("tensorflow", "jax", "torch"):
             os.environ["KERAS_BACKEND"] = backend
-            if backend == "tensorflow":
-                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             return backend
     return None

@@ -7,7 +7,6 @@ Each subcommand lives in `keras_nted/commands/<name>.py` and defines `NAME`, `HE
 import argparse
 import importlib
 import logging
-import os
 import sys
 
 # Module names under keras_nted/commands, in the order `--help` lists them.
@@ -59,22 +58,10 @@ def build_parser():
     return parser
 
 
-def _preparse_backend(argv):
-    for i, arg in enumerate(argv):
-        if arg == "--backend" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--backend="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    backend = _preparse_backend(argv)
-    if backend:
-        os.environ["KERAS_BACKEND"] = backend
-    # TensorFlow's C++ start-up chatter is not for CLI users (TF_CPP_MIN_LOG_LEVEL=0 restores it).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # `--backend` (and quieter TensorFlow start-up) took effect when the package was imported,
+    # before Keras: see keras_nted/_backend_flag.py. Here argparse only validates it.
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -12,6 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_backend_flag_is_read_only_for_the_keras_nted_command(monkeypatch):
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")  # restored afterwards: the flag may set it
     assert apply_backend_flag(["/usr/bin/keras-nted", "--backend", "jax", "demo"]) == "jax"
     assert os.environ["KERAS_BACKEND"] == "jax"
     monkeypatch.delenv("KERAS_BACKEND")
