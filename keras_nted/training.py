@@ -220,6 +220,59 @@ class _Timer(keras.callbacks.Callback):
             tmp.write_text(json.dumps(state, indent=2))
 
 
+def learning_rate_schedule(learning_rate, total_steps, decay_steps):
+    """The generator's learning rate: constant, then a cosine decay to 0 over the last `decay_steps`.
+
+    Returns:
+        `None` when `decay_steps` is `None`, else a dict with the Keras `schedule`
+        (`keras.optimizers.schedules.CosineDecay` whose "warm-up" holds the rate constant)
+        and its `record` for `config.json`.
+    """
+    if decay_steps is None:
+        return None
+    if not isinstance(decay_steps, int) or not 1 <= decay_steps <= total_steps:
+        raise ValueError(
+            f"Expected --lr-decay-steps between 1 and the run's {total_steps} steps (epochs x steps per epoch). "
+            f"Received: {decay_steps!r}"
+        )
+    hold = total_steps - decay_steps
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=float(learning_rate),
+        decay_steps=decay_steps,
+        alpha=0.0,
+        warmup_target=float(learning_rate),
+        warmup_steps=hold,
+        name="hold_then_cosine",
+    )
+    return {
+        "schedule": schedule,
+        "record": {"kind": "hold_then_cosine", "learning_rate": float(learning_rate), "hold_steps": hold,
+                   "decay_steps": decay_steps},
+    }
+
+
+def _check_resume(output_dir, schedule):
+    """A resumed run must keep its learning-rate schedule (it is part of the optimizer state)."""
+    config_path = output_dir / "config.json"
+    if not (output_dir / "backup").is_dir() or not config_path.is_file():
+        return
+    try:
+        before = json.loads(config_path.read_text()).get("lr_schedule")
+    except ValueError:
+        return
+    now = None if schedule is None else schedule["record"]
+    if before != now:
+        def describe(record):
+            if record is None:
+                return "a constant learning rate"
+            return f"a constant rate for {record['hold_steps']} steps then a cosine decay over {record['decay_steps']}"
+
+        raise ValueError(
+            f"{output_dir} was started with {describe(before)}; this command asks for {describe(now)}. "
+            "Resume with the same --epochs, --steps-per-epoch and --lr-decay-steps, or use a new --output."
+        )
+
+
 def tensorboard_available():
     """Whether `keras.callbacks.TensorBoard` can write logs (it needs tensorflow and tensorboard)."""
     import importlib.util
@@ -276,6 +329,7 @@ def train(
     vgg_weights="none",
     loss_weights=None,
     learning_rate=None,
+    lr_decay_steps=None,
     checkpoint_every=500,
     model_path=None,
     workers=1,
@@ -295,6 +349,10 @@ def train(
         loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored).
         learning_rate: generator learning rate (default the release's 0.002); the
             discriminator's is scaled the same way.
+        lr_decay_steps: cosine-decay the generator's learning rate to 0 over the last
+            this many of the `epochs * steps_per_epoch` steps (constant before them; not in
+            the release, whose rate is constant). `None`: constant throughout. A run resumes
+            only with the schedule it was started with.
         checkpoint_every: steps between checkpoints (also at every epoch end).
         model_path: where the EMA generator `.keras` goes (default `output_dir/generator.keras`).
         workers: threads building batches.
@@ -324,12 +382,17 @@ def train(
     steps = int(steps_per_epoch or len(data))
     epoch_data = _Rotating(data, steps)
 
+    total_steps = epochs * steps
+    schedule = learning_rate_schedule(learning_rate or 0.002, total_steps, lr_decay_steps)
+    _check_resume(output_dir, schedule)
+
     settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
     generator_optimizer = discriminator_optimizer = None
-    if learning_rate is not None:
-        generator_optimizer, discriminator_optimizer = _default_optimizers()
-        generator_optimizer.learning_rate = learning_rate
-        discriminator_optimizer.learning_rate = learning_rate * 0.001882 / 0.002
+    if learning_rate is not None or schedule is not None:
+        rate = float(learning_rate if learning_rate is not None else 0.002)
+        generator_optimizer, discriminator_optimizer = _default_optimizers(
+            rate if schedule is None else schedule["schedule"], discriminator_learning_rate=rate * 0.001882 / 0.002
+        )
     gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -345,6 +408,7 @@ def train(
         "steps_per_epoch": steps,
         "vgg_weights": str(vgg_weights),
         "learning_rate": learning_rate if learning_rate is not None else 0.002,
+        "lr_schedule": None if schedule is None else schedule["record"],
         "loss": {k: getattr(gan, k) for k in LOSS_SETTINGS},
         "backend": keras.backend.backend(),
         "generator_parameters": gan.generator.count_params(),

@@ -52,6 +52,15 @@ def add_arguments(parser):
     weights.add_argument("--gan-start-step", type=int, help="the GAN terms run on steps > this")
     parser.add_argument("--learning-rate", type=float, help="generator learning rate (default: 0.002, as released)")
     parser.add_argument(
+        "--lr-decay-steps",
+        type=int,
+        metavar="N",
+        help=(
+            "cosine-decay the generator learning rate to 0 over the last N of the epochs x steps-per-epoch steps "
+            "(default: constant, as released); a run resumes only with the same schedule"
+        ),
+    )
+    parser.add_argument(
         "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
     )
     parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
@@ -96,6 +105,7 @@ def run(args):
         vgg_weights=vgg,
         loss_weights=loss_weights,
         learning_rate=args.learning_rate,
+        lr_decay_steps=args.lr_decay_steps,
         checkpoint_every=args.checkpoint_every,
         model_path=args.model_path,
         workers=args.workers,

@@ -75,9 +75,14 @@ class OptimizerGroup(keras.optimizers.Optimizer):
         return cls(**config)
 
 
-def _default_optimizers():
-    generator = keras.optimizers.Adam(0.002, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam")
-    discriminator = keras.optimizers.Adam(0.001882, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam")
+def _default_optimizers(learning_rate=0.002, discriminator_learning_rate=None):
+    """The released Adam pair; the discriminator's rate is the generator's x 0.001882 / 0.002 by default."""
+    if discriminator_learning_rate is None:
+        discriminator_learning_rate = learning_rate * 0.001882 / 0.002
+    generator = keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam")
+    discriminator = keras.optimizers.Adam(
+        discriminator_learning_rate, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam"
+    )
     return generator, discriminator
 
 

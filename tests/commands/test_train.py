@@ -68,3 +68,39 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, message):
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run" / "backup").exists()
+
+
+def test_learning_rate_schedule_holds_then_decays_to_zero():
+    from keras_nted.training import learning_rate_schedule
+
+    schedule = learning_rate_schedule(0.002, total_steps=100, decay_steps=40)
+    assert schedule["record"] == {"kind": "hold_then_cosine", "learning_rate": 0.002, "hold_steps": 60, "decay_steps": 40}
+    rate = schedule["schedule"]
+    values = [float(rate(step)) for step in (0, 30, 60, 80, 100, 150)]
+    np.testing.assert_allclose(values, [0.002, 0.002, 0.002, 0.001, 0.0, 0.0], atol=1e-9)
+    assert learning_rate_schedule(0.002, 100, None) is None
+    for bad in (0, 101, 2.5):
+        with pytest.raises(ValueError, match="--lr-decay-steps between 1 and the run's 100 steps"):
+            learning_rate_schedule(0.002, 100, bad)
+
+
+def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_path, capsys):
+    from keras_nted.training import train
+
+    out = tmp_path / "run"
+    gan = train(out, preset="nted_tiny", batch_size=1, epochs=1, steps_per_epoch=2, lr_decay_steps=1,
+                loss_weights={"weight_l1": 10.0, "gan_start_step": 100}, verbose=0)
+    assert int(gan.generator_optimizer.iterations.value) == 2
+    assert float(gan.generator_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # decayed
+    assert float(gan.discriminator_optimizer.learning_rate) == pytest.approx(0.001882)  # unchanged
+    assert json.loads((out / "config.json").read_text())["lr_schedule"]["hold_steps"] == 1
+    checkpoint = (out / "backup" / "latest.weights.h5").read_bytes()
+    capsys.readouterr()
+
+    # More epochs would move the decay: refused before anything is trained or written.
+    rc = _train(out, "--epochs", "2", "--lr-decay-steps", "1")
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "constant rate for 1 steps then a cosine decay over 1" in err and "--lr-decay-steps" in err
+    assert (out / "backup" / "latest.weights.h5").read_bytes() == checkpoint
+    assert json.loads((out / "config.json").read_text())["lr_schedule"]["hold_steps"] == 1
