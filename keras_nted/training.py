@@ -4,7 +4,7 @@ A run lives in one output folder:
 
 - `backup/`: resumable checkpoints (`TrainingCheckpoint`); running the same command again
   resumes at the same step;
-- `logs/`: TensorBoard logs (when TensorFlow is importable);
+- `logs/`: TensorBoard logs (when TensorFlow and TensorBoard are importable);
 - `samples/epoch_NNNN.png`: a grid of held-out pairs after every epoch, one row per pair:
   reference | target skeleton | generated | ground truth | attention panels (spec §9);
 - `config.json`: the resolved configuration and training settings;
@@ -14,6 +14,7 @@ A run lives in one output folder:
 
 import json
 import logging
+import math
 import os
 import pathlib
 import time
@@ -30,7 +31,9 @@ from keras_nted.models.presets import int_keys
 logger = logging.getLogger(__name__)
 
 # Loss weights and schedule settings a config's `training` dict (or a command line) may set.
-LOSS_SETTINGS = ("weight_perceptual", "weight_attention", "weight_face", "weight_gan", "weight_l1", "gan_start_step")
+LOSS_SETTINGS = (
+    "weight_perceptual", "weight_attention", "weight_face", "weight_gan", "weight_l1", "weight_ssim", "gan_start_step"
+)
 
 
 def load_config(preset=None, config_path=None):
@@ -424,7 +427,12 @@ def train(
         _Timer(output_dir / "time.json"),
     ]
     if tensorboard_available():
-        callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=100))
+        # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
+        # writes the epoch summaries only on a step where batch summaries are due.
+        update_freq = math.gcd(100, steps)
+        callbacks.append(
+            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq)
+        )
     else:
         logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
     gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose)

@@ -49,6 +49,7 @@ def add_arguments(parser):
     weights.add_argument("--weight-face", type=float)
     weights.add_argument("--weight-gan", type=float)
     weights.add_argument("--weight-l1", type=float, help="plain L1 reconstruction term (not in the release)")
+    weights.add_argument("--weight-ssim", type=float, help="1 - SSIM reconstruction term (not in the release)")
     weights.add_argument("--gan-start-step", type=int, help="the GAN terms run on steps > this")
     parser.add_argument("--learning-rate", type=float, help="generator learning rate (default: 0.002, as released)")
     parser.add_argument(
@@ -90,6 +91,7 @@ def run(args):
         "weight_face": args.weight_face,
         "weight_gan": args.weight_gan,
         "weight_l1": weight_l1,
+        "weight_ssim": args.weight_ssim,
         "gan_start_step": args.gan_start_step,
     }
     gan = train(

@@ -1,4 +1,4 @@
-"""Training losses of NTED: perceptual (VGG19), attention reconstruction, face and GAN."""
+"""Training losses of NTED: perceptual (VGG19), attention reconstruction, face and GAN (+ SSIM, not released)."""
 
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
@@ -12,3 +12,5 @@ from keras_nted.losses.perceptual import PerceptualLoss
 from keras_nted.losses.perceptual import downsample_half
 from keras_nted.losses.perceptual import gram_matrix
 from keras_nted.losses.perceptual import vgg19_weights_from_torch
+from keras_nted.losses.ssim import ssim_loss
+from keras_nted.losses.ssim import structural_similarity

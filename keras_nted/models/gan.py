@@ -12,6 +12,7 @@ from keras_nted.losses.adversarial import r1_penalty
 from keras_nted.losses.attention import attention_reconstruction_loss
 from keras_nted.losses.face import FaceLoss
 from keras_nted.losses.perceptual import PerceptualLoss
+from keras_nted.losses.ssim import ssim_loss
 from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.presets import get_preset
@@ -23,6 +24,7 @@ DEFAULT_TRAINING = {
     "weight_face": 1.0,
     "weight_gan": 1.5,
     "weight_l1": 0.0,
+    "weight_ssim": 0.0,
     "gan_start_step": 20000,
 }
 
@@ -39,14 +41,16 @@ class OptimizerGroup(keras.optimizers.Optimizer):
     def __init__(self, optimizers=None, name="optimizer_group", **kwargs):
         kwargs.pop("learning_rate", None)
         super().__init__(learning_rate=0.0, name=name, **kwargs)
-        self.optimizers = dict(optimizers or {})
+        self.named_optimizers = dict(optimizers or {})
+        # A list, as Keras expects of grouped optimizers (TensorBoard logs each one's rate).
+        self.optimizers = list(self.named_optimizers.values())
 
     def build(self, var_list):
         super().build([])
 
     @property
     def variables(self):
-        return list(self._variables) + [v for opt in self.optimizers.values() for v in opt.variables]
+        return list(self._variables) + [v for opt in self.optimizers for v in opt.variables]
 
     def apply(self, grads, trainable_variables=None):
         raise NotImplementedError("OptimizerGroup is never applied; its optimizers are.")
@@ -62,7 +66,7 @@ class OptimizerGroup(keras.optimizers.Optimizer):
 
     def get_config(self):
         config = super().get_config()
-        config["optimizers"] = {k: keras.saving.serialize_keras_object(v) for k, v in self.optimizers.items()}
+        config["optimizers"] = {k: keras.saving.serialize_keras_object(v) for k, v in self.named_optimizers.items()}
         return config
 
     @classmethod
@@ -157,7 +161,7 @@ class NTEDGAN(keras.Model):
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
         self.step = self.add_variable((), dtype="int32", initializer="zeros", trainable=False, name="step")
         names = (
-            "generator_loss", "perceptual", "l1", "attention", "face", "gan",
+            "generator_loss", "perceptual", "l1", "ssim", "attention", "face", "gan",
             "discriminator_loss", "real_score", "fake_score", "r1_penalty",
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -199,6 +203,7 @@ class NTEDGAN(keras.Model):
         weight_face=None,
         weight_gan=None,
         weight_l1=None,
+        weight_ssim=None,
         gan_start_step=None,
         r1_interval=16,
         r1_weight=10.0,
@@ -216,6 +221,8 @@ class NTEDGAN(keras.Model):
             weight_perceptual, weight_attention, weight_face, weight_gan: loss weights.
             weight_l1: weight of a plain L1 reconstruction term (not in the release: 0 by
                 default; useful without pretrained VGG19 weights).
+            weight_ssim: weight of a `1 - SSIM` term (`keras_nted.losses.ssim_loss`; not in
+                the release: 0 by default).
             gan_start_step: the GAN terms run on steps `> gan_start_step`.
             r1_interval: steps between lazy R1 steps (16).
             r1_weight: the R1 gamma (10); applied as `r1_weight / 2 * r1_interval`.
@@ -235,6 +242,7 @@ class NTEDGAN(keras.Model):
         self.weight_face = float(d["weight_face"] if weight_face is None else weight_face)
         self.weight_gan = float(d["weight_gan"] if weight_gan is None else weight_gan)
         self.weight_l1 = float(d["weight_l1"] if weight_l1 is None else weight_l1)
+        self.weight_ssim = float(d["weight_ssim"] if weight_ssim is None else weight_ssim)
         if self.perceptual_loss is None and self.weight_perceptual:
             self.weight_perceptual = 0.0
         self.gan_start_step = int(d["gan_start_step"] if gan_start_step is None else gan_start_step)
@@ -256,6 +264,7 @@ class NTEDGAN(keras.Model):
             "weight_face": self.weight_face,
             "weight_gan": self.weight_gan,
             "weight_l1": self.weight_l1,
+            "weight_ssim": self.weight_ssim,
             "gan_start_step": self.gan_start_step,
             "r1_interval": self.r1_interval,
             "r1_weight": self.r1_weight,
@@ -348,7 +357,13 @@ class NTEDGAN(keras.Model):
         attention = attention_reconstruction_loss(
             out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
         )
-        total = self.weight_perceptual * perceptual + self.weight_attention * attention + self.weight_l1 * l1
+        ssim = ssim_loss(fake, gt) if self.weight_ssim else zero
+        total = (
+            self.weight_perceptual * perceptual
+            + self.weight_attention * attention
+            + self.weight_l1 * l1
+            + self.weight_ssim * ssim
+        )
         face = ops.zeros((), "float32")
         if self.face_loss is not None:
             face = self.face_loss(fake, gt, batch["face_center"])
@@ -357,7 +372,9 @@ class NTEDGAN(keras.Model):
         if gan_on:
             gan = generator_gan_loss(self.discriminator(fake, training=training))
             total = total + self.weight_gan * gan
-        terms = {"fake": fake, "perceptual": perceptual, "l1": l1, "attention": attention, "face": face, "gan": gan}
+        terms = {
+            "fake": fake, "perceptual": perceptual, "l1": l1, "ssim": ssim, "attention": attention, "face": face, "gan": gan
+        }
         return total, terms
 
     def _train_step(self, data):
@@ -376,7 +393,7 @@ class NTEDGAN(keras.Model):
             for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
                 ema.assign(weight + (ema - weight) * decay)
 
-        logs = {name: terms[name] for name in ("perceptual", "l1", "attention", "face", "gan")}
+        logs = {name: terms[name] for name in ("perceptual", "l1", "ssim", "attention", "face", "gan")}
         logs["generator_loss"] = g_loss
         if gan_on:
             fake = ops.stop_gradient(terms["fake"])
@@ -417,7 +434,7 @@ class NTEDGAN(keras.Model):
         # Validation scores the EMA generator (the deployed one) on the reconstruction terms.
         total, terms = self._generator_losses(self.ema_generator, batch, False, False)
         self.trackers["generator_loss"].update_state(total)
-        for name in ("perceptual", "l1", "attention", "face"):
+        for name in ("perceptual", "l1", "ssim", "attention", "face"):
             self.trackers[name].update_state(terms[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 

@@ -15,6 +15,17 @@ def _step_in_checkpoint(path):
         return int(step[()])
 
 
+def _tensorboard_tags(folder):
+    """The summary tags in a TensorBoard log folder's event files."""
+    import tensorflow as tf
+
+    tags = set()
+    for path in folder.glob("events.out.tfevents.*"):
+        for record in tf.data.TFRecordDataset(str(path)):
+            tags.update(value.tag for value in tf.compat.v1.Event.FromString(record.numpy()).summary.value)
+    return tags
+
+
 def _train(out, *extra):
     return main(
         ["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--batch-size", "1", "--steps-per-epoch", "2",
@@ -32,6 +43,10 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     record = json.loads((out / "config.json").read_text())
     assert record["loss"]["weight_l1"] == 10.0  # --vgg-weights none: L1 is the reconstruction term
     assert record["loss"]["weight_perceptual"] == 0.0
+    # TensorBoard: every loss term and both optimizers' learning rates, per epoch.
+    tags = _tensorboard_tags(out / "logs" / "train")
+    assert {"epoch_l1", "epoch_attention", "epoch_generator_loss", "epoch_learning_rate_generator_adam",
+            "epoch_learning_rate_discriminator_adam"} <= tags, tags
     capsys.readouterr()
 
     # The same command with one more epoch continues at step 2 instead of starting over.
