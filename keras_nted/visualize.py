@@ -61,8 +61,14 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
 
 
 def skeleton_picture(skeleton):
-    """The colour channels (0-2) of `(batch, H, W, 20)` pose maps as `[-1, 1]` images."""
-    return np.asarray(skeleton, dtype="float32")[..., :3] * 2.0 - 1.0
+    """The colour channels (0-2) of `(batch, H, W, 20)` pose maps as `[-1, 1]` images.
+
+    Each value is placed half a level above its uint8 level, so `to_uint8` (which truncates,
+    as the release does) gives back exactly `rint(255 * s)` instead of one less where
+    `k / 255 * 2 - 1` rounds down in float32.
+    """
+    levels = np.rint(np.asarray(skeleton, dtype="float32")[..., :3] * 255.0)
+    return ((levels + 0.5) / 127.5 - 1.0).astype("float32")
 
 
 def run_generator(generator, reference_image, skeleton):

@@ -37,3 +37,14 @@ def test_to_uint8_clamps_and_stack_rows_pads():
     grid = stack_rows([np.zeros((1, 4, 6, 3), np.uint8)[0], np.zeros((1, 4, 3, 3), np.uint8)[0]])
     assert grid.shape == (10, 6, 3)
     assert (grid[4:6] == 255).all() and (grid[6:, 3:] == 255).all()
+
+
+def test_skeleton_picture_round_trips_exactly_through_to_uint8():
+    from keras_nted.visualize import skeleton_picture
+    from keras_nted.visualize import to_uint8
+
+    levels = np.arange(256, dtype="float32")
+    skeleton = np.zeros((1, 16, 16, 20), "float32")
+    skeleton[..., :3] = np.resize(levels / 255.0, (16, 16, 3))
+    picture = to_uint8(skeleton_picture(skeleton))
+    np.testing.assert_array_equal(picture, np.rint(skeleton[..., :3] * 255.0).astype(np.uint8))
