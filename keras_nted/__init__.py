@@ -11,3 +11,4 @@ from keras_nted import losses
 from keras_nted import data
 from keras_nted import convert
 from keras_nted import callbacks
+from keras_nted import export

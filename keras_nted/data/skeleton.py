@@ -142,6 +142,11 @@ def render_skeleton(keypoints, image_size, frame="deepfashion", augmentation=Non
         _blend_limb(canvas, polygon, KEYPOINT_COLORS[i])
         mask.fill(255)
         cv2.fillConvexPoly(mask, polygon, 0)
+        if mask.all():
+            # The limb lies entirely outside the image: FLT_MAX again, which the release clips
+            # to 255 (convertScaleAbs below would wrap it to 0).
+            distances.append(missing_limb)
+            continue
         distance = cv2.distanceTransform(mask, cv2.DIST_L1, 3)
         # DIST_L1 distances are integers, so round(|d / 3 - 1 / 3|) saturated to uint8 equals
         # the release's `uint8(clip(d / 3, 0, 255))` (floor), in one pass.

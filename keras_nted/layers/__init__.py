@@ -12,3 +12,4 @@ from keras_nted.layers.nted import NTEDExtraction
 from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
 from keras_nted.layers.resample import upfirdn2d
+from keras_nted.layers.skeleton_renderer import SkeletonRenderer

@@ -1,0 +1,54 @@
+"""`keras-nted export`: a generator -> a TF Serving SavedModel (or ONNX), from any backend."""
+
+NAME = "export"
+HELP = (
+    "Export a generator .keras file for serving: EXPORT_DIR/<version>/ in TensorFlow Serving's layout, "
+    "with the signatures serving_default (uint8 reference image + (18, 2) keypoints -> uint8 image) and "
+    "generate_from_skeleton (image in [-1, 1] + 20-channel skeleton -> image). Runs on the TensorFlow "
+    "backend (in a subprocess when another backend is active)."
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("model", metavar="MODEL", help="generator .keras file (any backend)")
+    parser.add_argument(
+        "export_dir",
+        metavar="EXPORT_DIR",
+        help="the model's base folder (TF Serving's --model_base_path); the export goes to EXPORT_DIR/<version>",
+    )
+    parser.add_argument(
+        "--version",
+        dest="model_version",
+        type=int,
+        metavar="N",
+        help="version number, the sub-folder name (default: one more than the largest existing version, or 1); "
+        "an existing version is never overwritten",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("tf_saved_model", "onnx"),
+        default="tf_saved_model",
+        help="tf_saved_model (default), or onnx: model.onnx + generate_from_skeleton.onnx (needs tf2onnx and onnx)",
+    )
+
+
+def run(args):
+    import keras
+
+    from keras_nted.cli import CommandError
+    from keras_nted.export import export_saved_model
+
+    if args.model_version is not None and args.model_version < 0:
+        raise ValueError(f"Expected a non-negative --version. Received: --version {args.model_version}")
+    backend = keras.backend.backend()
+    how = "" if backend == "tensorflow" else f" (backend {backend}: exporting in a TensorFlow-backend subprocess)"
+    print(f"Exporting {args.model}{how} ...", flush=True)
+    try:
+        path = export_saved_model(args.model, args.export_dir, version=args.model_version, format=args.format)
+    except (ImportError, RuntimeError, TypeError) as e:
+        raise CommandError(str(e)) from None
+    if args.format == "onnx":
+        print(f"Wrote {path}/model.onnx (serving_default) and {path}/generate_from_skeleton.onnx")
+    else:
+        print(f"Wrote SavedModel version {path.name} to {path} (signatures: serving_default, generate_from_skeleton)")
+        print(f"Inspect it with: saved_model_cli show --dir {path} --all")

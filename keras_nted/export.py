@@ -1,0 +1,299 @@
+"""Export a generator for serving: a TF Serving SavedModel (or ONNX) with two signatures.
+
+`export_saved_model` writes `EXPORT_DIR/<version>/` in TensorFlow Serving's layout
+(`saved_model.pb` + `variables/`), with two signatures, both with a dynamic batch size:
+
+* `serving_default`: `reference_image` uint8 `(batch, H, W, 3)` and `keypoints` float32
+  `(batch, 18, 2)` (OpenPose COCO-18 `(x, y)` in the output image's pixel coordinates, -1 for
+  a missing coordinate) -> `image` uint8 `(batch, H, W, 3)`. The pose map is rendered in the
+  graph by `keras_nted.layers.SkeletonRenderer`; the reference is mapped to [-1, 1] as the
+  release's `ToTensor` + `Normalize(0.5, 0.5)` do, and the result is clipped to [-1, 1] and
+  mapped to uint8 by `(x + 1) * 127.5` with truncation, as `keras-nted generate` writes it.
+* `generate_from_skeleton`: `reference_image` float32 `(batch, H, W, 3)` in [-1, 1] and
+  `skeleton` float32 `(batch, H, W, 20)` in [0, 1] -> `image` float32, the Keras model's own
+  computation (unclipped).
+
+The export runs on the TensorFlow backend, which writes plain TF ops (the JAX backend writes
+one `XlaCallModule` op, the torch backend cannot export a two-input model). On another backend
+the model is saved to a temporary `.keras` file and exported by `python -m keras_nted export`
+in a subprocess with `KERAS_BACKEND=tensorflow`, so a model trained on any backend serves.
+"""
+
+import contextlib
+import importlib.util
+import logging
+import numbers
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import keras
+from keras import ops
+
+from keras_nted.data.keypoints import NUM_KEYPOINTS
+from keras_nted.layers.skeleton_renderer import SkeletonRenderer
+
+FORMATS = ("tf_saved_model", "onnx")
+# What ONNX export needs on the TensorFlow backend (not installed by default).
+ONNX_PACKAGES = ("tf2onnx", "onnx")
+ONNX_FILES = {"serving_default": "model.onnx", "generate_from_skeleton": "generate_from_skeleton.onnx"}
+
+
+def existing_versions(export_dir):
+    """The version numbers under `export_dir`: its sub-folders named by a plain integer."""
+    export_dir = pathlib.Path(export_dir)
+    if not export_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in export_dir.iterdir() if p.name.isdigit() and p.is_dir())
+
+
+def _check_version(export_dir, version):
+    if version is None:
+        versions = existing_versions(export_dir)
+        return versions[-1] + 1 if versions else 1
+    if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 0:
+        raise ValueError(f"Expected `version` to be a non-negative integer. Received: version={version!r}")
+    return int(version)
+
+
+def _check_target(export_dir, version):
+    export_dir = pathlib.Path(export_dir)
+    if export_dir.exists() and not export_dir.is_dir():
+        raise NotADirectoryError(f"Expected the export directory to be a folder. Received a file: {export_dir}")
+    target = export_dir / str(version)
+    if os.path.lexists(target):
+        free = _check_version(export_dir, None)
+        raise FileExistsError(
+            f"Export version {version} already exists: {target}. Nothing was overwritten; choose another "
+            f"version (the next free one is {free}) or remove that folder."
+        )
+    return target
+
+
+def _check_format(format):
+    if format not in FORMATS:
+        raise ValueError(f"Expected `format` to be one of {FORMATS}. Received: format={format!r}")
+    if format == "onnx":
+        missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
+        if missing:
+            raise ImportError(
+                f"ONNX export needs the packages {' and '.join(ONNX_PACKAGES)}, which are not installed "
+                f"(missing: {', '.join(missing)}). Install them with `pip install {' '.join(ONNX_PACKAGES)}`."
+            )
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ImportError(
+            "Exporting needs TensorFlow (the export runs on the TensorFlow backend, whatever backend the "
+            "model was trained on). Install it with `pip install tensorflow-cpu` (or `tensorflow`)."
+        )
+
+
+def _check_generator(generator_or_path):
+    from keras_nted.models.generator import NTEDGenerator
+
+    if isinstance(generator_or_path, (str, os.PathLike)):
+        path = pathlib.Path(generator_or_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"Model file not found: {path}")
+        if path.suffix != ".keras":
+            raise ValueError(f"Expected a .keras model file. Received: {path}")
+        return path
+    if not isinstance(generator_or_path, NTEDGenerator):
+        raise TypeError(
+            "Expected `generator_or_path` to be an NTEDGenerator or the path of one saved as .keras. "
+            f"Received: {type(generator_or_path).__name__}"
+        )
+    return generator_or_path
+
+
+def _to_unit_range(images):
+    """uint8 images -> float32 in [-1, 1] with the float32 operations of `ToTensor` + `Normalize(0.5, 0.5)`."""
+    return (ops.cast(images, "float32") / 255.0 - 0.5) / 0.5
+
+
+def _to_uint8(images):
+    """Model output -> uint8: clipped to [-1, 1], `(x + 1) * 127.5`, truncated (as `generate`)."""
+    images = (ops.clip(ops.cast(images, "float32"), -1.0, 1.0) + 1.0) * 127.5
+    return ops.cast(ops.floor(images), "uint8")
+
+
+def serving_functions(generator):
+    """The two signature functions of `generator` and their input specs (TensorFlow backend).
+
+    Each function first checks the shapes of its inputs, so that a request with a wrong shape
+    fails with a message naming the input and both shapes (a signature checks dtypes only).
+
+    Args:
+        generator: an `NTEDGenerator`.
+
+    Returns:
+        A dict `{signature name: (function, [keras.InputSpec, ...])}`; each function takes the
+        inputs by name and returns `{"image": tensor}`.
+    """
+    from keras_nted.backend.tf_serving import ensure_shape
+
+    height, width = generator.image_size
+    image_shape = (None, height, width, 3)
+    skeleton_shape = (None, height, width, generator.semantic_dim)
+    renderer = SkeletonRenderer(height, width, name="skeleton_renderer")
+
+    def serving_default(reference_image, keypoints):
+        reference_image = ensure_shape(reference_image, image_shape, "reference_image")
+        keypoints = ensure_shape(keypoints, (None, NUM_KEYPOINTS, 2), "keypoints")
+        skeleton = renderer(keypoints)
+        outputs = generator([_to_unit_range(reference_image), skeleton], training=False)
+        return {"image": _to_uint8(outputs["image"])}
+
+    def generate_from_skeleton(reference_image, skeleton):
+        reference_image = ensure_shape(reference_image, image_shape, "reference_image")
+        skeleton = ensure_shape(skeleton, skeleton_shape, "skeleton")
+        outputs = generator([reference_image, skeleton], training=False)
+        return {"image": ops.cast(outputs["image"], "float32")}
+
+    def spec(shape, dtype, name):
+        return keras.InputSpec(shape=shape, dtype=dtype, name=name)
+
+    return {
+        "serving_default": (
+            serving_default,
+            [spec(image_shape, "uint8", "reference_image"), spec((None, NUM_KEYPOINTS, 2), "float32", "keypoints")],
+        ),
+        "generate_from_skeleton": (
+            generate_from_skeleton,
+            [spec(image_shape, "float32", "reference_image"), spec(skeleton_shape, "float32", "skeleton")],
+        ),
+    }
+
+
+@contextlib.contextmanager
+def _quiet(*logger_names):
+    """Raises the given loggers to WARNING for a while: their INFO lines name temporary paths."""
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.level, logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _write(generator, directory, format):
+    """Writes the export into the existing empty `directory` (TensorFlow backend)."""
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    functions = {}
+    for name, (function, specs) in serving_functions(generator).items():
+        functions[name] = archive.add_endpoint(name, function, input_signature=specs)
+    if format == "tf_saved_model":
+        with _quiet("tensorflow"):
+            archive.write_out(os.fspath(directory), verbose=False)
+        return
+    import tf2onnx  # checked by _check_format
+
+    for name, function in functions.items():
+        with _quiet("tensorflow", "tf2onnx"):
+            tf2onnx.convert.from_function(
+                function, input_signature=function.input_signature, output_path=os.fspath(directory / ONNX_FILES[name])
+            )
+
+
+def _export_in_subprocess(model_path, export_dir, version, format):
+    """`python -m keras_nted --backend tensorflow export ...`, with one-line errors."""
+    package_root = str(pathlib.Path(__file__).resolve().parents[1])
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    command = [
+        sys.executable, "-m", "keras_nted", "--backend", "tensorflow", "export",
+        os.path.abspath(model_path), os.path.abspath(export_dir), "--version", str(version), "--format", format,
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {result.returncode}"
+        reason = reason.removeprefix("keras-nted export: error: ")
+        raise RuntimeError(f"The TensorFlow-backend export subprocess failed: {reason}")
+
+
+def export_saved_model(generator_or_path, export_dir, version=None, format="tf_saved_model"):
+    """Exports a generator for TensorFlow Serving (or ONNX), from a model of any backend.
+
+    Writes `export_dir/<version>/` (`saved_model.pb` + `variables/`) with the signatures
+    `serving_default` (uint8 reference image + keypoints -> uint8 image, the pose map rendered
+    in the graph by `SkeletonRenderer`) and `generate_from_skeleton` (the Keras model's
+    computation on a [-1, 1] image and a 20-channel skeleton); see the module docstring. The
+    folder is written beside its final place and renamed into it when complete, so a model
+    server watching `export_dir` never sees a half-written version, and an existing version is
+    never overwritten.
+
+    The export runs on the TensorFlow backend. On JAX or torch, the model is saved to a
+    temporary `.keras` file and exported by a `KERAS_BACKEND=tensorflow` subprocess
+    (`python -m keras_nted export`).
+
+    Args:
+        generator_or_path: an `NTEDGenerator`, or the path of one saved as `.keras`.
+        export_dir: the model's base folder (TF Serving's `--model_base_path`); created if
+            missing.
+        version: the version number (sub-folder name); default: one more than the largest
+            existing version, or 1.
+        format: `"tf_saved_model"`, or `"onnx"` to write `model.onnx` (the `serving_default`
+            computation) and `generate_from_skeleton.onnx` instead (Triton's layout); ONNX
+            needs the packages `tf2onnx` and `onnx`.
+
+    Returns:
+        The `pathlib.Path` of the version folder written.
+
+    Raises:
+        FileNotFoundError: if a model path does not exist.
+        FileExistsError: if `export_dir/<version>` exists already.
+        ValueError: for a bad `version` or `format`, or a file that is not a `.keras` model.
+        TypeError: for a `generator_or_path` that is neither a generator nor a path.
+        ImportError: if TensorFlow (or, for ONNX, `tf2onnx` / `onnx`) is not installed.
+        RuntimeError: if the TensorFlow-backend subprocess fails (with its error).
+
+    Example:
+
+    ```python
+    path = keras_nted.export.export_saved_model("saved_models/nted_mannequin_64.keras", "export/nted")
+    # export/nted/1; then, with TensorFlow:
+    model = tf.saved_model.load(str(path))
+    image = model.signatures["serving_default"](
+        reference_image=tf.constant(uint8_images), keypoints=tf.constant(keypoints)
+    )["image"]
+    ```
+    """
+    generator = _check_generator(generator_or_path)
+    version = _check_version(export_dir, version)
+    _check_format(format)
+    export_dir = pathlib.Path(export_dir)
+    target = _check_target(export_dir, version)
+
+    if keras.backend.backend() != "tensorflow":
+        if isinstance(generator, pathlib.Path):
+            _export_in_subprocess(generator, export_dir, version, format)
+        else:
+            with tempfile.TemporaryDirectory(prefix="keras_nted_export_") as scratch:
+                model_path = pathlib.Path(scratch) / "generator.keras"
+                generator.save(model_path)
+                _export_in_subprocess(model_path, export_dir, version, format)
+        return target
+
+    if isinstance(generator, pathlib.Path):
+        from keras_nted.models.generator import load_generator
+
+        generator = load_generator(generator)
+    export_dir.mkdir(parents=True, exist_ok=True)
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=export_dir))
+    try:
+        _write(generator, scratch, format)
+        # os.rename of a folder onto an existing non-empty one fails: another writer won.
+        _check_target(export_dir, version)
+        os.rename(scratch, target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target
