@@ -11,4 +11,5 @@ from keras_nted import losses
 from keras_nted import data
 from keras_nted import convert
 from keras_nted import callbacks
+from keras_nted import appearance
 from keras_nted import export

@@ -8,7 +8,9 @@ with one meaning on every backend:
 - `input_grad(fn, x)`: `d sum(fn(x)) / dx`, itself differentiable (R1's double backprop).
 - `no_grad()`: a context for optimizer updates, EMA and metrics.
 
-plus `stateless_step`, which runs the same stateful step inside a jitted JAX function.
+plus `stateless_step`, which runs the same stateful step inside a jitted JAX function, and
+`compiled_value_and_grad`, `value_and_grad` as one compiled function of its arguments (for
+loops that differentiate the same thing many times, like appearance control).
 """
 
 import contextlib
@@ -34,6 +36,13 @@ if BACKEND == "tensorflow":
 
     no_grad = contextlib.nullcontext
 
+    def compiled_value_and_grad(fn, variables):
+        @tf.function(reduce_retracing=True)
+        def step(*args):
+            return value_and_grad(lambda: fn(*args), variables)
+
+        return step
+
 elif BACKEND == "torch":
     import torch
 
@@ -49,6 +58,9 @@ elif BACKEND == "torch":
         return grad
 
     no_grad = torch.no_grad
+
+    def compiled_value_and_grad(fn, variables):
+        return lambda *args: value_and_grad(lambda: fn(*args), variables)  # eager: torch.compile costs more
 
 elif BACKEND == "jax":
     import jax
@@ -78,8 +90,31 @@ elif BACKEND == "jax":
 
     no_grad = contextlib.nullcontext
 
+    def compiled_value_and_grad(fn, variables):
+        def pure(values, *args):
+            # Variables outside `variables` are read as constants of the compiled program.
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return fn(*args)
+
+        grad_fn = jax.jit(jax.value_and_grad(pure, has_aux=True))
+
+        def step(*args):
+            (loss, aux), grads = grad_fn([v.value for v in variables], *args)
+            return loss, aux, grads
+
+        return step
+
 else:  # pragma: no cover
     raise ValueError(f"keras-nted supports the tensorflow, jax and torch backends. Received: {BACKEND}")
+
+
+compiled_value_and_grad.__doc__ = """`value_and_grad` of `fn(*args) -> (loss, aux)` w.r.t. `variables`, compiled once.
+
+Returns `step(*args) -> (loss, aux, gradients)`. TensorFlow traces it with `tf.function`,
+JAX with `jax.jit` (every variable `fn` reads besides `variables` becomes a constant of the
+program: for frozen models); torch runs it eagerly. `args` are tensors that keep their shapes
+and dtypes between calls, so it compiles once.
+"""
 
 
 def stateless_step(step_fn, variable_groups, state, data):

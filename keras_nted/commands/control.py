@@ -1,0 +1,164 @@
+"""`keras-nted control`: appearance control, moving a garment from one image onto another person."""
+
+NAME = "control"
+HELP = (
+    "Appearance control (paper Sec. 4): dress the person of --person in the --region garment of "
+    "--garment, in the target pose --pose, by optimising the neural-texture interpolation as the "
+    "release does; writes [garment | person | skeleton | result] strips at chosen iterations and "
+    "the coefficients (.npz)."
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("--garment", required=True, metavar="IMAGE", help="image whose garment is taken")
+    parser.add_argument("--person", required=True, metavar="IMAGE", help="image of the person to dress")
+    parser.add_argument(
+        "--pose",
+        required=True,
+        metavar="POSE",
+        help="target pose: released pose .txt, OpenPose *_keypoints.json or (18, 2) .npy (as in `generate`); "
+        "in the release, the person's own pose",
+    )
+    parser.add_argument(
+        "--pose-frame",
+        choices=("deepfashion", "pixels"),
+        help="frame of --pose: 'deepfashion' (released 256x256 pose-file frame) or 'pixels' (pixels of the "
+        "--person image). Default per file: .txt -> deepfashion, .json and .npy -> pixels.",
+    )
+    parser.add_argument(
+        "--region",
+        required=True,
+        metavar="upper|lower|MASK.png",
+        help="'upper' or 'lower': estimated from the model's own distribution maps, seeded by the torso "
+        "(or hips-to-knees) polygon of the target pose (an approximation, no segmentation network); or a "
+        "PNG mask of the region in the target pose, the size of the --person image (white = region), "
+        "used as is",
+    )
+    parser.add_argument(
+        "--model", help="generator .keras file (default: the shipped saved_models/nted_mannequin_64.keras)"
+    )
+    parser.add_argument("--steps", type=int, default=200, help="optimisation steps (default: %(default)s, as released)")
+    parser.add_argument(
+        "--snapshots",
+        metavar="IT,IT,...",
+        help="iterations to write strips for (default: every 50 and the last, as released: 0,50,100,150,200)",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=("auto", "perceptual", "l1"),
+        default="auto",
+        help="reconstruction loss: the released VGG19 'perceptual' loss, or the pixel 'l1' fallback; 'auto' "
+        "(default) uses perceptual when the --vgg-weights can be had (Keras cache or download), else l1",
+    )
+    parser.add_argument(
+        "--vgg-weights",
+        default="imagenet",
+        metavar="imagenet|PATH",
+        help="VGG19 weights of the perceptual loss: 'imagenet' (Keras' file, cached in ~/.keras/models/) or a "
+        "Keras .h5 / torchvision .pth file",
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder to write to")
+
+
+def _snapshots(text, steps):
+    if text is None:
+        return None
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise ValueError(f"Expected --snapshots as comma-separated integers. Received: --snapshots {text}") from None
+    if not values or values[0] < 0 or values[-1] > steps:
+        raise ValueError(f"Expected --snapshots between 0 and --steps ({steps}). Received: --snapshots {text}")
+    return values
+
+
+def _loss(args):
+    """`"l1"`, or a `PerceptualLoss` (for `auto`: when its VGG19 weights can be had)."""
+    if args.loss == "l1":
+        return "l1"
+    from keras_nted.losses import PerceptualLoss
+
+    try:
+        return PerceptualLoss(weights=args.vgg_weights, style_weight=0.0)
+    except FileNotFoundError as e:
+        if args.loss == "perceptual":
+            raise
+        reason = str(e).split(" (")[0]
+        print(f"control: {reason}; using the pixel L1 loss instead (see docs/appearance_control.md)")
+        return "l1"
+
+
+def _name(path):
+    """A file's stem, without OpenPose's `_keypoints` suffix (results are named like `generate`'s)."""
+    import os
+
+    name = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
+
+
+def run(args):
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from keras_nted import generation
+    from keras_nted.appearance import AppearanceControl
+    from keras_nted.appearance import DistributionSegmenter
+    from keras_nted.appearance import load_mask
+    from keras_nted.appearance import region_seed_mask
+    from keras_nted.appearance import write_control_outputs
+    from keras_nted.appearance.masks import REGIONS
+    from keras_nted.appearance.masks import resize_mask
+    from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.data.keypoints import to_pixels
+    from keras_nted.models.generator import load_generator
+
+    if args.steps < 0:
+        raise ValueError(f"Expected --steps >= 0. Received: --steps {args.steps}")
+    snapshots = _snapshots(args.snapshots, args.steps)
+    if args.region not in REGIONS and not os.path.isfile(args.region):
+        raise FileNotFoundError(f"--region must be 'upper', 'lower' or a mask file. Mask file not found: {args.region}")
+    keypoints = generation.read_keypoints(args.pose)
+    frame = args.pose_frame or generation.default_pose_frame(args.pose)
+    images = {}
+    for flag, path in (("--garment", args.garment), ("--person", args.person)):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{flag} image not found: {path}")
+        try:
+            images[flag] = Image.open(path)
+            images[flag].load()
+        except (OSError, ValueError) as e:
+            raise ValueError(f"Could not read {flag} image {path}: {e}") from None
+    person_size = images["--person"].size[::-1]
+    mask = None
+    if args.region not in REGIONS:
+        mask = load_mask(args.region, person_size, name="--region mask")  # checked before the model loads
+
+    generator = load_generator(args.model or shipped_model_path())
+    image_size = tuple(generator.image_size)
+    garment = generation.load_image(images["--garment"], image_size)
+    person = generation.load_image(images["--person"], image_size)
+    skeleton = generation.pose_skeleton(keypoints, frame, image_size, person_size).astype("float32")
+    options = {}
+    if mask is not None:
+        region = load_mask(resize_mask(mask, image_size), image_size, name="--region mask at the model's size")
+        options = {"garment_mask": region, "person_mask": region}
+    else:
+        if frame == "pixels" and tuple(person_size) != image_size:
+            scale = np.array([image_size[1] / person_size[1], image_size[0] / person_size[0]])
+            keypoints = np.where(keypoints == -1, -1, keypoints * scale)
+        seed = region_seed_mask(to_pixels(keypoints, image_size, frame), image_size, args.region)
+        options = {"segmenter": DistributionSegmenter(seed)}
+    loss = _loss(args)
+    control = AppearanceControl(generator, steps=args.steps, loss=loss, snapshots=snapshots)
+    result = control(garment, person, skeleton, **options)
+    loss = control.loss
+    name = f"{_name(args.garment)}_2_{_name(args.person)}_2_{_name(args.pose)}"
+    written = write_control_outputs(result, garment, person, skeleton, args.output, name)
+    history = result.history["loss"]
+    print(
+        f"{len(written) - 1} strips and the coefficients ({generator.image_size[0]}x{generator.image_size[1]}, "
+        f"{loss} loss, {args.steps} steps, loss {history[0]:.4g} -> {history[-1]:.4g}) -> {args.output}"
+    )
+    return 0
