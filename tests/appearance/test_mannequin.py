@@ -20,6 +20,7 @@ def test_upper_garment_moves(shipped_parts, garment, person):
     assert scores["inside_margin"] > 0.05, scores
     assert scores["outside_margin"] > 0.05, scores
     assert scores["inside_colour_margin"] > 0.05, scores
-    # the edit, not the model's blur, moves the region: the person re-rendered is much further
-    assert scores["inside_margin"] > appearance_scores(result.person_render, pair)["inside_margin"] + 0.1
+    # the edit, not the model's blur, moves the region: it gains over the person merely
+    # re-rendered by the same margin as the checks above
+    assert scores["inside_margin"] > appearance_scores(result.person_render, pair)["inside_margin"] + 0.05
     assert result.history["loss"][-1] < 0.9 * result.history["loss"][0]
