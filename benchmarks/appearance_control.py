@@ -74,6 +74,7 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--loss", default="l1", help="l1 or perceptual (needs the VGG19 weights)")
     parser.add_argument("--setups", default=",".join(SETUPS))
+    parser.add_argument("--maintain-weight", type=float, help="weight of L_r1 (default: AppearanceControl's)")
     parser.add_argument("--show", default="", help="garment identities of the pairs in the picture (default: the first 4)")
     parser.add_argument("--out", default=os.path.join("docs", "images", "appearance_control.png"))
     args = parser.parse_args()
@@ -91,7 +92,9 @@ def main():
 
     setups = args.setups.split(",")
     parts = GeneratorParts(load_generator(args.model))
-    control = AppearanceControl(parts, steps=args.steps, loss=args.loss, verbose=0)
+    control = AppearanceControl(
+        parts, steps=args.steps, loss=args.loss, maintain_weight=args.maintain_weight, verbose=0
+    )
     print(f"backend {keras.backend.backend()} | model {args.model} | loss {args.loss} "
           f"(maintain {control.maintain_weight:g}, edit {control.edit_weight:g}) | {args.steps} steps")  # fmt: skip
     scores = {name: [] for name in ("person render", "full swap", *[f"{s} init" for s in setups], *setups)}
