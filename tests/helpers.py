@@ -5,6 +5,13 @@ import json
 import keras
 import numpy as np
 
+
+# The batch contract every data source must honour, spelled out here (not imported from
+# keras_nted.data.batch) so that a change to it fails the data tests.
+BATCH_CONTRACT_KEYS = frozenset(
+    {"source_image", "source_skeleton", "source_face_center", "target_image", "target_skeleton", "target_face_center"}
+)
+
 RELEASED_WEIGHT_PREFIXES = ("reference_encoder.", "skeleton_encoder.", "target_image_renderer.", "dis.")
 
 

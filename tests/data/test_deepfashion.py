@@ -18,17 +18,11 @@ from keras_nted.data import render_skeleton
 from keras_nted.data import sample_augmentation
 from keras_nted.data import write_pairs_file
 from keras_nted.data import write_pose_file
+from tests.helpers import BATCH_CONTRACT_KEYS
 from tests.helpers import BatchProbe
 
 SIZE = (64, 44)
-KEYS = (
-    "source_image",
-    "source_skeleton",
-    "source_face_center",
-    "target_image",
-    "target_skeleton",
-    "target_face_center",
-)
+KEYS = BATCH_CONTRACT_KEYS
 # Six images of three people; line 5 has two sources.
 IMAGES = [f"img/WOMEN/Dresses/id_0000000{person}/0{view}_1_front.jpg" for person in range(3) for view in (1, 2)]
 PAIRS = [

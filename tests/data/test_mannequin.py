@@ -20,17 +20,11 @@ from keras_nted.data.mannequin import make_identity
 from keras_nted.data.mannequin import make_pose
 from keras_nted.data.mannequin import render
 from keras_nted.data.mannequin import write_mannequin_dataset
+from tests.helpers import BATCH_CONTRACT_KEYS
 from tests.helpers import BatchProbe
 
 SIZE = (64, 44)
-KEYS = {
-    "source_image",
-    "source_skeleton",
-    "source_face_center",
-    "target_image",
-    "target_skeleton",
-    "target_face_center",
-}
+KEYS = BATCH_CONTRACT_KEYS
 NOSE, R_SHOULDER, R_ELBOW, R_WRIST, L_SHOULDER, L_ELBOW, L_WRIST = 0, 2, 3, 4, 5, 6, 7
 R_ANKLE, L_ANKLE, R_EYE, L_EYE = 10, 13, 14, 15
 
