@@ -385,17 +385,14 @@ def train(
     steps = int(steps_per_epoch or len(data))
     epoch_data = _Rotating(data, steps)
 
-    total_steps = epochs * steps
-    schedule = learning_rate_schedule(learning_rate or 0.002, total_steps, lr_decay_steps)
+    rate = 0.002 if learning_rate is None else float(learning_rate)
+    schedule = learning_rate_schedule(rate, epochs * steps, lr_decay_steps)
     _check_resume(output_dir, schedule)
 
     settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
-    generator_optimizer = discriminator_optimizer = None
-    if learning_rate is not None or schedule is not None:
-        rate = float(learning_rate if learning_rate is not None else 0.002)
-        generator_optimizer, discriminator_optimizer = _default_optimizers(
-            rate if schedule is None else schedule["schedule"], discriminator_learning_rate=rate * 0.001882 / 0.002
-        )
+    generator_optimizer, discriminator_optimizer = _default_optimizers(
+        rate, generator_schedule=None if schedule is None else schedule["schedule"]
+    )
     gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -410,7 +407,7 @@ def train(
         "epochs": epochs,
         "steps_per_epoch": steps,
         "vgg_weights": str(vgg_weights),
-        "learning_rate": learning_rate if learning_rate is not None else 0.002,
+        "learning_rate": rate,
         "lr_schedule": None if schedule is None else schedule["record"],
         "loss": {k: getattr(gan, k) for k in LOSS_SETTINGS},
         "backend": keras.backend.backend(),

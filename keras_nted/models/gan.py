@@ -79,13 +79,19 @@ class OptimizerGroup(keras.optimizers.Optimizer):
         return cls(**config)
 
 
-def _default_optimizers(learning_rate=0.002, discriminator_learning_rate=None):
-    """The released Adam pair; the discriminator's rate is the generator's x 0.001882 / 0.002 by default."""
-    if discriminator_learning_rate is None:
-        discriminator_learning_rate = learning_rate * 0.001882 / 0.002
-    generator = keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam")
+def _default_optimizers(learning_rate=0.002, generator_schedule=None):
+    """The released Adam pair for generator rate `learning_rate`.
+
+    The discriminator's rate is `learning_rate * 0.001882 / 0.002` (the release's lazy-R1
+    correction); `generator_schedule` (a Keras learning-rate schedule) replaces the
+    generator's constant rate.
+    """
+    generator = keras.optimizers.Adam(
+        learning_rate if generator_schedule is None else generator_schedule,
+        beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam",
+    )  # fmt: skip
     discriminator = keras.optimizers.Adam(
-        discriminator_learning_rate, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam"
+        learning_rate * 0.001882 / 0.002, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam"
     )
     return generator, discriminator
 
