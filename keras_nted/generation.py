@@ -26,7 +26,7 @@ from keras_nted.data.deepfashion import pose_path
 from keras_nted.data.deepfashion import read_pairs_file
 from keras_nted.data.keypoints import FRAMES
 from keras_nted.data.keypoints import MISSING
-from keras_nted.data.keypoints import NUM_KEYPOINTS
+from keras_nted.data.keypoints import checked_pose_array
 from keras_nted.data.keypoints import read_openpose_json
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_keypoints
@@ -111,15 +111,7 @@ def read_keypoints(path):
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as e:
         raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
-    if array.shape != (NUM_KEYPOINTS, 2):
-        raise ValueError(
-            f"Pose file {path} must hold an (18, 2) array of x, y (OpenPose COCO-18). "
-            f"Received an array of shape {array.shape}."
-        )
-    try:
-        return validate_keypoints(array)
-    except ValueError as e:
-        raise ValueError(f"Pose file {path}: {e}") from None
+    return checked_pose_array(array, path, "an (18, 2) array of x, y")
 
 
 def _open_image(images, path):

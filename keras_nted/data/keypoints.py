@@ -233,13 +233,23 @@ def read_pose_file(path):
         array = np.loadtxt(path, dtype="float64", ndmin=2)
     except ValueError as e:
         raise ValueError(f"Pose file {path} is not a table of numbers: {e}") from None
+    return checked_pose_array(array, path, "18 rows of 'x y'")
+
+
+def checked_pose_array(array, path, expected):
+    """`validate_keypoints(array)`, with every error naming the pose file it came from.
+
+    Args:
+        array: the keypoints read from `path`.
+        path: the pose file, for the messages.
+        expected: what the file must hold, e.g. `"18 rows of 'x y'"`.
+    """
     if array.shape != (NUM_KEYPOINTS, 2):
         raise ValueError(
-            f"Pose file {path} must hold 18 rows of 'x y' (OpenPose COCO-18). "
-            f"Received an array of shape {array.shape}."
+            f"Pose file {path} must hold {expected} (OpenPose COCO-18). Received an array of shape {array.shape}."
         )
     try:
-        return validate_keypoints(array, name="keypoints")
+        return validate_keypoints(array)
     except ValueError as e:
         raise ValueError(f"Pose file {path}: {e}") from None
 
