@@ -13,14 +13,18 @@ from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
 from keras_nted.appearance.masks import mask_select
 from keras_nted.appearance.masks import masked_mean_probabilities
+from keras_nted.appearance.parts import _as_batch
 from keras_nted.backend import autodiff
 
 LOSSES = ("perceptual", "l1")
-# (maintain, edit) weights: the release's total is 300000 * (10 * L_r1 + L_r2) + L_regu with
-# its VGG19 perceptual loss. With the pixel-L1 fallback the 10x emphasis on maintaining pulls
-# the garment back to the person's on the shipped mannequin model (docs/appearance_control.md),
-# so its default keeps 300000 for L_r2 and uses 10/3 instead of 10 for L_r1.
-DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5), "l1": (1.0e6, 3.0e5)}
+# (maintain, edit) weights: the release's total is 300000 * (10 * L_r1 + L_r2) + L_regu.
+DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5), "l1": (3.0e6, 3.0e5)}
+# Weight of the colour term (not in the release; used only with a `garment_image_mask`). With
+# the pixel L1 fallback, the edit term matches the region to `I_g`, whose colours are only as
+# good as the model's pose transfer, and the maintain term pulls the textures back to the
+# person's; the mean colour of the garment image's own region does not depend on the model.
+# Chosen on held-out pairs disjoint from the benchmark's (docs/appearance_control.md).
+DEFAULT_COLOUR_WEIGHT = {"perceptual": 0.0, "l1": 300.0}
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +94,33 @@ def _regularization(distribution_logits, coefficients, levels):
     return total
 
 
+def colour_loss(image, region, target_colour):
+    """Mean absolute difference between the mean colour of `image` in `region` and a colour.
+
+    The term keras-nted adds to the released optimisation when the garment's region in the
+    garment image itself is known: `target_colour` is that region's mean colour, which, unlike
+    the garment render `I_g`, does not depend on how well the model re-poses the garment.
+
+    Args:
+        image: `(1, H, W, 3)` render.
+        region: `(1, H, W, 1)` float32 mask `S` (non-empty).
+        target_colour: `(3,)` mean colour, in the image's range.
+
+    Returns:
+        Scalar float32 tensor, `mean_c |mean_S(image)_c - target_c|`.
+
+    Example:
+    >>> image = np.zeros((1, 4, 4, 3), "float32"); image[:, :2] = 1.0
+    >>> region = np.zeros((1, 4, 4, 1), "float32"); region[:, :2] = 1.0
+    >>> float(colour_loss(image, region, np.array([1.0, 0.0, 0.5], "float32")))
+    0.5
+    """
+    image = ops.cast(image, "float32")
+    region = ops.cast(region, "float32")
+    mean = ops.sum(image * region, axis=(0, 1, 2)) / ops.sum(region)
+    return ops.mean(ops.abs(mean - ops.cast(target_colour, "float32")))
+
+
 def _l1(inputs, targets):
     return ops.mean(ops.abs(ops.cast(inputs, "float32") - ops.cast(targets, "float32")))
 
@@ -104,8 +135,9 @@ class AppearanceResult:
         coefficients: the optimised `m_i`, a list of `(k_i,)` arrays, one per NTED index.
         initial_coefficients: the released initialisation, same layout.
         history: per iteration `0..steps`, the lists `loss` (total), `maintain`
-            (weighted `L_r1`), `edit` (weighted `L_r2`) and `regularization` (weighted
-            `L_regu`), computed on the render before that iteration's update.
+            (weighted `L_r1`), `edit` (weighted `L_r2`), `regularization` (weighted
+            `L_regu`) and `colour` (the weighted colour term, 0 without a
+            `garment_image_mask`), computed on the render before that iteration's update.
         snapshots: `{iteration: render}` for the requested iterations (the render before that
             iteration's update: iteration `n` shows the coefficients after `n` updates).
         garment_render: `I_g`, the garment reference's textures in the target pose.
@@ -154,10 +186,17 @@ class AppearanceControl:
        (Eq. 14, 16-18) with Adam over `m` only (the generator is frozen). The release's
        weights are 3e6 and 3e5 (`300000 * (10 * L_r1 + L_r2)`), Adam(0.01, 0.9, 0.999, 1e-8)
        and 200 steps.
+    4. Not in the release: given `garment_image_mask` (the region in the garment image
+       itself), `colour_weight * colour_loss(out, S, c)` is added, with `c` the mean colour of
+       the garment image in that region. `I_g` carries the garment's colours only as well as
+       the model re-poses it; `c` is read off the garment itself. With the L1 fallback on the
+       shipped mannequin model it is what moves the colour inside the region towards the
+       garment's (docs/appearance_control.md has the figures).
 
     The loss `L` is the released VGG19 perceptual loss (5 layers, no style term) when its
-    weights are available, or a pixel L1 fallback (`loss="l1"`, with maintain weight 1e6 by
-    default, see `DEFAULT_WEIGHTS` and docs/appearance_control.md), or any callable.
+    weights are available, or a pixel L1 fallback (`loss="l1"`, the same weights plus the colour
+    term of step 4 when the garment image's region is given, see docs/appearance_control.md),
+    or any callable.
 
     Args:
         generator: an `NTEDGenerator` (or its `GeneratorParts`).
@@ -172,6 +211,9 @@ class AppearanceControl:
         maintain_weight: weight of `L_r1`; `None` for the default of `loss`.
         edit_weight: weight of `L_r2`; `None` for the default of `loss`.
         regularization_weight: weight of `L_regu` (the release: 1).
+        colour_weight: weight of the colour term (used only when a `garment_image_mask` is
+            given); `None` for the default of `loss` (`DEFAULT_COLOUR_WEIGHT`: 0 for the
+            perceptual loss, as released).
         reestimate_every: re-segment the current render every this many steps (the release:
             50) when a `segmenter` is given; 0 never.
         snapshots: iterations in `[0, steps]` whose renders are kept; default every 50 and
@@ -186,6 +228,8 @@ class AppearanceControl:
         garment_mask: the region in the garment render `I_g` (target pose): an array or a PNG
             path (`load_mask`); default `segmenter(I_g)`.
         person_mask: the region in the person render `I_r`; default `segmenter(I_r)`.
+        garment_image_mask: optional region of the garment image itself (its own pose), an
+            array or PNG path; turns on the colour term (step 4).
         segmenter: a callable `(image (H, W, 3), distribution_logits) -> (H, W) mask` applied
             to renders, like the release's fashion segmenter: for the masks not given, and to
             re-estimate `S`. Without one, `S` stays `M_g`. `DistributionSegmenter` needs no
@@ -226,6 +270,7 @@ class AppearanceControl:
         maintain_weight=None,
         edit_weight=None,
         regularization_weight=1.0,
+        colour_weight=None,
         reestimate_every=50,
         snapshots=None,
         verbose=1,
@@ -260,7 +305,9 @@ class AppearanceControl:
         self.maintain_weight = float(defaults[0] if maintain_weight is None else maintain_weight)
         self.edit_weight = float(defaults[1] if edit_weight is None else edit_weight)
         self.regularization_weight = float(regularization_weight)
-        for name in ("maintain_weight", "edit_weight", "regularization_weight"):
+        colour_default = DEFAULT_COLOUR_WEIGHT.get(loss_name, DEFAULT_COLOUR_WEIGHT["perceptual"])
+        self.colour_weight = float(colour_default if colour_weight is None else colour_weight)
+        for name in ("maintain_weight", "edit_weight", "regularization_weight", "colour_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Expected a non-negative number. Received: {name}={getattr(self, name)!r}")
         self.parts = as_parts(generator)
@@ -283,13 +330,14 @@ class AppearanceControl:
         """The total loss of the current coefficients (Eq. 14) and its weighted terms and render.
 
         `tensors`: person textures, garment textures (one per NTED index each), the masked
-        targets `I_r * (1 - M_r)` and `I_g * M_g`, the region `S` `(1, H, W, 1)` and `S` at
-        every NTED index's size `(1, h_i, w_i)`.
+        targets `I_r * (1 - M_r)` and `I_g * M_g`, the garment image's mean colour `(3,)` and
+        the colour term's weight (a scalar tensor, 0 without a garment image mask), the region
+        `S` `(1, H, W, 1)` and `S` at every NTED index's size `(1, h_i, w_i)`.
         """
         n = self.parts.num_textures
         person_textures, garment_textures = tensors[:n], tensors[n : 2 * n]
-        person_target, garment_target, inside = tensors[2 * n : 2 * n + 3]
-        levels = tensors[2 * n + 3 :]
+        person_target, garment_target, target_colour, colour_weight, inside = tensors[2 * n : 2 * n + 5]
+        levels = tensors[2 * n + 5 :]
         textures = interpolate_textures(person_textures, garment_textures, self._coefficients)
         out = self.parts.render(features, textures)
         image = out["image"]
@@ -301,8 +349,9 @@ class AppearanceControl:
             self.maintain_weight * maintain,
             self.edit_weight * edit,
             self.regularization_weight * regularization,
+            colour_weight * colour_loss(image, inside, target_colour),
         )
-        return terms[0] + terms[1] + terms[2], (terms, image)
+        return terms[0] + terms[1] + terms[2] + terms[3], (terms, image)
 
     def _masks(self, name, mask, segmenter, render):
         size = self.parts.image_size
@@ -313,8 +362,13 @@ class AppearanceControl:
         estimate = segmenter(render["image"][0], render["distribution_logits"])
         return load_mask(estimate, size, name=f"segmenter output for {name}")
 
-    def __call__(self, garment, person, skeleton, garment_mask=None, person_mask=None, segmenter=None):
+    def __call__(
+        self, garment, person, skeleton, garment_mask=None, person_mask=None, segmenter=None, garment_image_mask=None
+    ):
         parts = self.parts
+        source = None
+        if garment_image_mask is not None:  # checked before any work
+            source = load_mask(garment_image_mask, parts.image_size, name="garment_image_mask")
         features = parts.encode_skeleton(skeleton)
         if features.shape[0] != 1:
             raise ValueError(
@@ -351,13 +405,19 @@ class AppearanceControl:
             ops.convert_to_tensor(person_render["image"] * (1.0 - m_r[None, :, :, None])),
             ops.convert_to_tensor(garment_render["image"] * m_g[None, :, :, None]),
         ]
+        if source is None:
+            inputs += [ops.zeros((3,), "float32"), ops.zeros((), "float32")]
+        else:
+            image = ops.convert_to_numpy(_as_batch("garment", garment, 3, parts.image_size))[0]
+            colour = image[source].mean(axis=0).astype("float32")
+            inputs += [ops.convert_to_tensor(colour), ops.convert_to_tensor(np.float32(self.colour_weight))]
 
         def region_tensors(region):
             levels = level_masks(region, person_render["distribution_logits"])
             return [ops.convert_to_tensor(x) for x in [region[None, :, :, None].astype("float32"), *levels]]
 
         default_region = region_tensors(m_g)
-        history = {"loss": [], "maintain": [], "edit": [], "regularization": []}
+        history = {"loss": [], "maintain": [], "edit": [], "regularization": [], "colour": []}
         snapshots = {}
         progress = keras.utils.Progbar(
             self.steps + 1, verbose=self.verbose, stateful_metrics=list(history), unit_name="step"

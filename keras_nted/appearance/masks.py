@@ -306,3 +306,34 @@ class DistributionSegmenter:
 
     def __call__(self, image, distribution_logits):
         return self.soft_mask(distribution_logits) >= self.threshold
+
+
+def garment_image_region(generator, garment, skeleton, keypoints, region, threshold=0.5):
+    """Estimates a garment's region in the garment image itself, from its own pose.
+
+    The garment is re-rendered in its own pose (`skeleton`), and that render is segmented by
+    a `DistributionSegmenter` seeded with `region_seed_mask(keypoints, ...)` (the seed itself
+    included): the same approximation as for the target pose, for `AppearanceControl`'s `garment_image_mask`
+    when no mask of the garment image is at hand.
+
+    Args:
+        generator: an `NTEDGenerator` or its `GeneratorParts`.
+        garment: `(H, W, 3)` image in [-1, 1].
+        skeleton: `(H, W, 20)` pose map of the garment image's own pose.
+        keypoints: `(18, 2)` pixel keypoints of that pose (`-1` for missing points).
+        region: `"upper"` or `"lower"`.
+        threshold: the segmenter's threshold.
+
+    Returns:
+        A bool `(H, W)` numpy array, checked by `load_mask` (a clear error when the estimate
+        is empty).
+    """
+    from keras_nted.appearance.blend import as_parts
+
+    parts = as_parts(generator)
+    out = parts.render(parts.encode_skeleton(skeleton), parts.extract_textures(garment))
+    seed = region_seed_mask(keypoints, parts.image_size, region)
+    # The seed is part of the region by construction (and all of it where a side view leaves
+    # the segmenter nothing above its threshold).
+    estimate = DistributionSegmenter(seed, threshold=threshold)(None, out["distribution_logits"]) | seed
+    return load_mask(estimate, parts.image_size, name=f"estimated {region} region of the garment image")

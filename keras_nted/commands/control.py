@@ -34,6 +34,21 @@ def add_arguments(parser):
         "PNG mask of the region in the target pose, the size of the --person image (white = region), "
         "used as is",
     )
+    garment_region = parser.add_mutually_exclusive_group()
+    garment_region.add_argument(
+        "--garment-region",
+        metavar="MASK.png",
+        help="PNG mask of the region in the --garment image itself (its size, white = region): turns on the "
+        "colour term (the region's mean colour in the garment image; not in the release, see "
+        "docs/appearance_control.md)",
+    )
+    garment_region.add_argument(
+        "--garment-pose",
+        metavar="POSE",
+        help="the --garment image's own pose (same formats and --pose-frame as --pose): with --region "
+        "upper|lower, the garment's region in its own image is estimated from it (the model's distribution "
+        "maps) and turns on the colour term",
+    )
     parser.add_argument(
         "--model", help="generator .keras file (default: the shipped saved_models/nted_mannequin_64.keras)"
     )
@@ -96,22 +111,37 @@ def _name(path):
     return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
 
 
+def _pose(path, frame, image_size, source_size):
+    """A pose file -> (skeleton `(H, W, 20)` at the model's size, keypoints in its pixels)."""
+    import numpy as np
+
+    from keras_nted import generation
+    from keras_nted.data.keypoints import to_pixels
+
+    keypoints = generation.read_keypoints(path)
+    frame = frame or generation.default_pose_frame(path)
+    skeleton = generation.pose_skeleton(keypoints, frame, image_size, source_size).astype("float32")
+    if frame == "pixels" and tuple(source_size) != tuple(image_size):
+        scale = np.array([image_size[1] / source_size[1], image_size[0] / source_size[0]])
+        keypoints = np.where(keypoints == -1, -1, keypoints * scale)
+    return skeleton, to_pixels(keypoints, image_size, frame)
+
+
 def run(args):
     import os
 
-    import numpy as np
     from PIL import Image
 
     from keras_nted import generation
     from keras_nted.appearance import AppearanceControl
     from keras_nted.appearance import DistributionSegmenter
+    from keras_nted.appearance import garment_image_region
     from keras_nted.appearance import load_mask
     from keras_nted.appearance import region_seed_mask
     from keras_nted.appearance import write_control_outputs
     from keras_nted.appearance.masks import REGIONS
     from keras_nted.appearance.masks import resize_mask
     from keras_nted.commands.demo import shipped_model_path
-    from keras_nted.data.keypoints import to_pixels
     from keras_nted.models.generator import load_generator
 
     if args.steps < 0:
@@ -119,8 +149,12 @@ def run(args):
     snapshots = _snapshots(args.snapshots, args.steps)
     if args.region not in REGIONS and not os.path.isfile(args.region):
         raise FileNotFoundError(f"--region must be 'upper', 'lower' or a mask file. Mask file not found: {args.region}")
-    keypoints = generation.read_keypoints(args.pose)
-    frame = args.pose_frame or generation.default_pose_frame(args.pose)
+    if args.garment_pose is not None and args.region not in REGIONS:
+        raise ValueError("--garment-pose estimates the garment's region for --region upper|lower; with a --region "
+                         "mask file, give the garment image's region as --garment-region MASK.png")  # fmt: skip
+    for flag, path in (("--pose", args.pose), ("--garment-pose", args.garment_pose)):
+        if path is not None:
+            generation.read_keypoints(path)  # checked before the model loads
     images = {}
     for flag, path in (("--garment", args.garment), ("--person", args.person)):
         if not os.path.isfile(path):
@@ -131,25 +165,33 @@ def run(args):
         except (OSError, ValueError) as e:
             raise ValueError(f"Could not read {flag} image {path}: {e}") from None
     person_size = images["--person"].size[::-1]
-    mask = None
+    garment_size = images["--garment"].size[::-1]
+    mask = source = None
     if args.region not in REGIONS:
         mask = load_mask(args.region, person_size, name="--region mask")  # checked before the model loads
+    if args.garment_region is not None:
+        source = load_mask(args.garment_region, garment_size, name="--garment-region mask")
 
     generator = load_generator(args.model or shipped_model_path())
     image_size = tuple(generator.image_size)
     garment = generation.load_image(images["--garment"], image_size)
     person = generation.load_image(images["--person"], image_size)
-    skeleton = generation.pose_skeleton(keypoints, frame, image_size, person_size).astype("float32")
+    skeleton, keypoints = _pose(args.pose, args.pose_frame, image_size, person_size)
     options = {}
     if mask is not None:
         region = load_mask(resize_mask(mask, image_size), image_size, name="--region mask at the model's size")
         options = {"garment_mask": region, "person_mask": region}
     else:
-        if frame == "pixels" and tuple(person_size) != image_size:
-            scale = np.array([image_size[1] / person_size[1], image_size[0] / person_size[0]])
-            keypoints = np.where(keypoints == -1, -1, keypoints * scale)
-        seed = region_seed_mask(to_pixels(keypoints, image_size, frame), image_size, args.region)
+        seed = region_seed_mask(keypoints, image_size, args.region)
         options = {"segmenter": DistributionSegmenter(seed)}
+    if source is not None:
+        name = "--garment-region mask at the model's size"
+        options["garment_image_mask"] = load_mask(resize_mask(source, image_size), image_size, name=name)
+    elif args.garment_pose is not None:
+        garment_skeleton, garment_keypoints = _pose(args.garment_pose, args.pose_frame, image_size, garment_size)
+        options["garment_image_mask"] = garment_image_region(
+            generator, garment, garment_skeleton, garment_keypoints, args.region
+        )
     loss = _loss(args)
     control = AppearanceControl(generator, steps=args.steps, loss=loss, snapshots=snapshots)
     result = control(garment, person, skeleton, **options)
@@ -157,8 +199,10 @@ def run(args):
     name = f"{_name(args.garment)}_2_{_name(args.person)}_2_{_name(args.pose)}"
     written = write_control_outputs(result, garment, person, skeleton, args.output, name)
     history = result.history["loss"]
+    colour = "with" if "garment_image_mask" in options and control.colour_weight else "without"
     print(
         f"{len(written) - 1} strips and the coefficients ({generator.image_size[0]}x{generator.image_size[1]}, "
-        f"{loss} loss, {args.steps} steps, loss {history[0]:.4g} -> {history[-1]:.4g}) -> {args.output}"
+        f"{loss} loss {colour} the colour term, {args.steps} steps, loss {history[0]:.4g} -> {history[-1]:.4g}) "
+        f"-> {args.output}"
     )
     return 0

@@ -35,8 +35,10 @@ def appearance_pair(garment_identity, person_identity, region="upper", image_siz
         `garment` (A in its pose), `person` (B in the target pose), `skeleton` `(H, W, 20)`,
         `keypoints` `(18, 2)` (target pose, pixels), `ground_truth` (B wearing A's garment,
         target pose), `garment_in_pose` (A in the target pose), and the exact region masks
-        `person_mask` (B), `garment_mask` (A in the target pose) and `ground_truth_mask`;
-        `person_labels` / `ground_truth_labels` `(H, W)` part labels.
+        `person_mask` (B), `garment_mask` (A in the target pose), `garment_image_mask` (A's
+        garment in the garment image itself) and `ground_truth_mask`; `person_labels` /
+        `ground_truth_labels` `(H, W)` part labels; `garment_keypoints` `(18, 2)` and
+        `garment_skeleton` `(H, W, 20)`, A's own pose.
     """
     from keras_nted.data.deepfashion import images_to_unit_range
     from keras_nted.data.mannequin import LABEL_NAMES
@@ -51,7 +53,8 @@ def appearance_pair(garment_identity, person_identity, region="upper", image_siz
     data = MannequinDataset(image_size=image_size, split="test", seed=seed)
     garment_id, person_id = data.identity(garment_identity), data.identity(person_identity)
     target = data.pose(person_identity, person_pose)
-    garment, _ = render(garment_id, data.pose(garment_identity, garment_pose))
+    source_pose = data.pose(garment_identity, garment_pose)
+    garment, garment_image_labels = render(garment_id, source_pose)
     person, person_labels = render(person_id, target)
     garment_in_pose, garment_labels = render(garment_id, target)
     truth, truth_labels = render(dataclasses.replace(person_id, **{field: getattr(garment_id, field)}), target)
@@ -65,6 +68,9 @@ def appearance_pair(garment_identity, person_identity, region="upper", image_siz
         "garment_in_pose": unit(garment_in_pose),
         "person_mask": person_labels == label,
         "garment_mask": garment_labels == label,
+        "garment_image_mask": garment_image_labels == label,
+        "garment_keypoints": np.asarray(source_pose.keypoints, "float64"),
+        "garment_skeleton": render_skeleton(source_pose.keypoints, image_size, frame="pixels").astype("float32"),
         "ground_truth_mask": truth_labels == label,
         "person_labels": person_labels,
         "ground_truth_labels": truth_labels,

@@ -17,7 +17,9 @@ def files(tmp_path_factory):
     Image.fromarray(to_uint8(pair["garment"])).save(folder / "alice.png")
     Image.fromarray(to_uint8(pair["person"])).save(folder / "bob.png")
     np.save(folder / "bob_pose.npy", pair["keypoints"])  # pixels of the 64x44 person image
+    np.save(folder / "alice_pose.npy", pair["garment_keypoints"])
     Image.fromarray(pair["person_mask"].astype(np.uint8) * 255).save(folder / "top.png")
+    Image.fromarray(pair["garment_image_mask"].astype(np.uint8) * 255).save(folder / "alice_top.png")
     return folder, pair
 
 
@@ -39,7 +41,7 @@ def test_region_upper_writes_strips_and_coefficients(files, tmp_path, capsys):
     assert code == 0, captured.err
     stem = "alice_2_bob_2_bob_pose"
     assert sorted(p.name for p in out.iterdir()) == [f"{stem}_0.png", f"{stem}_3.png", f"{stem}_coefficients.npz"]
-    assert "2 strips and the coefficients (64x44, l1 loss, 3 steps" in captured.out
+    assert "2 strips and the coefficients (64x44, l1 loss without the colour term, 3 steps" in captured.out
     for iteration in (0, 3):
         strip = _read(out / f"{stem}_{iteration}.png")
         assert strip.shape == (64, 4 * 44, 3) and strip.dtype == np.uint8
@@ -91,8 +93,11 @@ def test_bad_masks_exit_2_with_one_line(files, tmp_path, capsys, mask, message):
         ({"--region": "nowhere.png"}, "--region must be 'upper', 'lower' or a mask file"),
         ({"--snapshots": "0,500"}, "Expected --snapshots between 0 and --steps (200)"),
         ({"--steps": "-1"}, "Expected --steps >= 0"),
+        ({"--garment-pose": "nowhere.npy"}, "nowhere.npy"),
+        ({"--garment-region": "nowhere.png"}, "Mask file not found: nowhere.png"),
     ],
-    ids=["missing garment", "missing mask", "snapshot past the end", "negative steps"],
+    ids=["missing garment", "missing mask", "snapshot past the end", "negative steps", "missing garment pose",
+         "missing garment region"],
 )
 def test_bad_arguments_exit_2_with_one_line(files, tmp_path, capsys, change, message):
     folder, _ = files
@@ -110,4 +115,33 @@ def test_auto_loss_falls_back_to_l1_without_vgg_weights(files, tmp_path, capsys)
                           "--pose", folder / "bob_pose.npy", "--region", "upper", "--steps", 1, "--snapshots", "1",
                           "--vgg-weights", tmp_path / "no_vgg19.h5", "-o", tmp_path / "out")  # fmt: skip
     assert code == 0, captured.err
-    assert "using the pixel L1 loss instead" in captured.out and "l1 loss, 1 steps" in captured.out
+    assert "using the pixel L1 loss instead" in captured.out and "l1 loss without the colour term, 1 steps" in captured.out
+
+
+@pytest.mark.parametrize("flag, name", [("--garment-pose", "alice_pose.npy"), ("--garment-region", "alice_top.png")])
+def test_garment_region_turns_on_the_colour_term(files, tmp_path, capsys, flag, name):
+    folder, _ = files
+    out = tmp_path / "out"
+    code, captured = _run(capsys, "--garment", folder / "alice.png", "--person", folder / "bob.png",
+                          "--pose", folder / "bob_pose.npy", "--region", "upper", flag, folder / name,
+                          "--steps", 2, "--snapshots", "2", "--loss", "l1", "-o", out)  # fmt: skip
+    assert code == 0, captured.err
+    assert "l1 loss with the colour term, 2 steps" in captured.out
+    colour = np.load(out / "alice_2_bob_2_bob_pose_coefficients.npz")["history_colour"]
+    assert colour.shape == (3,) and colour[0] > 0
+
+
+def test_bad_garment_region_exits_2_before_the_model_loads(files, tmp_path, capsys):
+    folder, _ = files
+    Image.fromarray(np.zeros((64, 44), np.uint8)).save(tmp_path / "empty.png")
+    cases = [
+        (("--region", "upper", "--garment-region", tmp_path / "empty.png"), "Expected a non-empty `--garment-region mask`"),
+        (("--region", folder / "top.png", "--garment-pose", folder / "alice_pose.npy"), "give the garment image's region as --garment-region"),
+    ]  # fmt: skip
+    for extra, message in cases:
+        code, captured = _run(capsys, "--garment", folder / "alice.png", "--person", folder / "bob.png",
+                              "--pose", folder / "bob_pose.npy", *extra, "--model", tmp_path / "no_model.keras",
+                              "-o", tmp_path / "out")  # fmt: skip
+        assert code == 2
+        assert message in captured.err and len(captured.err.strip().splitlines()) == 1
+        assert not (tmp_path / "out").exists()

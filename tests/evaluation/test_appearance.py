@@ -18,8 +18,15 @@ def test_pair_holds_the_ground_truth(pair):
     assert pair["skeleton"].shape == (64, 44, 20) and pair["keypoints"].shape == (18, 2)
     upper = LABEL_NAMES.index("upper_garment")
     np.testing.assert_array_equal(pair["person_mask"], pair["person_labels"] == upper)
-    for key in ("person_mask", "garment_mask", "ground_truth_mask"):
+    for key in ("person_mask", "garment_mask", "ground_truth_mask", "garment_image_mask"):
         assert pair[key].dtype == bool and pair[key].any()
+    # A's own image and pose: its top's colour is the ground truth's top colour
+    assert pair["garment_skeleton"].shape == (64, 44, 20) and pair["garment_keypoints"].shape == (18, 2)
+    assert not np.array_equal(pair["garment_keypoints"], pair["keypoints"])
+    inside = pair["person_mask"] & pair["ground_truth_mask"]
+    a_top = pair["garment"][pair["garment_image_mask"]].mean(axis=0)
+    assert np.abs(a_top - pair["ground_truth"][inside].mean(axis=0)).max() < 0.1
+    assert np.abs(a_top - pair["person"][inside].mean(axis=0)).max() > 0.1
     # Outside both garment regions the ground truth is the person (but for anti-aliased edges).
     outside = ~(pair["person_mask"] | pair["ground_truth_mask"])
     changed = np.abs(pair["ground_truth"] - pair["person"]).max(axis=-1)[outside] > 0.05
