@@ -133,6 +133,26 @@ def load_image(image, image_size):
     return images_to_unit_range(image)
 
 
+def rescale_pixel_keypoints(keypoints, image_size, pose_image_size):
+    """Pixel keypoints of an image of `pose_image_size` -> pixels of `image_size` (`-1` kept).
+
+    Args:
+        keypoints: `(18, 2)` `(x, y)` pixel coordinates, `-1` for missing ones.
+        image_size: `(height, width)` to map to (the model's).
+        pose_image_size: `(height, width)` the keypoints refer to.
+
+    Returns:
+        A float64 `(18, 2)` array.
+
+    Example:
+    >>> rescale_pixel_keypoints(np.full((18, 2), 10.0), (64, 44), (128, 88))[0].tolist()
+    [5.0, 5.0]
+    """
+    keypoints = validate_keypoints(keypoints)
+    scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
+    return np.where(keypoints == MISSING, MISSING, keypoints * scale)
+
+
 def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
     """The 20-channel skeleton of `keypoints` at `image_size`.
 
@@ -146,10 +166,7 @@ def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
     if frame not in FRAMES:
         raise ValueError(f"Expected a pose frame in {FRAMES}. Received: {frame!r}")
     if frame == "pixels" and pose_image_size is not None and tuple(pose_image_size) != tuple(image_size):
-        keypoints = validate_keypoints(keypoints)
-        missing = keypoints == MISSING
-        scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
-        keypoints = np.where(missing, MISSING, keypoints * scale)
+        keypoints = rescale_pixel_keypoints(keypoints, image_size, pose_image_size)
     return render_skeleton(keypoints, image_size, frame=frame)
 
 

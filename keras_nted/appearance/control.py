@@ -17,14 +17,14 @@ from keras_nted.appearance.parts import _as_batch
 from keras_nted.backend import autodiff
 
 LOSSES = ("perceptual", "l1")
-# (maintain, edit) weights: the release's total is 300000 * (10 * L_r1 + L_r2) + L_regu.
-DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5), "l1": (3.0e6, 3.0e5)}
-# Weight of the colour term (not in the release; used only with a `garment_image_mask`). With
-# the pixel L1 fallback, the edit term matches the region to `I_g`, whose colours are only as
-# good as the model's pose transfer, and the maintain term pulls the textures back to the
-# person's; the mean colour of the garment image's own region does not depend on the model.
-# Chosen on held-out pairs disjoint from the benchmark's (docs/appearance_control.md).
-DEFAULT_COLOUR_WEIGHT = {"perceptual": 0.0, "l1": 300.0}
+# (maintain, edit, colour) weights per loss. Maintain and edit are the release's: its total is
+# 300000 * (10 * L_r1 + L_r2) + L_regu. The colour term is not in the release (0 with the
+# perceptual loss, as released; used only with a `garment_image_mask`): with the pixel L1
+# fallback, the edit term matches the region to `I_g`, whose colours are only as good as the
+# model's pose transfer, and the maintain term pulls the textures back to the person's; the
+# mean colour of the garment image's own region does not depend on the model. Its weight was
+# chosen on held-out pairs disjoint from the benchmark's (docs/appearance_control.md).
+DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5, 0.0), "l1": (3.0e6, 3.0e5, 300.0)}
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class AppearanceControl:
         edit_weight: weight of `L_r2`; `None` for the default of `loss`.
         regularization_weight: weight of `L_regu` (the release: 1).
         colour_weight: weight of the colour term (used only when a `garment_image_mask` is
-            given); `None` for the default of `loss` (`DEFAULT_COLOUR_WEIGHT`: 0 for the
+            given); `None` for the default of `loss` (`DEFAULT_WEIGHTS`: 0 for the
             perceptual loss, as released).
         reestimate_every: re-segment the current render every this many steps (the release:
             50) when a `segmenter` is given; 0 never.
@@ -305,8 +305,7 @@ class AppearanceControl:
         self.maintain_weight = float(defaults[0] if maintain_weight is None else maintain_weight)
         self.edit_weight = float(defaults[1] if edit_weight is None else edit_weight)
         self.regularization_weight = float(regularization_weight)
-        colour_default = DEFAULT_COLOUR_WEIGHT.get(loss_name, DEFAULT_COLOUR_WEIGHT["perceptual"])
-        self.colour_weight = float(colour_default if colour_weight is None else colour_weight)
+        self.colour_weight = float(defaults[2] if colour_weight is None else colour_weight)
         for name in ("maintain_weight", "edit_weight", "regularization_weight", "colour_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Expected a non-negative number. Received: {name}={getattr(self, name)!r}")

@@ -111,19 +111,16 @@ def _name(path):
     return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
 
 
-def _pose(path, frame, image_size, source_size):
-    """A pose file -> (skeleton `(H, W, 20)` at the model's size, keypoints in its pixels)."""
-    import numpy as np
-
+def _pose(keypoints, path, frame, image_size, source_size):
+    """Keypoints read from pose file `path` -> (skeleton `(H, W, 20)` at the model's size,
+    keypoints in its pixels)."""
     from keras_nted import generation
     from keras_nted.data.keypoints import to_pixels
 
-    keypoints = generation.read_keypoints(path)
     frame = frame or generation.default_pose_frame(path)
     skeleton = generation.pose_skeleton(keypoints, frame, image_size, source_size).astype("float32")
     if frame == "pixels" and tuple(source_size) != tuple(image_size):
-        scale = np.array([image_size[1] / source_size[1], image_size[0] / source_size[0]])
-        keypoints = np.where(keypoints == -1, -1, keypoints * scale)
+        keypoints = generation.rescale_pixel_keypoints(keypoints, image_size, source_size)
     return skeleton, to_pixels(keypoints, image_size, frame)
 
 
@@ -152,9 +149,8 @@ def run(args):
     if args.garment_pose is not None and args.region not in REGIONS:
         raise ValueError("--garment-pose estimates the garment's region for --region upper|lower; with a --region "
                          "mask file, give the garment image's region as --garment-region MASK.png")  # fmt: skip
-    for flag, path in (("--pose", args.pose), ("--garment-pose", args.garment_pose)):
-        if path is not None:
-            generation.read_keypoints(path)  # checked before the model loads
+    # read (and checked) once, before the model loads
+    poses = {path: generation.read_keypoints(path) for path in (args.pose, args.garment_pose) if path is not None}
     images = {}
     for flag, path in (("--garment", args.garment), ("--person", args.person)):
         if not os.path.isfile(path):
@@ -176,7 +172,7 @@ def run(args):
     image_size = tuple(generator.image_size)
     garment = generation.load_image(images["--garment"], image_size)
     person = generation.load_image(images["--person"], image_size)
-    skeleton, keypoints = _pose(args.pose, args.pose_frame, image_size, person_size)
+    skeleton, keypoints = _pose(poses[args.pose], args.pose, args.pose_frame, image_size, person_size)
     options = {}
     if mask is not None:
         region = load_mask(resize_mask(mask, image_size), image_size, name="--region mask at the model's size")
@@ -188,7 +184,9 @@ def run(args):
         name = "--garment-region mask at the model's size"
         options["garment_image_mask"] = load_mask(resize_mask(source, image_size), image_size, name=name)
     elif args.garment_pose is not None:
-        garment_skeleton, garment_keypoints = _pose(args.garment_pose, args.pose_frame, image_size, garment_size)
+        garment_skeleton, garment_keypoints = _pose(
+            poses[args.garment_pose], args.garment_pose, args.pose_frame, image_size, garment_size
+        )
         options["garment_image_mask"] = garment_image_region(
             generator, garment, garment_skeleton, garment_keypoints, args.region
         )
