@@ -1,58 +1,169 @@
-"""Training callbacks: atomic, resumable checkpoints."""
+"""Training callbacks: crash-safe checkpoints that resume at the exact step, and a stop on non-finite losses."""
 
-import json
-import os
+import logging
+import math
+import pathlib
+import re
 
 import keras
 
 from keras_nted.files import atomic_path
+from keras_nted.files import remove_stale_temporaries
+
+logger = logging.getLogger(__name__)
+
+_CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.weights\.h5$")
 
 
-class TrainingCheckpoint(keras.callbacks.BackupAndRestore):
-    """`keras.callbacks.BackupAndRestore` whose files are written atomically.
+def _model_step(model):
+    return int(keras.ops.convert_to_numpy(model.step.value))
 
-    Saves the whole training state of an `NTEDGAN` (generator, discriminator, EMA
-    generator, both optimizers' states and the step counter) to
-    `backup_dir/model.weights.h5` every `save_freq` steps or every epoch, and restores it
-    at the start of `fit`, so a run killed at any moment (even with SIGKILL, mid-write)
-    restarts from its last complete checkpoint at the same step. With an integer
-    `save_freq` it also saves at every epoch end; a run killed mid-epoch resumes from the
-    last step checkpoint and replays that epoch's batches (Keras' `BackupAndRestore`
-    resumes at epoch granularity). Each file is first
-    written beside its target and then renamed over it, so a checkpoint is never
-    half-written; the previous one is kept as a fallback.
+
+def _non_finite(logs):
+    """The entries of a `fit` log dict that are not finite numbers."""
+    bad = {}
+    for name, value in (logs or {}).items():
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(value):
+            bad[name] = value
+    return bad
+
+
+class NonFiniteLossError(ValueError):
+    """Training produced a NaN or infinite loss."""
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Crash-safe checkpoints of an `NTEDGAN` that resume at the exact step.
+
+    Saves the whole training state (generator, discriminator, EMA generator, both
+    optimizers' states, loss scales under mixed precision, and the step counter) as
+    `directory/step_NNNNNNNNN.weights.h5` every `save_freq` steps and at every epoch end,
+    and keeps the newest `keep` files. Each file is written under a temporary name, flushed
+    to disk and then renamed, so a checkpoint on disk is always complete: a run killed at any
+    instant, in the middle of a write included, loses only the steps since the last
+    completed checkpoint. A checkpoint of a state whose losses are not finite is never
+    written.
+
+    `NTEDGAN.fit` restores the newest checkpoint before training (`restore`) and continues
+    at the exact step: mid-epoch, with the rest of that epoch's batches (for a
+    `keras.utils.PyDataset` whose length is the epoch's, as in `keras_nted.training.train`),
+    so a run stopped and resumed any number of times takes the same steps on the same data
+    as one that never stopped. Raising `epochs` continues a finished run.
 
     Args:
-        backup_dir: folder of the checkpoint files.
-        save_freq: `"epoch"` or a number of steps.
-        delete_checkpoint: delete the folder when training ends (default False: keep it).
+        directory: folder of the checkpoint files (created when the first one is written).
+        save_freq: a number of steps between checkpoints, or `"epoch"` for epoch ends only.
+        keep: how many checkpoints to keep (>= 1; the newest ones). With 2 (the default) an
+            older complete file remains even if the newest is damaged on disk later.
+        write: whether this process writes files (`False` on all but one process of a
+            multi-process run; every process still restores).
 
     Example:
     >>> gan.fit(data, epochs=10, callbacks=[TrainingCheckpoint("runs/tiny/backup", save_freq=100)])  # doctest: +SKIP
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=False, double_checkpoint=True):
-        super().__init__(
-            backup_dir, save_freq=save_freq, delete_checkpoint=delete_checkpoint, double_checkpoint=double_checkpoint
-        )
+    def __init__(self, directory, save_freq="epoch", keep=2, write=True):
+        super().__init__()
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(f"Expected save_freq='epoch' or a positive integer. Received: save_freq={save_freq!r}")
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"Expected keep to be a positive integer. Received: keep={keep!r}")
+        self.directory = pathlib.Path(directory)
+        self.save_freq = save_freq
+        self.keep = keep
+        self.write = bool(write)
+        self._last_saved_step = None
+
+    # ------------------------------------------------------------------ files
+    def checkpoints(self):
+        """The complete checkpoint files, oldest first, as `(step, path)` pairs."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.iterdir():
+            match = _CHECKPOINT_NAME.match(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def restore(self, model):
+        """Load the newest readable checkpoint into `model`; returns its step (0 when none).
+
+        A file that cannot be read (damaged on disk after it was written) is skipped with a
+        warning in favour of the next older one. Temporaries of writes that a kill
+        interrupted are deleted (by the writing process only).
+        """
+        if self.write:
+            remove_stale_temporaries(self.directory)
+        for step, path in reversed(self.checkpoints()):
+            try:
+                model.load_weights(path)
+            except Exception as e:  # noqa: BLE001 - any unreadable file: fall back to the older one
+                logger.warning("Checkpoint %s cannot be read (%s); trying an older one.", path, e)
+                continue
+            restored = _model_step(model)
+            if restored != step:
+                raise ValueError(f"Checkpoint {path} holds step {restored}, not {step}: was it renamed?")
+            self._last_saved_step = step
+            return step
+        if self.checkpoints():
+            raise ValueError(f"No checkpoint in {self.directory} can be read; move the folder away to start over.")
+        return 0
+
+    def save(self, logs=None):
+        """Write a checkpoint of the model's current state (unless already written at this step)."""
+        step = _model_step(self.model)
+        if not self.write or step == self._last_saved_step:
+            return None
+        bad = _non_finite(logs)
+        if bad:
+            logger.warning("Not checkpointing step %d: non-finite %s.", step, ", ".join(sorted(bad)))
+            return None
+        path = self.directory / f"step_{step:09d}.weights.h5"
+        with atomic_path(path) as tmp:
+            self.model.save_weights(tmp)
+        self._last_saved_step = step
+        for _, old in self.checkpoints()[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return path
+
+    # ------------------------------------------------------------------ callback
+    def restore_training_state(self, model):
+        """Called by `NTEDGAN.fit` before training: `restore(model)`."""
+        return self.restore(model)
+
+    def on_train_begin(self, logs=None):
+        # Counted on the host: reading the model's counter every step would force JAX to
+        # re-attach the whole training state to the model every step.
+        self._step = _model_step(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self.save_freq != "epoch" and self._step % self.save_freq == 0:
+            self.save(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.save_freq != "epoch":
-            # Also at every epoch end, so a restart resumes at the next epoch instead of
-            # re-running the last one from its mid-epoch checkpoint.
-            self._save_model()
+        self.save(logs)
 
-    def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
-        if self.double_checkpoint and os.path.exists(self._weights_path):
-            os.replace(self._weights_path, self._prev_weights_path)
-            if os.path.exists(self._training_metadata_path):
-                with atomic_path(self._prev_training_metadata_path) as tmp:
-                    with open(self._training_metadata_path) as src, open(tmp, "w") as dst:
-                        dst.write(src.read())
-        with atomic_path(self._weights_path) as tmp:
-            self.model.save_weights(tmp)
-        with atomic_path(self._training_metadata_path) as tmp:
-            with open(tmp, "w") as f:
-                json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with a `NonFiniteLossError` as soon as a logged loss is NaN or infinite.
+
+    Unlike `keras.callbacks.TerminateOnNaN`, which lets the epoch's end-of-epoch callbacks
+    run (and so save the broken model), this raises at once, so the last good checkpoint and
+    saved model stay as they were. Put it first in the callback list.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = _non_finite(logs)
+        if bad:
+            step = _model_step(self.model) if hasattr(self.model, "step") else batch + 1
+            values = ", ".join(f"{name}={value}" for name, value in sorted(bad.items()))
+            raise NonFiniteLossError(
+                f"Training diverged at step {step}: {values}. Stopped; the last checkpoint and the saved model "
+                "are from before it. Try a lower learning rate or smaller loss weights."
+            )

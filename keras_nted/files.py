@@ -1,10 +1,16 @@
-"""File helpers: atomic writes and config files."""
+"""File helpers: atomic writes, run-folder locks and config files."""
 
 import contextlib
+import datetime
 import json
 import os
 import pathlib
+import socket
+import sys
 import tempfile
+
+# Every temporary `atomic_path` makes is named `.<name>.<random>.tmp<suffixes>`.
+TEMPORARY_MARK = ".tmp"
 
 
 @contextlib.contextmanager
@@ -12,7 +18,10 @@ def atomic_path(path):
     """Yield a temporary path beside `path` (same suffixes); move it onto `path` on success.
 
     A crash or an exception leaves `path` as it was (never half-written) and removes the
-    temporary file. Keras needs the real suffix (`.keras`, `.weights.h5`), so it is kept.
+    temporary file (a SIGKILL can leave the temporary behind: `remove_stale_temporaries`).
+    Keras needs the real suffix (`.keras`, `.weights.h5`), so it is kept. A file is flushed
+    to disk before the rename and the rename itself after it, so a power cut cannot leave a
+    renamed but empty file either.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,7 +31,9 @@ def atomic_path(path):
     os.unlink(tmp)  # Keras writers refuse to overwrite some paths; let them create it
     try:
         yield pathlib.Path(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if os.path.exists(tmp):
             if os.path.isdir(tmp):
@@ -31,6 +42,106 @@ def atomic_path(path):
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 os.unlink(tmp)
+
+
+def _fsync(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. a directory on a platform that cannot open one
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporaries `atomic_path` left in `folder` when a process was killed mid-write.
+
+    Call it only while no other process writes into `folder` (e.g. holding its `RunLock`).
+
+    Returns:
+        The removed paths.
+    """
+    import shutil
+
+    folder = pathlib.Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if path.name.startswith(".") and TEMPORARY_MARK in path.name:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+class RunFolderBusy(OSError):
+    """Another process holds the `RunLock` of a folder."""
+
+
+class RunLock:
+    """An exclusive lock on a run folder, held while a process trains into it.
+
+    The lock is an OS file lock (`fcntl.flock`) on `folder/.lock`, so it is released when the
+    process ends in any way (a SIGKILL included) and never goes stale. The file records the
+    holder (process id, host, start time, command) for the error message a second process
+    gets.
+
+    Args:
+        folder: the run folder (created if missing).
+
+    Raises:
+        RunFolderBusy: (on entering) when another process holds the lock; the message names
+            the holder.
+
+    Example:
+    >>> with RunLock("runs/tiny"):  # doctest: +SKIP
+    ...     train(...)
+    """
+
+    def __init__(self, folder):
+        self.folder = pathlib.Path(folder)
+        self.path = self.folder / ".lock"
+        self._file = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks in the standard library
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunFolderBusy(
+                f"{self.folder} is in use by {holder}. Wait for that run to end, or train into another folder."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        command = " ".join([os.path.basename(sys.argv[0] or "python"), *sys.argv[1:]])
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {started} ({command})\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def __exit__(self, *exc):
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.close()  # closing releases the lock
+            self._file = None
+        return False
 
 
 def read_config_file(path):

@@ -2,14 +2,15 @@
 
 A run lives in one output folder:
 
-- `backup/`: resumable checkpoints (`TrainingCheckpoint`); running the same command again
-  resumes at the same step;
+- `backup/`: crash-safe checkpoints (`TrainingCheckpoint`); running the same command again
+  resumes at the exact step, mid-epoch, on the same data as an uninterrupted run;
 - `logs/`: TensorBoard logs (when TensorFlow and TensorBoard are importable);
 - `samples/epoch_NNNN.png`: a grid of held-out pairs after every epoch, one row per pair:
   reference | target skeleton | generated | ground truth | attention panels (spec §9);
 - `config.json`: the resolved configuration and training settings;
 - `generator.keras` (or the `model_path` given): the EMA generator, written atomically after
-  every epoch, so a usable model exists even if the run is stopped.
+  every epoch, so a usable model exists even if the run is stopped;
+- `.lock`: held (an OS file lock) while a process trains into the folder.
 """
 
 import json
@@ -22,9 +23,12 @@ import time
 import keras
 import numpy as np
 
+from keras_nted.callbacks import StopOnNonFiniteLoss
 from keras_nted.callbacks import TrainingCheckpoint
+from keras_nted.files import RunLock
 from keras_nted.files import atomic_path
 from keras_nted.files import read_config_file
+from keras_nted.files import remove_stale_temporaries
 from keras_nted.models.presets import get_preset
 from keras_nted.models.presets import int_keys
 
@@ -135,22 +139,32 @@ def build_gan(config, image_size, vgg_weights="none"):
 class _Rotating(keras.utils.PyDataset):
     """Shows epoch `e` the batches `e * steps ... (e + 1) * steps - 1` of a longer data set.
 
-    A mannequin data set's batch `i` is fixed, so without this every short epoch would
-    repeat the same batches. `epoch` is set by `_EpochSetter` at each epoch start (also after
-    a resume), so the order is a function of the epoch number only.
+    Within epoch `e` the batches come in an order drawn from `(seed, e)`; global step `g`
+    then trains on batch `g % len(data)` of pass `g // len(data)` over the data (a data set
+    with `batch_at(index, epoch)`, like `DeepFashionDataset`, draws that pass's augmentation
+    and order). `epoch` is set by `_EpochSetter` at each epoch start (also after a resume),
+    before Keras starts fetching the epoch's batches, so the batch of every step is a
+    function of the step number only and a resumed run sees what an uninterrupted one would.
+    `fit` must not shuffle it (`shuffle=False`): Keras would draw its order from NumPy's
+    global random state.
     """
 
-    def __init__(self, data, steps_per_epoch):
+    def __init__(self, data, steps_per_epoch, seed=0):
         super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing)
         self.data = data
         self.steps = int(steps_per_epoch)
+        self.seed = int(seed)
         self.epoch = 0
 
     def __len__(self):
         return self.steps
 
     def __getitem__(self, index):
-        return self.data[(self.epoch * self.steps + index) % len(self.data)]
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.steps)
+        step = self.epoch * self.steps + int(order[index])
+        passes, batch = divmod(step, len(self.data))
+        batch_at = getattr(self.data, "batch_at", None)
+        return self.data[batch] if batch_at is None else batch_at(batch, epoch=passes)
 
 
 class _EpochSetter(keras.callbacks.Callback):
@@ -218,9 +232,10 @@ class _Timer(keras.callbacks.Callback):
         state["epochs"] = epoch + 1
         state["step"] = int(keras.ops.convert_to_numpy(self.model.step.value))
         state["backend"] = keras.backend.backend()
-        state["logs"] = {k: float(v) for k, v in (logs or {}).items()}
+        # Strict JSON: a non-finite value is written as null.
+        state["logs"] = {k: float(v) if math.isfinite(float(v)) else None for k, v in (logs or {}).items()}
         with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps(state, indent=2))
+            tmp.write_text(json.dumps(state, indent=2, allow_nan=False))
 
 
 def learning_rate_schedule(learning_rate, total_steps, decay_steps):
@@ -254,25 +269,44 @@ def learning_rate_schedule(learning_rate, total_steps, decay_steps):
     }
 
 
-def _check_resume(output_dir, schedule):
-    """A resumed run must keep its learning-rate schedule (it is part of the optimizer state)."""
+# The config.json entries that define a run: a resumed run must have the same ones
+# (`epochs` may grow; the backend may change, since checkpoints move between backends).
+RUN_DEFINING = (
+    "preset", "config_file", "config", "data", "seed", "batch_size", "steps_per_epoch", "vgg_weights",
+    "learning_rate", "lr_schedule", "loss_overrides",
+)
+
+
+def _check_resume(output_dir, record, checkpoint):
+    """Refuse to resume a run folder with settings other than the ones it was started with.
+
+    Only a folder that holds a checkpoint has a run to protect. Raises a `ValueError` naming
+    what differs, before anything is built or written.
+    """
     config_path = output_dir / "config.json"
-    if not (output_dir / "backup").is_dir() or not config_path.is_file():
+    if not checkpoint.checkpoints() or not config_path.is_file():
         return
     try:
-        before = json.loads(config_path.read_text()).get("lr_schedule")
+        before = json.loads(config_path.read_text())
     except ValueError:
-        return
-    now = None if schedule is None else schedule["record"]
-    if before != now:
-        def describe(record):
-            if record is None:
+        raise ValueError(f"{config_path} is not valid JSON; cannot check that this command resumes the same run.") from None
+    if before.get("lr_schedule") != record["lr_schedule"]:
+        def describe(schedule):
+            if schedule is None:
                 return "a constant learning rate"
-            return f"a constant rate for {record['hold_steps']} steps then a cosine decay over {record['decay_steps']}"
+            return f"a constant rate for {schedule['hold_steps']} steps then a cosine decay over {schedule['decay_steps']}"
 
         raise ValueError(
-            f"{output_dir} was started with {describe(before)}; this command asks for {describe(now)}. "
-            "Resume with the same --epochs, --steps-per-epoch and --lr-decay-steps, or use a new --output."
+            f"{output_dir} was started with {describe(before.get('lr_schedule'))}; this command asks for "
+            f"{describe(record['lr_schedule'])}. Resume with the same --epochs, --steps-per-epoch and "
+            "--lr-decay-steps, or use a new --output."
+        )
+    changed = [key for key in RUN_DEFINING if key in before and json.loads(json.dumps(record[key], default=str)) != before[key]]
+    if changed:
+        details = "; ".join(f"{key}: {before[key]!r} then, {record[key]!r} now" for key in changed)
+        raise ValueError(
+            f"{output_dir} holds a run started with other settings ({details}). Resume it with its own settings "
+            f"(see {config_path}), or train into a new --output."
         )
 
 
@@ -347,7 +381,9 @@ def train(
         image_size: `(height, width)`; default the config's.
         batch_size: pairs per step (the trainer doubles them: both directions).
         epochs, steps_per_epoch: as in `fit` (default steps: one pass over the data).
-        seed: data seed.
+        seed: data seed (order, augmentation). The model's initial weights come from Keras'
+            global random state: `keras.utils.set_random_seed` before calling makes the whole
+            run repeatable (`keras-nted train --seed` does both).
         vgg_weights: `"imagenet"`, a VGG19 file, or `"none"` (no perceptual / face loss).
         loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored).
         learning_rate: generator learning rate (default the release's 0.002); the
@@ -356,7 +392,11 @@ def train(
             this many of the `epochs * steps_per_epoch` steps (constant before them; not in
             the release, whose rate is constant). `None`: constant throughout. A run resumes
             only with the schedule it was started with.
-        checkpoint_every: steps between checkpoints (also at every epoch end).
+        checkpoint_every: steps between checkpoints (also at every epoch end). A killed run
+            loses at most the steps since its last checkpoint; re-running the same call
+            resumes at the exact step. A call with other run-defining settings (see
+            `RUN_DEFINING`) on a folder holding a checkpoint is refused before anything is
+            written, and so is a second process training into the same folder.
         model_path: where the EMA generator `.keras` goes (default `output_dir/generator.keras`).
         workers: threads building batches.
         verbose: `fit` verbosity (1: progress bar).
@@ -380,22 +420,11 @@ def train(
     model_path = pathlib.Path(model_path or output_dir / "generator.keras")
     if model_path.suffix != ".keras":
         raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
-    gan = build_gan(config, image_size, vgg_weights)
     data, sample = make_data(image_size, batch_size, seed, data_root, workers)
     steps = int(steps_per_epoch or len(data))
-    epoch_data = _Rotating(data, steps)
-
     rate = 0.002 if learning_rate is None else float(learning_rate)
     schedule = learning_rate_schedule(rate, epochs * steps, lr_decay_steps)
-    _check_resume(output_dir, schedule)
-
     settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
-    generator_optimizer, discriminator_optimizer = _default_optimizers(
-        rate, generator_schedule=None if schedule is None else schedule["schedule"]
-    )
-    gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
-
-    output_dir.mkdir(parents=True, exist_ok=True)
     record = {
         "preset": None if config_path else (preset or "nted_tiny"),
         "config_file": str(config_path) if config_path else None,
@@ -409,30 +438,47 @@ def train(
         "vgg_weights": str(vgg_weights),
         "learning_rate": rate,
         "lr_schedule": None if schedule is None else schedule["record"],
-        "loss": {k: getattr(gan, k) for k in LOSS_SETTINGS},
-        "backend": keras.backend.backend(),
-        "generator_parameters": gan.generator.count_params(),
+        "loss_overrides": settings,
     }
-    with atomic_path(output_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=str))
+    checkpoint = TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every))
 
-    callbacks = [
-        _EpochSetter(epoch_data),
-        TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every)),
-        SampleGrid(output_dir / "samples", sample),
-        SaveGenerator(model_path),
-        _Timer(output_dir / "time.json"),
-    ]
-    if tensorboard_available():
-        # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
-        # writes the epoch summaries only on a step where batch summaries are due.
-        update_freq = math.gcd(100, steps)
-        callbacks.append(
-            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq)
+    # Everything up to here only read; from here on the folder is this process's alone.
+    with RunLock(output_dir):
+        _check_resume(output_dir, record, checkpoint)
+        remove_stale_temporaries(output_dir)
+        gan = build_gan(config, image_size, vgg_weights)
+        generator_optimizer, discriminator_optimizer = _default_optimizers(
+            rate, generator_schedule=None if schedule is None else schedule["schedule"]
         )
-    else:
-        logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
-    gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
-    if not model_path.exists():  # already complete when resumed: still give the model
-        save_generator(gan.ema_generator, model_path)
+        gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
+        record["loss"] = {k: getattr(gan, k) for k in LOSS_SETTINGS}
+        record["backend"] = keras.backend.backend()
+        record["generator_parameters"] = gan.generator.count_params()
+        with atomic_path(output_dir / "config.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=2, default=str))
+
+        epoch_data = _Rotating(data, steps, seed=seed)
+        callbacks = [
+            StopOnNonFiniteLoss(),  # first: nothing is saved from a diverged state
+            _EpochSetter(epoch_data),
+            checkpoint,
+            SampleGrid(output_dir / "samples", sample),
+            SaveGenerator(model_path),
+            _Timer(output_dir / "time.json"),
+        ]
+        if tensorboard_available():
+            # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
+            # writes the epoch summaries only on a step where batch summaries are due.
+            update_freq = math.gcd(100, steps)
+            callbacks.append(
+                keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq)
+            )
+        else:
+            logger.info(
+                "TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)"
+            )
+        # NTEDGAN.fit restores the newest checkpoint and continues at its exact step.
+        gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+        if not model_path.exists():  # already complete when resumed: still give the model
+            save_generator(gan.ema_generator, model_path)
     return gan

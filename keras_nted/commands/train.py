@@ -32,7 +32,11 @@ def add_arguments(parser):
     parser.add_argument(
         "--steps-per-epoch", type=int, help="steps per epoch (default: one pass over the training pairs)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="data seed (default: %(default)s)")
+    parser.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the model's initial weights and of the data order: the same command gives the same run "
+        "(default: %(default)s)",
+    )  # fmt: skip
     parser.add_argument(
         "--vgg-weights",
         default="imagenet",
@@ -76,6 +80,8 @@ def run(args):
 
     if args.checkpoint_every < 1:
         raise ValueError(f"Expected --checkpoint-every >= 1. Received: {args.checkpoint_every}")
+    if args.seed < 0:
+        raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
     if args.workers < 1:
         raise ValueError(f"Expected --workers >= 1. Received: {args.workers}")
     vgg = args.vgg_weights
@@ -94,6 +100,10 @@ def run(args):
         "weight_ssim": args.weight_ssim,
         "gan_start_step": args.gan_start_step,
     }
+    import keras
+
+    # The model's initialisation draws from Keras' global random state (the data has its own seed).
+    keras.utils.set_random_seed(args.seed)
     gan = train(
         args.output,
         preset=args.preset,
@@ -113,8 +123,6 @@ def run(args):
         workers=args.workers,
         verbose=2 if args.quiet else 1,
     )
-    import keras
-
     output = pathlib.Path(args.output)
     step = int(keras.ops.convert_to_numpy(gan.step.value))
     model_path = args.model_path or output / "generator.keras"

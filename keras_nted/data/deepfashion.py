@@ -485,19 +485,19 @@ class DeepFashionDataset(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.epoch += 1
 
-    def _batch_samples(self, index):
+    def _batch_samples(self, index, epoch):
         if not 0 <= index < len(self):
             raise IndexError(f"Batch index {index} out of range for {len(self)} batches.")
         order = np.arange(len(self._samples))
         if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch, _SHUFFLE_STREAM]).permutation(order)
+            order = np.random.default_rng([self.seed, epoch, _SHUFFLE_STREAM]).permutation(order)
         return order[index * self.batch_size : (index + 1) * self.batch_size]
 
-    def _plan(self, sample):
-        """The source, target and both augmentations of one sample at the current epoch."""
+    def _plan(self, sample, epoch):
+        """The source, target and both augmentations of one sample at `epoch`."""
         line, k = self._samples[sample]
         number, target, sources = self._lines[line]
-        rng = np.random.default_rng([self.seed, self.epoch, _SAMPLE_STREAM, int(sample)])
+        rng = np.random.default_rng([self.seed, epoch, _SAMPLE_STREAM, int(sample)])
         if k is None:
             k = int(rng.integers(len(sources)))
         scale = self.scale_param if self.augment else 0.0
@@ -507,7 +507,8 @@ class DeepFashionDataset(keras.utils.PyDataset):
 
     def batch_pairs(self, index):
         """The `(source, target)` image paths of batch `index` at the current epoch."""
-        return [(source, target) for _, (source, _), (target, _) in map(self._plan, self._batch_samples(index))]
+        samples = self._batch_samples(index, self.epoch)
+        return [(source, target) for _, (source, _), (target, _) in (self._plan(s, self.epoch) for s in samples)]
 
     def output_names(self, index):
         """The released result file names (`output_name`) of batch `index`'s pairs."""
@@ -532,7 +533,15 @@ class DeepFashionDataset(keras.utils.PyDataset):
         return face_center(keypoints, self.image_size, "deepfashion", augmentation)
 
     def __getitem__(self, index):
-        samples = self._batch_samples(index)
+        return self.batch_at(index, self.epoch)
+
+    def batch_at(self, index, epoch):
+        """Batch `index` of epoch `epoch` (order, sources and augmentation), whatever `self.epoch` is.
+
+        A pure function of `(seed, epoch, index)`, safe to call from several threads at once:
+        `keras_nted.training` draws the batch of every global step with it.
+        """
+        samples = self._batch_samples(index, epoch)
         height, width = self.image_size
         n = len(samples)
         batch = {}
@@ -541,7 +550,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
             batch[f"{role}_skeleton"] = np.empty((n, height, width, NUM_SKELETON_CHANNELS), dtype="float32")
             batch[f"{role}_face_center"] = np.empty((n, 4), dtype="float32")
         for i, sample in enumerate(samples):
-            number, source, target = self._plan(sample)
+            number, source, target = self._plan(sample, epoch)
             for role, (path, augmentation) in (("source", source), ("target", target)):
                 batch[f"{role}_face_center"][i] = self._load(
                     path, augmentation, number, batch[f"{role}_image"][i], batch[f"{role}_skeleton"][i]
