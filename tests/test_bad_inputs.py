@@ -143,10 +143,31 @@ def inputs(tmp_path_factory, fixtures_dir):
     patched("other.keras", lambda c: c["channels"].update({"16": 40}))
     patched("string.keras", lambda c: c.update(size="64"))
     (d / "text.keras").write_text("not a zip")
+    # NaN weights in an otherwise valid .keras file (as a diverged training run saves them).
+    import h5py
+
+    with zipfile.ZipFile(MODEL) as z:
+        z.extract("model.weights.h5", d / "h5")
+    with h5py.File(d / "h5" / "model.weights.h5", "r+") as f:
+        datasets = []
+        f.visititems(lambda name, item: datasets.append(item) if isinstance(item, h5py.Dataset) and item.size > 1 else None)
+        datasets[0][...] = np.nan
+    with zipfile.ZipFile(MODEL) as z, zipfile.ZipFile(d / "nan.keras", "w") as out:
+        for item in z.namelist():
+            data = (d / "h5" / item).read_bytes() if item == "model.weights.h5" else z.read(item)
+            out.writestr(item, data)
+    import shutil
+
+    shutil.rmtree(d / "h5")
     (d / "model.h5").write_text("x")
     (d / "a_file").write_text("I am a file")
     (d / "root").mkdir()
     (d / "folder.keras").mkdir()
+    # A DeepFashion root whose second image is truncated: prepare-deepfashion must write nothing.
+    (d / "dfroot" / "img").mkdir(parents=True)
+    (d / "dfroot" / "test_pairs.txt").write_text("img/a.png,img/b.png\n")
+    (d / "dfroot" / "img" / "a.png").write_bytes((d / "good.png").read_bytes())
+    (d / "dfroot" / "img" / "b.png").write_bytes((d / "truncated.png").read_bytes())
     return d
 
 
@@ -199,6 +220,9 @@ CLI_ERRORS = [
                                      "-o", "{o}"], "other.keras.*could not be loaded"),
     ("generate-string-size", ["generate", "--model", "{d}/string.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy",
                               "-o", "{o}"], "string.keras.*size"),
+    ("generate-nan-weights", ["generate", "--model", "{d}/nan.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy",
+                              "-o", "{o}"], "finite weights in .*nan.keras. Received NaN"),
+    ("evaluate-nan-weights", ["evaluate", "{d}/nan.keras", "--pairs", "1"], "finite weights in .*nan.keras. Received NaN"),
     ("generate-text-model", ["generate", "--model", "{d}/text.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], "text.keras"),
     ("generate-h5-model", ["generate", "--model", "{d}/model.h5", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], r"\.keras model file"),
     ("generate-pairs-without-root", ["generate", "--pairs", "{d}/good.txt", "-o", "{o}"], "--pairs needs --root"),
@@ -236,6 +260,8 @@ CLI_ERRORS = [
     ("make-mannequin-out-is-a-file", ["make-mannequin", "{d}/a_file", "--identities", "2"], "OUT to be a folder"),
     ("make-mannequin-test-fraction", ["make-mannequin", "{o}", "--test-fraction", "1.5"], "--test-fraction"),
     ("prepare-deepfashion-no-pairs", ["prepare-deepfashion", "{d}/root", "--sizes", "64x44"], "No pairs file"),
+    ("prepare-deepfashion-truncated-image", ["prepare-deepfashion", "{d}/dfroot", "--sizes", "64x44", "--workers", "1"],
+     "Could not decode image .*b.png"),
     ("prepare-deepfashion-bad-sizes", ["prepare-deepfashion", "{d}/root", "--sizes", "64by44"], "sizes"),
     ("demo-output-is-a-file", ["demo", "-o", "{d}/a_file"], "-o to be a folder"),
     ("demo-60000-channels", ["demo", "--model", "{d}/huge.keras", "-o", "{o}"], "huge.keras.*60000"),
@@ -264,24 +290,25 @@ CLI_RESULTS = {
 SAMPLE = {
     "generate-bomb", "generate-truncated-later", "generate-3e9-npy", "generate-nan-json", "generate-60000-channels",
     "generate-other-architecture", "control-truncated-person", "convert-list-pt", "convert-truncated-npz",
-    "convert-nan-weights", "evaluate-pairs-0", "export-60000-channels", "make-mannequin-bad-size",
-    "generate-16-bit-greyscale", "generate-bom-json", "convert-bfloat16-pt",
+    "convert-nan-weights", "evaluate-pairs-0", "generate-nan-weights", "export-60000-channels", "make-mannequin-bad-size",
+    "generate-16-bit-greyscale", "generate-bom-json", "convert-bfloat16-pt", "render-3e9", "generate-truncated-later",
 }
 
 
-def _sampled(case_id):
-    if keras.backend.backend() != "tensorflow" and case_id not in SAMPLE:
-        pytest.skip("runs on the TensorFlow backend; a sample of the table runs on every backend")
+def _sampled(cases):
+    """All `cases` on TensorFlow, the `SAMPLE` on the other backends (deselected, not skipped)."""
+    if keras.backend.backend() == "tensorflow":
+        return cases
+    return [case for case in cases if (case if isinstance(case, str) else case[0]) in SAMPLE]
 
 
 def _format(argv, d, o):
     return [a.format(d=d, o=o) for a in argv]
 
 
-@pytest.mark.parametrize("case_id, argv, expected", CLI_ERRORS, ids=[c[0] for c in CLI_ERRORS])
+@pytest.mark.parametrize("case_id, argv, expected", _sampled(CLI_ERRORS), ids=[c[0] for c in _sampled(CLI_ERRORS)])
 def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(case_id, argv, expected, inputs, tmp_path, capsys):
-    _sampled(case_id)
-    before = sorted(p.name for p in inputs.iterdir())
+    before = sorted(str(p) for p in inputs.rglob("*"))
     out = tmp_path / "out"
     code, stdout, stderr = _run(_format(argv, inputs, out), capsys)
     assert code == 2, (stdout, stderr)
@@ -294,7 +321,7 @@ def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(case_id, argv, exp
 
         assert re.search(expected, lines[0]), lines[0]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("out")], "written on failure"
-    assert sorted(p.name for p in inputs.iterdir()) == before, "written on failure"
+    assert sorted(str(p) for p in inputs.rglob("*")) == before, "written on failure"
 
 
 def _check_result(case_id, out, inputs):
@@ -335,12 +362,214 @@ def _check_result(case_id, out, inputs):
 _FIXTURE = {}
 
 
-@pytest.mark.parametrize("case_id", sorted(CLI_RESULTS))
+@pytest.mark.parametrize("case_id", _sampled(sorted(CLI_RESULTS)))
 def test_cli_does_the_right_thing_with_fair_input(case_id, inputs, tmp_path, capsys, fixtures_dir):
-    _sampled(case_id)
     _FIXTURE.update(np.load(fixtures_dir / "official_tiny_s0.npz"))
     out = tmp_path / "out"
     code, stdout, stderr = _run(_format(CLI_RESULTS[case_id], inputs, out), capsys)
     assert code == 0, stderr
     assert "Traceback" not in stderr
     _check_result(case_id, out, inputs)
+
+
+# The Python API: (id, call(inputs folder) -> None, expected error type, message regex).
+def _render(keypoints):
+    from keras_nted.data import render_skeleton
+
+    return lambda d: render_skeleton(keypoints, (64, 44), frame="pixels")
+
+
+def _generate(references, poses):
+    def call(d):
+        from keras_nted import generation
+        from keras_nted.models.generator import load_generator
+
+        pairs = generation.pairs_from_files([d / r for r in references], [d / p for p in poses])
+        generation.generate(load_generator(MODEL), pairs, d.parent / "api_out", verbose=0)
+
+    return call
+
+
+def _bad(index, value):
+    keypoints = _pose()
+    keypoints[index] = value
+    return keypoints
+
+
+API_ERRORS = [
+    ("render-nan", _render(_bad((0, 0), np.nan)), ValueError, "finite"),
+    ("render-inf", _render(_bad((4, 1), np.inf)), ValueError, "finite"),
+    ("render-3e9", _render(_bad((0, 0), 3e9)), ValueError, "within"),
+    ("render-shape", _render(np.zeros((17, 2))), ValueError, r"\(18, 2\)"),
+    ("read-openpose-person-type", lambda d: __import__("keras_nted").data.read_openpose_json(d / "two_keypoints.json", person="1"),
+     ValueError, "person"),
+    ("read-pose-missing", lambda d: __import__("keras_nted").data.read_pose_file(d / "nope.txt"), FileNotFoundError, "nope.txt"),
+    ("generator-60000-channels", lambda d: __import__("keras_nted").models.NTEDGenerator(
+        64, {16: 60000, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}), ValueError, "channels.*60000"),
+    ("generator-float-semantic-dim", lambda d: __import__("keras_nted").models.NTEDGenerator(
+        64, {16: 32, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}, semantic_dim=20.5), ValueError, "semantic_dim"),
+    ("discriminator-huge", lambda d: __import__("keras_nted").models.NTEDDiscriminator(64, {4: 10**6}), ValueError, "channels"),
+    ("load-official-nan", lambda d: __import__("keras_nted").convert.load_official_generator(
+        {"a.weight": np.array([np.nan])}, "nted_tiny"), ValueError, "finite.*a.weight"),
+    ("load-generator-other", lambda d: __import__("keras_nted").models.generator.load_generator(d / "other.keras"),
+     ValueError, "could not be loaded"),
+    ("generate-truncated-later", _generate(["good.png", "truncated.png"], ["good.npy"]), ValueError, "truncated.png"),
+    ("generate-bomb", _generate(["bomb.png"], ["good.npy"]), ValueError, "bomb.png"),
+    ("mask-16-bit-ok-but-empty", lambda d: __import__("keras_nted").appearance.load_mask(d / "grey16.png", (64, 44)),
+     ValueError, "grey16.png"),
+    ("export-bad-version", lambda d: __import__("keras_nted").export.export_saved_model(MODEL, d.parent / "api_export", version=-2),
+     ValueError, "version"),
+]
+
+
+@pytest.mark.parametrize("case_id, call, error, expected", _sampled(API_ERRORS), ids=[c[0] for c in _sampled(API_ERRORS)])
+def test_python_api_rejects_bad_input_naming_it(case_id, call, error, expected, inputs):
+    with pytest.raises(error, match=expected):
+        call(inputs)
+    assert not (inputs.parent / "api_out").exists() and not (inputs.parent / "api_export").exists(), "written on failure"
+
+
+def test_python_api_reads_what_has_a_meaning(inputs):
+    from keras_nted.data import read_openpose_json
+    from keras_nted.data.images import read_image
+
+    np.testing.assert_array_equal(read_openpose_json(inputs / "bom_keypoints.json"), _pose())
+    np.testing.assert_array_equal(read_openpose_json(inputs / "two_keypoints.json"), _pose())  # most confident
+    np.testing.assert_array_equal(read_openpose_json(inputs / "two_keypoints.json", person=0), _pose(5.0, 5.0))
+    assert np.asarray(read_image(inputs / "grey16.png")).tolist()[0][0] == [128, 128, 128]
+
+
+# Serving: bad requests to one export of the shipped model, from a TensorFlow-only process.
+SERVING_CLIENT = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+loaded = tf.saved_model.load(sys.argv[1])
+serving, skeleton_fn = loaded.signatures["serving_default"], loaded.signatures["generate_from_skeleton"]
+image = np.zeros((1, 64, 44, 3), np.uint8)
+keypoints = np.full((1, 18, 2), -1.0, np.float32)
+keypoints[0, :4] = [[20, 10], [22, 20], [14, 21], [30, 21]]
+def bad(value, index=(0, 1, 0)):
+    k = keypoints.copy(); k[index] = value; return k
+requests = {
+    "empty-batch": (serving, image[:0], keypoints[:0]),
+    "2-images-3-keypoint-sets": (serving, np.repeat(image, 2, 0), np.repeat(keypoints, 3, 0)),
+    "2-images-1-keypoint-set": (serving, np.repeat(image, 2, 0), keypoints),
+    "1-image-2-keypoint-sets": (serving, image, np.repeat(keypoints, 2, 0)),
+    "nan-keypoint": (serving, image, bad(np.nan)),
+    "inf-keypoint": (serving, image, bad(np.inf)),
+    "3e9-keypoint": (serving, image, bad(3e9)),
+    "skeleton-empty-batch": (skeleton_fn, np.zeros((0, 64, 44, 3), np.float32), np.zeros((0, 64, 44, 20), np.float32)),
+    "skeleton-2-images-1-skeleton": (skeleton_fn, np.zeros((2, 64, 44, 3), np.float32), np.zeros((1, 64, 44, 20), np.float32)),
+    "ok": (serving, np.repeat(image, 2, 0), np.repeat(keypoints, 2, 0)),
+}
+results = {}
+for name, (fn, a, b) in requests.items():
+    names = ["reference_image", "keypoints" if fn is serving else "skeleton"]
+    try:
+        out = fn(**{names[0]: tf.constant(a), names[1]: tf.constant(b)})["image"]
+        results[name] = "ok " + str(tuple(out.shape))
+    except tf.errors.InvalidArgumentError as e:
+        lines = [line for line in e.message.splitlines() if "assertion failed" in line]
+        results[name] = lines[0] if lines else " ".join(e.message.split())
+print(json.dumps(results))
+"""
+
+SERVING_ERRORS = {
+    "empty-batch": "Expected a non-empty batch",
+    "2-images-3-keypoint-sets": r"Expected one keypoints per reference_image .*\[2\] \[3\]",
+    "2-images-1-keypoint-set": r"Expected one keypoints per reference_image .*\[2\] \[1\]",
+    "1-image-2-keypoint-sets": r"Expected one keypoints per reference_image .*\[1\] \[2\]",
+    "nan-keypoint": "Expected finite keypoints",
+    "inf-keypoint": "Expected finite keypoints",
+    "3e9-keypoint": "Expected keypoint coordinates within",
+    "skeleton-empty-batch": "Expected a non-empty batch",
+    "skeleton-2-images-1-skeleton": r"Expected one skeleton per reference_image .*\[2\] \[1\]",
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from keras_nted.export import export_saved_model
+
+    path = export_saved_model(MODEL, tmp_path_factory.mktemp("serving") / "models")
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    result = subprocess.run([sys.executable, "-c", SERVING_CLIENT, str(path)], env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return path, json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case_id", sorted(SERVING_ERRORS))
+def test_serving_rejects_bad_requests_clearly(case_id, served):
+    import re
+
+    message = served[1][case_id]
+    assert re.search(SERVING_ERRORS[case_id], message), message
+
+
+def test_serving_accepts_a_good_batch_and_the_version_folder_follows_the_umask(served):
+    path, results = served
+    assert results["ok"] == "ok (2, 64, 44, 3)"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+# Start-up: fresh processes, side by side; each sets its own backend, so they are collected in
+# the TensorFlow session only (the same processes would only run again in the others). (id, extra env, blocked imports, argv, expected stderr regex or None,
+# expected stdout regex): exit 2 and one stderr line when a stderr regex is given, else exit 0.
+STARTUP = [
+    ("keras-backend-bogus", {"KERAS_BACKEND": "bogus"}, "", ["--version"], "KERAS_BACKEND=bogus", None),
+    ("keras-backend-numpy", {"KERAS_BACKEND": "numpy"}, "", ["demo"], "KERAS_BACKEND=numpy", None),
+    ("backend-torch-not-installed", {}, "torch", ["--backend", "torch", "--version"], "torch .*not installed", None),
+    ("convert-pt-without-torch", {"KERAS_BACKEND": "jax"}, "torch", ["convert", "x.pt", "-o", "x.keras"], "needs torch", None),
+    # A JAX-only install with KERAS_BACKEND unset (Keras alone would pick TensorFlow), making JAX
+    # arrays: JAX logs "Unable to initialize backend 'tpu'" at INFO when it starts.
+    ("jax-only-install-unset-backend", {"KERAS_BACKEND": None}, "torch,tensorflow",
+     ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "g.keras"], None, "81,601 parameters"),
+    ("tensorflow-help-without-banners", {"KERAS_BACKEND": "tensorflow"}, "", ["--help"], None, "usage: keras-nted"),
+    ("tensorflow-error-is-one-line", {"KERAS_BACKEND": "tensorflow"}, "", ["generate", "-o", "x"], "Give --reference", None),
+]
+
+
+@pytest.fixture(scope="module")
+def startup_results(tmp_path_factory, inputs):
+    cwd = tmp_path_factory.mktemp("startup")
+    (cwd / "x.pt").write_bytes(b"x")
+    processes = {}
+    for case_id, env_update, blocked, argv, _, _ in STARTUP:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(BLOCKER), str(REPO)]), KERAS_NTED_BLOCK_IMPORTS=blocked)
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # what a user has: nothing set
+        for key, value in env_update.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        processes[case_id] = subprocess.Popen([sys.executable, "-m", "keras_nted", *_format(argv, inputs, "")], env=env, cwd=cwd,
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    results = {}
+    for case_id, process in processes.items():
+        stdout, stderr = process.communicate(timeout=300)
+        results[case_id] = (process.returncode, stdout, stderr)
+    return results
+
+
+if keras.backend.backend() == "tensorflow":
+
+    @pytest.mark.parametrize("case_id, env, blocked, argv, error, output", STARTUP, ids=[c[0] for c in STARTUP])
+    def test_start_up_problems_are_one_line_before_keras_fails(case_id, env, blocked, argv, error, output, startup_results):
+        import re
+
+        code, stdout, stderr = startup_results[case_id]
+        assert "Traceback" not in stderr and "absl" not in stderr and "oneDNN" not in stderr, stderr
+        assert "Unable to initialize backend" not in stderr, stderr
+        if error is None:
+            assert code == 0, stderr
+            assert stderr == "", stderr
+            assert re.search(output, stdout), stdout
+        else:
+            assert code == 2, (stdout, stderr)
+            lines = stderr.strip().splitlines()
+            assert len(lines) == 1 and re.search(error, lines[0]), stderr

@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 
 from keras_nted.layers.equalized import EqualizedConv2D
 from keras_nted.layers.equalized import EqualizedConv2DTranspose
@@ -294,4 +295,7 @@ def load_generator(path):
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if not isinstance(model, NTEDGenerator):
         raise ValueError(f"Expected {path} to hold an NTEDGenerator. Received: {type(model).__name__}")
+    for weight in model.weights:  # NaN weights would make black images and meaningless scores
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
+            raise ValueError(f"Expected finite weights in {path}. Received NaN or infinite values in {weight.path}")
     return model
