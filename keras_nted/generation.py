@@ -122,7 +122,10 @@ def read_keypoints(path, person=None):
         return read_openpose_json(path, person)
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
+        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
+            array.close()
+            raise ValueError(f"it holds a {type(array).__name__}")
+    except (ValueError, OSError, EOFError) as e:
         raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
     return checked_pose_array(array, path, "an (18, 2) array of x, y")
 

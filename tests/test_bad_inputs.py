@@ -87,6 +87,9 @@ def inputs(tmp_path_factory, fixtures_dir):
     np.save(d / "shape17.npy", good[:17])
     np.save(d / "object.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     (d / "corrupt.npy").write_bytes(b"\x93NUMPY garbage")
+    (d / "empty.npy").write_bytes(b"")
+    np.savez(d / "archive.npz", keypoints=good)
+    (d / "archive.npz").rename(d / "archive.npy")
     np.savetxt(d / "good.txt", good + [40, 0])
     (d / "empty.txt").write_text("")
     (d / "words.txt").write_text("a b\n" * 18)
@@ -105,6 +108,9 @@ def inputs(tmp_path_factory, fixtures_dir):
     fixture = dict(np.load(fixtures_dir / "official_tiny_s0.npz"))
     meta = fixture_meta(fixture)
     (d / "tiny.json").write_text(json.dumps({"gen": {"param": meta["gen_param"]}, "dis": {"param": meta["dis_param"]}}))
+    huge = json.loads(json.dumps(meta["gen_param"]))
+    huge["channels"] = {key: 60000 for key in huge["channels"]}
+    (d / "huge.json").write_text(json.dumps({"gen": {"param": huge}}))
     weights = fixture_weights(fixture, "gen")
     np.savez(d / "released.npz", **weights)
     with open(d / "released.npz", "rb") as f:
@@ -197,6 +203,8 @@ CLI_ERRORS = [
     ("generate-17-keypoints", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/shape17.npy", "-o", "{o}"], r"shape17.npy.*\(17, 2\)"),
     ("generate-pickled-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/object.npy", "-o", "{o}"], "object.npy"),
     ("generate-corrupt-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/corrupt.npy", "-o", "{o}"], "corrupt.npy"),
+    ("generate-empty-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.npy", "-o", "{o}"], "empty.npy.*not a numpy"),
+    ("generate-npz-as-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/archive.npy", "-o", "{o}"], "archive.npy.*NpzFile"),
     ("generate-unknown-pose-type", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/pose.xyz", "-o", "{o}"], "pose.xyz"),
     # generate: keypoints (.txt, .json)
     ("generate-empty-txt", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.txt", "-o", "{o}"], "empty.txt.*empty"),
@@ -250,6 +258,10 @@ CLI_ERRORS = [
     ("convert-inf-weights", ["convert", "{d}/inf_weights.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "inf_weights.npz.*finite"),
     ("convert-pickled-npz", ["convert", "{d}/object.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "object.npz"),
     ("convert-text-npz", ["convert", "{d}/text.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "text.npz"),
+    ("convert-60000-channel-config", ["convert", "{d}/released.npz", "--config", "{d}/huge.json", "-o", "{o}.keras"],
+     r"channels.*\[1, 2048\].*60000"),
+    ("convert-negative-width", ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "--image-width", "-4", "-o", "{o}.keras"],
+     "image_width"),
     ("convert-unknown-suffix", ["convert", "{d}/checkpoint.ckpt.txt", "-o", "{o}.keras"], r"\.pt, \.pth or \.npz"),
     ("convert-bad-output-suffix", ["convert", "{d}/released.npz", "-o", "{o}.h5"], r"\.weights\.h5 or \.keras"),
     ("convert-output-is-a-folder", ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "{d}/folder.keras"], "-o to be a file"),

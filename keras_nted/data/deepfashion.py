@@ -462,8 +462,8 @@ class DeepFashionDataset(keras.utils.PyDataset):
     def _open_image(self, path):
         try:
             return self._images.open(path)
-        except (OSError, SyntaxError, ValueError) as e:
-            raise _BadInput(ValueError, f"cannot read image {self._images.name(path)}: {e}") from None
+        except (OSError, ValueError) as e:  # keras_nted.data.images' errors name the image
+            raise _BadInput(ValueError, str(e)) from None
 
     def _check_size(self, image, path):
         height, width = self.image_size
@@ -523,9 +523,9 @@ class DeepFashionDataset(keras.utils.PyDataset):
                 image = decode_image(image, f"image {self._images.name(path)}")
         except _BadInput as bad:
             raise ValueError(f"{self.pairs_file}:{number}: {bad}") from None
-        except (OSError, SyntaxError, ValueError) as e:
+        except (OSError, ValueError) as e:  # keras_nted.data.images' errors name the image
             raise ValueError(
-                f"{self.pairs_file}:{number}: cannot decode image {self._images.name(path)}: {e}. "
+                f"{self.pairs_file}:{number}: {e}. "
                 "Pass verify_images=True and skip_bad_pairs=True to drop such files up front."
             ) from None
         np.take(_IMAGE_LUT, np.asarray(augment_image(image, augmentation)), out=image_out)
