@@ -44,6 +44,8 @@ def is_command_line(argv):
 
 
 def apply_backend_flag(argv=None):
+    """Sets `KERAS_BACKEND` from the command's `--backend NAME`; returns NAME, or None (not the
+    command, no flag, or an unknown name, which argparse reports)."""
     argv = sys.argv if argv is None else argv
     if not is_command_line(argv):
         return None

@@ -490,14 +490,14 @@ print(json.dumps(results))
 
 SERVING_ERRORS = {
     "empty-batch": "Expected a non-empty batch",
-    "2-images-3-keypoint-sets": r"Expected one keypoints per reference_image .*\[2\] \[3\]",
-    "2-images-1-keypoint-set": r"Expected one keypoints per reference_image .*\[2\] \[1\]",
-    "1-image-2-keypoint-sets": r"Expected one keypoints per reference_image .*\[1\] \[2\]",
+    "2-images-3-keypoint-sets": r"Expected reference_image and keypoints with equal batch sizes .*\[2\] \[3\]",
+    "2-images-1-keypoint-set": r"Expected reference_image and keypoints with equal batch sizes .*\[2\] \[1\]",
+    "1-image-2-keypoint-sets": r"Expected reference_image and keypoints with equal batch sizes .*\[1\] \[2\]",
     "nan-keypoint": "Expected finite keypoints",
     "inf-keypoint": "Expected finite keypoints",
     "3e9-keypoint": "Expected keypoint coordinates within",
     "skeleton-empty-batch": "Expected a non-empty batch",
-    "skeleton-2-images-1-skeleton": r"Expected one skeleton per reference_image .*\[2\] \[1\]",
+    "skeleton-2-images-1-skeleton": r"Expected reference_image and skeleton with equal batch sizes .*\[2\] \[1\]",
 }
 
 

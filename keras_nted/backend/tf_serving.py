@@ -31,7 +31,10 @@ def check_batch(tensors, names):
         tensors, sizes[0] > 0, f"Expected a non-empty batch. Received: {names[0]} with batch size", sizes[:1]
     )
     for name, size in zip(names[1:], sizes[1:]):
-        message = f"Expected one {name} per {names[0]} (equal batch sizes). Received: {names[0]}, {name} batch sizes"
+        message = (
+            f"Expected {names[0]} and {name} with equal batch sizes (one entry each per request item, no "
+            f"broadcasting). Received batch sizes ({names[0]}, {name}):"
+        )
         tensors = _checked(tensors, tf.equal(sizes[0], size), message, [sizes[0], size])
     return tensors
 
