@@ -183,7 +183,9 @@ def _run(argv, capsys):
     return code, out, err
 
 
-# (id, argv with {d} = the inputs folder and {o} = a fresh output path, expected stderr regex)
+# (id, argv with {d} = the inputs folder and {o} = a fresh output path, expected stderr regex).
+# Rows with `--model huge.keras` (a config of 60,000 channels) also prove the order: their input
+# or output error comes before the model loads, or the message would be about channels.
 CLI_ERRORS = [
     # generate: images
     ("generate-missing-image", ["generate", "--reference", "{d}/nope.png", "--pose", "{d}/good.npy", "-o", "{o}"], "not found"),
@@ -192,13 +194,13 @@ CLI_ERRORS = [
     ("generate-bomb", ["generate", "--reference", "{d}/bomb.png", "--pose", "{d}/good.npy", "-o", "{o}"], "bomb.png.*(pixels|bomb)"),
     ("generate-zero-size-image", ["generate", "--reference", "{d}/zero.png", "--pose", "{d}/good.npy", "-o", "{o}"], "zero.png"),
     ("generate-float-image", ["generate", "--reference", "{d}/float.tiff", "--pose", "{d}/good.npy", "-o", "{o}"], "float.tiff.*floating-point"),
-    ("generate-truncated-later", ["generate", "--reference", "{d}/good.png", "{d}/good2.png", "{d}/truncated.png",
+    ("generate-truncated-later", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "{d}/good2.png", "{d}/truncated.png",
                                   "--pose", "{d}/good.npy", "-o", "{o}"], "Could not decode image .*truncated.png"),
     # generate: keypoints (.npy)
     ("generate-nan-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan.npy", "-o", "{o}"], "nan.npy.*finite"),
     ("generate-inf-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/inf.npy", "-o", "{o}"], "inf.npy.*finite"),
     ("generate-ninf-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/ninf.npy", "-o", "{o}"], "ninf.npy.*finite"),
-    ("generate-3e9-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/big.npy", "-o", "{o}"], "big.npy.*within"),
+    ("generate-3e9-npy", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/big.npy", "-o", "{o}"], "big.npy.*within"),
     ("generate-beyond-bound-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/beyond.npy", "-o", "{o}"], "beyond.npy.*within"),
     ("generate-17-keypoints", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/shape17.npy", "-o", "{o}"], r"shape17.npy.*\(17, 2\)"),
     ("generate-pickled-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/object.npy", "-o", "{o}"], "object.npy"),
@@ -220,7 +222,7 @@ CLI_ERRORS = [
                                       "--person", "2", "-o", "{o}"], "2 people; cannot read person index 2"),
     ("generate-negative-person", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "--person", "-1", "-o", "{o}"], "--person"),
     # generate: outputs and models (the output checks come before the model loads)
-    ("generate-output-is-a-file", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file"], "-o to be a folder"),
+    ("generate-output-is-a-file", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file"], "-o to be a folder"),
     ("generate-output-under-a-file", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file/x"], "is a file"),
     ("generate-60000-channels", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
      r"huge.keras.*channels.*\[1, 2048\].*60000"),
@@ -238,13 +240,13 @@ CLI_ERRORS = [
     # control
     ("control-bomb-garment", ["control", "--garment", "{d}/bomb.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
                               "--region", "upper", "-o", "{o}"], "--garment image .*bomb.png"),
-    ("control-truncated-person", ["control", "--garment", "{d}/good.png", "--person", "{d}/truncated.png", "--pose", "{d}/good.npy",
+    ("control-truncated-person", ["control", "--model", "{d}/huge.keras", "--garment", "{d}/good.png", "--person", "{d}/truncated.png", "--pose", "{d}/good.npy",
                                   "--region", "upper", "-o", "{o}"], "--person image .*truncated.png"),
     ("control-3e9-pose", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/big.npy",
                           "--region", "upper", "-o", "{o}"], "big.npy.*within"),
     ("control-bad-mask", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
                           "--region", "{d}/truncated.png", "-o", "{o}"], "truncated.png"),
-    ("control-output-is-a-file", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
+    ("control-output-is-a-file", ["control", "--model", "{d}/huge.keras", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
                                   "--region", "upper", "-o", "{d}/a_file"], "-o to be a folder"),
     ("control-bad-pose-person", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/two_keypoints.json",
                                  "--pose-person", "5", "--region", "upper", "-o", "{o}"], "cannot read person index 5"),
@@ -275,7 +277,7 @@ CLI_ERRORS = [
     ("prepare-deepfashion-truncated-image", ["prepare-deepfashion", "{d}/dfroot", "--sizes", "64x44", "--workers", "1"],
      "Could not decode image .*b.png"),
     ("prepare-deepfashion-bad-sizes", ["prepare-deepfashion", "{d}/root", "--sizes", "64by44"], "sizes"),
-    ("demo-output-is-a-file", ["demo", "-o", "{d}/a_file"], "-o to be a folder"),
+    ("demo-output-is-a-file", ["demo", "--model", "{d}/huge.keras", "-o", "{d}/a_file"], "-o to be a folder"),
     ("demo-60000-channels", ["demo", "--model", "{d}/huge.keras", "-o", "{o}"], "huge.keras.*60000"),
     ("evaluate-pairs-0", ["evaluate", "{d}/huge.keras", "--pairs", "0"], "--pairs.*Received: 0"),
     ("evaluate-pairs-too-many", ["evaluate", "{d}/huge.keras", "--pairs", "5000"], "--pairs.*Received: 5000"),
