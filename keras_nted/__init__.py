@@ -1,8 +1,8 @@
 """keras-nted: Neural Texture Extraction and Distribution (Ren et al., CVPR 2022) for Keras 3."""
 
-from keras_nted._backend_flag import apply_backend_flag as _apply_backend_flag
+from keras_nted._backend_flag import start_command_line as _start_command_line
 
-_apply_backend_flag()  # `keras-nted --backend X` must act before Keras is imported below
+_start_command_line()  # `keras-nted --backend X` and the backend checks must act before Keras is imported below
 
 from keras_nted.version import __version__  # noqa: E402
 from keras_nted import layers  # noqa: E402

@@ -38,6 +38,33 @@ def _available_commands():
     return found
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (it may be replaced after set-up)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _log_to_stderr():
+    """keras-nted's own INFO messages to stderr; other libraries' loggers keep their levels.
+
+    (Not the root logger at INFO: that prints JAX's "Unable to initialize backend 'tpu'" and
+    the like.)
+    """
+    logger = logging.getLogger("keras_nted")
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-nted",
@@ -74,13 +101,13 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _log_to_stderr()
     try:
         result = args._run(args)
     except KeyboardInterrupt:
         print("keras-nted: interrupted", file=sys.stderr)
         return 130
-    except (CommandError, ValueError, FileNotFoundError, OSError) as e:
+    except (CommandError, ValueError, FileNotFoundError, OSError, ImportError) as e:  # ImportError: optional packages
         if args.debug:
             raise
         print(f"keras-nted {args.command}: error: {e}", file=sys.stderr)

@@ -33,6 +33,7 @@ import tempfile
 import keras
 from keras import ops
 
+from keras_nted.data.keypoints import MAX_COORDINATE
 from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
 
@@ -122,8 +123,10 @@ def _to_uint8(images):
 def serving_functions(generator):
     """The two signature functions of `generator` and their input specs (TensorFlow backend).
 
-    Each function first checks the shapes of its inputs, so that a request with a wrong shape
-    fails with a message naming the input and both shapes (a signature checks dtypes only).
+    Each function first checks its inputs, so that a bad request fails with a message naming
+    the input (a signature checks dtypes only): the shapes, one non-empty batch size for both
+    inputs (no broadcasting), and for `keypoints` the rule of every keypoint reader
+    (`keras_nted.data.keypoints.validate_keypoints`: finite, within `MAX_COORDINATE`).
 
     Args:
         generator: an `NTEDGenerator`.
@@ -132,6 +135,8 @@ def serving_functions(generator):
         A dict `{signature name: (function, [keras.InputSpec, ...])}`; each function takes the
         inputs by name and returns `{"image": tensor}`.
     """
+    from keras_nted.backend.tf_serving import check_batch
+    from keras_nted.backend.tf_serving import check_keypoints
     from keras_nted.backend.tf_serving import ensure_shape
 
     height, width = generator.image_size
@@ -142,6 +147,8 @@ def serving_functions(generator):
     def serving_default(reference_image, keypoints):
         reference_image = ensure_shape(reference_image, image_shape, "reference_image")
         keypoints = ensure_shape(keypoints, (None, NUM_KEYPOINTS, 2), "keypoints")
+        reference_image, keypoints = check_batch([reference_image, keypoints], ["reference_image", "keypoints"])
+        keypoints = check_keypoints(keypoints, MAX_COORDINATE)
         skeleton = renderer(keypoints)
         outputs = generator([_to_unit_range(reference_image), skeleton], training=False)
         return {"image": _to_uint8(outputs["image"])}
@@ -149,6 +156,7 @@ def serving_functions(generator):
     def generate_from_skeleton(reference_image, skeleton):
         reference_image = ensure_shape(reference_image, image_shape, "reference_image")
         skeleton = ensure_shape(skeleton, skeleton_shape, "skeleton")
+        reference_image, skeleton = check_batch([reference_image, skeleton], ["reference_image", "skeleton"])
         outputs = generator([reference_image, skeleton], training=False)
         return {"image": ops.cast(outputs["image"], "float32")}
 
@@ -288,6 +296,11 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
         generator = load_generator(generator)
     export_dir.mkdir(parents=True, exist_ok=True)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=export_dir))
+    # mkdtemp makes it 0700; the version folder gets the umask's mode, as os.mkdir would give it,
+    # so that a model server running as another user can read it.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(scratch, 0o777 & ~umask)
     try:
         _write(generator, scratch, format)
         # os.rename of a folder onto an existing non-empty one fails: another writer won.

@@ -167,3 +167,38 @@ def read_config_file(path):
     if not isinstance(config, dict):
         raise ValueError(f"Expected {path} to hold a mapping. Received: {type(config).__name__}")
     return config
+
+
+def _existing_parent(path):
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def check_output_path(path, name, folder):
+    """Checks, before any slow work, that `path` can be written as a folder (or a file).
+
+    Args:
+        path: the output path.
+        name: the argument, for errors (e.g. `"-o"`).
+        folder: whether `path` is a folder (else a file).
+
+    Raises:
+        ValueError: naming `name`, for an existing file where a folder goes (or the
+            reverse), or a path under an existing file.
+        PermissionError: for a path whose nearest existing folder cannot be written.
+    """
+    path = pathlib.Path(path)
+    if path.exists():
+        if folder and not path.is_dir():
+            raise ValueError(f"Expected {name} to be a folder. Received an existing file: {name} {path}")
+        if not folder and path.is_dir():
+            raise ValueError(f"Expected {name} to be a file. Received an existing folder: {name} {path}")
+        where = path if folder else path.parent
+    else:
+        where = _existing_parent(path)
+        if not where.is_dir():
+            raise ValueError(f"Expected {name} under a folder. Received: {name} {path}, but {where} is a file")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise PermissionError(f"Cannot write {name} {path}: the folder {where} is not writable")

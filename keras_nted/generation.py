@@ -24,6 +24,8 @@ from keras_nted.data.deepfashion import open_image_store
 from keras_nted.data.deepfashion import output_name
 from keras_nted.data.deepfashion import pose_path
 from keras_nted.data.deepfashion import read_pairs_file
+from keras_nted.data.images import decode_image
+from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
 from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import checked_pose_array
@@ -52,7 +54,7 @@ class _Files:
         return os.path.isfile(path)
 
     def open(self, path):
-        return Image.open(path)
+        return open_image(path, f"image {path}")
 
 
 _FILES = _Files()
@@ -69,6 +71,8 @@ class GenerationPair:
         pose_frame: `"deepfashion"` (the released pose-file frame) or `"pixels"` (pixel
             coordinates of the reference image at its original size).
         images: where `reference` is read from (default: plain files).
+        person: which person of an OpenPose `.json` pose with several (default: the most
+            confident, see `read_openpose_json`).
     """
 
     reference: str
@@ -76,6 +80,7 @@ class GenerationPair:
     output: str
     pose_frame: str = "deepfashion"
     images: object = dataclasses.field(default=_FILES, compare=False, repr=False)
+    person: int = None
 
 
 def default_pose_frame(path):
@@ -89,8 +94,16 @@ def default_pose_frame(path):
     return DEFAULT_POSE_FRAMES[suffix]
 
 
-def read_keypoints(path):
+def read_keypoints(path, person=None):
     """Reads `(18, 2)` keypoints from a pose `.txt`, an OpenPose `.json` or an `.npy` file.
+
+    The one keypoint reader of the commands: every value is checked by
+    `keras_nted.data.keypoints.validate_keypoints` (finite, within `MAX_COORDINATE`).
+
+    Args:
+        path: the pose file.
+        person: for an OpenPose `.json` with several people, the index of the one to use
+            (default: the most confident, see `read_openpose_json`).
 
     Returns:
         A float64 `(18, 2)` array in the file's own frame; `-1` marks a missing coordinate.
@@ -106,10 +119,13 @@ def read_keypoints(path):
     if path.lower().endswith(".txt"):
         return read_pose_file(path)
     if path.lower().endswith(".json"):
-        return read_openpose_json(path)
+        return read_openpose_json(path, person)
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
+        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
+            array.close()
+            raise ValueError(f"it holds a {type(array).__name__}")
+    except (ValueError, OSError, EOFError) as e:
         raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
     return checked_pose_array(array, path, "an (18, 2) array of x, y")
 
@@ -118,16 +134,17 @@ def _open_image(images, path):
     """The PIL image (header read, pixels not yet decoded), with one-line errors."""
     if not images.exists(path):
         raise FileNotFoundError(f"Reference image not found: {images.name(path)}")
-    try:
-        return images.open(path)
-    except (OSError, ValueError) as e:  # PIL.UnidentifiedImageError is an OSError
-        raise ValueError(f"Could not read image {images.name(path)}: {e}") from None
+    return images.open(path)  # `keras_nted.data.images.open_image`: its errors name the image
 
 
-def load_image(image, image_size):
-    """A PIL image -> `(height, width, 3)` float32 in [-1, 1] at `image_size` (bilinear resize)."""
+def load_image(image, image_size, name="image"):
+    """A PIL image -> `(height, width, 3)` float32 in [-1, 1] at `image_size` (bilinear resize).
+
+    Decoded by `keras_nted.data.images.decode_image` (16-bit greyscale scaled to 8 bits; a
+    truncated file is a `ValueError` naming `name`).
+    """
     height, width = image_size
-    image = image.convert("RGB")
+    image = decode_image(image, name, "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.BILINEAR)
     return images_to_unit_range(image)
@@ -176,7 +193,7 @@ def _stem(path):
     return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
 
 
-def pairs_from_files(references, poses, pose_frame=None):
+def pairs_from_files(references, poses, pose_frame=None, person=None):
     """Pairs of reference image files and pose files, zipped or broadcast.
 
     Equal counts are paired in order; one reference with many poses (or many references with
@@ -188,6 +205,8 @@ def pairs_from_files(references, poses, pose_frame=None):
         poses: pose file paths (`.txt`, OpenPose `.json`, `.npy`).
         pose_frame: `"deepfashion"` or `"pixels"` for every pose file, or `None` for each
             file type's default (`DEFAULT_POSE_FRAMES`).
+        person: which person of OpenPose `.json` poses with several (default: the most
+            confident).
 
     Returns:
         A list of `GenerationPair`.
@@ -217,6 +236,7 @@ def pairs_from_files(references, poses, pose_frame=None):
             pose=pose,
             output=f"{_stem(reference)}_2_{_stem(pose)}_vis.png",
             pose_frame=pose_frame or default_pose_frame(pose),
+            person=person,
         )
         for reference, pose in zip(references, poses)
     ]
@@ -265,22 +285,24 @@ def check_pairs(pairs):
     """Checks every input of `pairs` before anything is generated.
 
     Returns:
-        `(keypoints, sizes)`: `{pose file: (18, 2) keypoints}` and `{reference: (height,
+        `(keypoints, sizes)`: `{(pose file, person): (18, 2) keypoints}` and `{reference: (height,
         width)}` of the reference images as stored.
 
     Raises:
         FileNotFoundError: for a missing image or pose file.
-        ValueError: for a pose that is not `(18, 2)`, an image PIL cannot read, or two pairs
-            with the same output name.
+        ValueError: for a pose that is not `(18, 2)`, an image PIL cannot read or decode
+            (every image is decoded in full here, so a truncated file fails before anything is
+            written), or two pairs with the same output name.
     """
     keypoints, sizes, names = {}, {}, {}
     for pair in pairs:
-        if pair.pose not in keypoints:
-            keypoints[pair.pose] = read_keypoints(pair.pose)
+        if (pair.pose, pair.person) not in keypoints:
+            keypoints[(pair.pose, pair.person)] = read_keypoints(pair.pose, pair.person)
         key = (id(pair.images), pair.reference)
         if key not in sizes:
             with _open_image(pair.images, pair.reference) as image:
                 width, height = image.size
+                decode_image(image, f"image {pair.images.name(pair.reference)}")
             sizes[key] = (height, width)
         if pair.output in names and names[pair.output] != pair:
             raise ValueError(
@@ -326,13 +348,8 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
 
     @functools.lru_cache(maxsize=2 * batch_size)
     def reference_array(images, reference):
-        image = _open_image(images, reference)
-        try:
-            return load_image(image, image_size)
-        except (OSError, ValueError) as e:  # a truncated file fails only when decoded
-            raise ValueError(f"Could not read image {images.name(reference)}: {e}") from None
-        finally:
-            image.close()
+        with _open_image(images, reference) as image:
+            return load_image(image, image_size, f"image {images.name(reference)}")
 
     progress = keras.utils.Progbar(len(pairs), unit_name="image", verbose=verbose)
     written = []
@@ -341,7 +358,7 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
         references = np.stack([reference_array(p.images, p.reference) for p in batch])
         skeletons = np.stack(
             [
-                pose_skeleton(keypoints[p.pose], p.pose_frame, image_size, sizes[(id(p.images), p.reference)])
+                pose_skeleton(keypoints[(p.pose, p.person)], p.pose_frame, image_size, sizes[(id(p.images), p.reference)])
                 for p in batch
             ]
         )

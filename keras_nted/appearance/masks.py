@@ -67,13 +67,9 @@ def load_mask(mask, image_size, name="mask"):
         path = os.fspath(mask)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Mask file not found: {path}")
-        from PIL import Image
+        from keras_nted.data.images import read_image
 
-        try:
-            with Image.open(path) as image:
-                mask = np.asarray(image.convert("L"))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"Could not read the mask image {path} ({name}): {e}") from None
+        mask = np.asarray(read_image(path, f"the mask image {path} ({name})", mode="L"))
         source = f" (file {path})"
     if hasattr(mask, "shape") and not isinstance(mask, np.ndarray):
         mask = ops.convert_to_numpy(mask)

@@ -6,8 +6,9 @@ import numpy as np
 def load_torch_state_dict(path):
     """Load a PyTorch file safely (`weights_only=True`) and return nested numpy arrays.
 
-    Tensors become float32/int numpy arrays; dicts, lists and tuples keep their structure;
-    other values (ints, strings) pass through.
+    Tensors become numpy arrays of their dtype (bfloat16, which numpy lacks, becomes
+    float32, exactly); dicts, lists and tuples keep their structure; other values (ints,
+    strings) pass through.
 
     Raises:
         ImportError: if torch is not installed, naming the extra to install.
@@ -29,7 +30,8 @@ def load_torch_state_dict(path):
 
     def to_numpy(value):
         if isinstance(value, torch.Tensor):
-            return value.detach().cpu().numpy()
+            value = value.detach().cpu()
+            return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
         if isinstance(value, dict):
             return {k: to_numpy(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

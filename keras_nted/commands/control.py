@@ -34,6 +34,13 @@ def add_arguments(parser):
         "PNG mask of the region in the target pose, the size of the --person image (white = region), "
         "used as is",
     )
+    parser.add_argument(
+        "--pose-person",
+        type=int,
+        metavar="N",
+        help="for OpenPose .json poses with several people: the index of the one to use (default: the person "
+        "whose keypoint confidences sum highest)",
+    )
     garment_region = parser.add_mutually_exclusive_group()
     garment_region.add_argument(
         "--garment-region",
@@ -127,8 +134,6 @@ def _pose(keypoints, path, frame, image_size, source_size):
 def run(args):
     import os
 
-    from PIL import Image
-
     from keras_nted import generation
     from keras_nted.appearance import AppearanceControl
     from keras_nted.appearance import DistributionSegmenter
@@ -139,27 +144,32 @@ def run(args):
     from keras_nted.appearance.masks import REGIONS
     from keras_nted.appearance.masks import resize_mask
     from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.data.images import read_image
+    from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 
     if args.steps < 0:
         raise ValueError(f"Expected --steps >= 0. Received: --steps {args.steps}")
     snapshots = _snapshots(args.snapshots, args.steps)
+    check_output_path(args.output, "-o", folder=True)
     if args.region not in REGIONS and not os.path.isfile(args.region):
         raise FileNotFoundError(f"--region must be 'upper', 'lower' or a mask file. Mask file not found: {args.region}")
     if args.garment_pose is not None and args.region not in REGIONS:
         raise ValueError("--garment-pose estimates the garment's region for --region upper|lower; with a --region "
                          "mask file, give the garment image's region as --garment-region MASK.png")  # fmt: skip
     # read (and checked) once, before the model loads
-    poses = {path: generation.read_keypoints(path) for path in (args.pose, args.garment_pose) if path is not None}
+    if args.pose_person is not None and args.pose_person < 0:
+        raise ValueError(f"Expected --pose-person >= 0. Received: --pose-person {args.pose_person}")
+    poses = {
+        path: generation.read_keypoints(path, args.pose_person)
+        for path in (args.pose, args.garment_pose)
+        if path is not None
+    }
     images = {}
     for flag, path in (("--garment", args.garment), ("--person", args.person)):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{flag} image not found: {path}")
-        try:
-            images[flag] = Image.open(path)
-            images[flag].load()
-        except (OSError, ValueError) as e:
-            raise ValueError(f"Could not read {flag} image {path}: {e}") from None
+        images[flag] = read_image(path, f"{flag} image {path}")  # decoded in full before the model loads
     person_size = images["--person"].size[::-1]
     garment_size = images["--garment"].size[::-1]
     mask = source = None

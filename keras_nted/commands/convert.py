@@ -46,10 +46,14 @@ def _save(model, output):
 def run(args):
     from keras_nted.convert import load_official_discriminator
     from keras_nted.convert import load_official_generator
+    from keras_nted.files import check_output_path
 
     for out in filter(None, (args.output, args.discriminator_output)):
         if not (out.endswith(".weights.h5") or out.endswith(".keras")):
             raise ValueError(f"Expected an output ending in .weights.h5 or .keras. Received: {out}")
+    check_output_path(args.output, "-o", folder=False)
+    if args.discriminator_output:
+        check_output_path(args.discriminator_output, "--discriminator-output", folder=False)
     generator = load_official_generator(args.checkpoint, _part_config(args, "generator"), image_width=args.image_width)
     _save(generator, args.output)
     print(f"generator ({generator.count_params():,} parameters) -> {args.output}")

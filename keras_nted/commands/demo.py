@@ -31,6 +31,7 @@ def run(args):
 
     from keras_nted.data.mannequin import check_image_size
     from keras_nted.demo import write_demo
+    from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 
     for flag, value in (("--identities", args.identities), ("--poses", args.poses)):
@@ -38,6 +39,7 @@ def run(args):
             raise ValueError(f"Expected {flag} between 1 and 50. Received: {flag} {value}")
     if args.seed < 0:
         raise ValueError(f"Expected --seed >= 0. Received: --seed {args.seed}")
+    check_output_path(args.output, "-o", folder=True)
     model = pathlib.Path(args.model) if args.model else shipped_model_path()
     if not model.is_file():
         if args.model:

@@ -23,15 +23,23 @@ def run(args):
     import json
 
     from keras_nted.data.mannequin import check_image_size
+    from keras_nted.evaluation.mannequin import check_num_pairs
     from keras_nted.evaluation.mannequin import evaluate_mannequin
     from keras_nted.evaluation.mannequin import format_table
     from keras_nted.files import atomic_path
+    from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 
     if args.batch_size < 1:
         raise ValueError(f"Expected --batch-size >= 1. Received: {args.batch_size}")
     if args.seed < 0:
         raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
+    try:  # checked before the model loads
+        check_num_pairs(args.pairs)
+    except ValueError as e:
+        raise ValueError(f"--pairs: {e}") from None
+    if args.json:
+        check_output_path(args.json, "--json", folder=False)
     generator = load_generator(args.model)
     try:
         check_image_size(generator.image_size)

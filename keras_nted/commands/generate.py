@@ -28,6 +28,13 @@ def add_arguments(parser):
         "size). Default per file: .txt -> deepfashion, .json and .npy -> pixels.",
     )
     parser.add_argument(
+        "--person",
+        type=int,
+        metavar="N",
+        help="for OpenPose .json poses with several people: the index of the one to use (default: the person "
+        "whose keypoint confidences sum highest)",
+    )
+    parser.add_argument(
         "--pairs",
         metavar="PAIRS_FILE",
         help="a released-style pairs file ('target,source1,...' lines, e.g. test_pairs.txt) instead of "
@@ -59,10 +66,11 @@ def _model_path(args):
 
 def run(args):
     from keras_nted import generation
+    from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 
     if args.pairs or args.root:
-        if args.reference or args.pose or args.pose_frame:
+        if args.reference or args.pose or args.pose_frame or args.person is not None:
             raise ValueError("Give either --pairs with --root, or --reference with --pose, not both.")
         if not (args.pairs and args.root):
             raise ValueError("--pairs needs --root (the data set root in the released layout), and --root needs --pairs.")
@@ -70,12 +78,15 @@ def run(args):
         raise ValueError("Give --reference IMAGE... and --pose POSE... (or --pairs PAIRS_FILE --root ROOT).")
     if args.batch_size < 1:
         raise ValueError(f"Expected a positive --batch-size. Received: --batch-size {args.batch_size}")
+    check_output_path(args.output, "-o", folder=True)
 
     if args.pairs:
         generator = load_generator(_model_path(args))
         pairs = generation.pairs_from_pairs_file(args.pairs, args.root, generator.image_size)
     else:
-        pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame)
+        if args.person is not None and args.person < 0:
+            raise ValueError(f"Expected --person >= 0. Received: --person {args.person}")
+        pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
         generation.check_pairs(pairs)  # bad input fails before the model is loaded
         generator = load_generator(_model_path(args))
     written = generation.generate(generator, pairs, args.output, batch_size=args.batch_size, strip=args.strip)

@@ -50,7 +50,10 @@ def parse_size(text):
 def run(args):
     from keras_nted.data.mannequin import write_mannequin_dataset
 
+    from keras_nted.files import check_output_path
+
     image_size = parse_size(args.size)
+    check_output_path(args.out, "OUT", folder=True)
     for flag, value, minimum in (("--identities", args.identities, 1), ("--poses", args.poses, 2)):
         if value < minimum:
             raise ValueError(f"Expected {flag} to be an integer >= {minimum}. Received: {flag} {value}")

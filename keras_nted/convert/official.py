@@ -6,6 +6,7 @@ path, so each released key `<module path>.<param>` maps to one Keras variable.
 
 import os
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -93,8 +94,11 @@ def read_state_dict(source, part):
         if not path.is_file():
             raise FileNotFoundError(f"Checkpoint file not found: {path}")
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                state = {k: data[k] for k in data.files}
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    state = {k: data[k] for k in data.files}
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:  # truncated, pickled, not a zip
+                raise ValueError(f"Could not read {path} as an .npz of arrays: {type(e).__name__}: {e}") from None
         elif path.suffix in (".pt", ".pth", ".ckpt", ".bin"):
             from keras_nted.backend.torch_io import load_torch_state_dict
 
@@ -105,6 +109,12 @@ def read_state_dict(source, part):
         state = dict(source)
     else:
         raise ValueError(f"Expected a checkpoint path or a mapping of key -> array. Received: {type(source).__name__}")
+    where = f"{source}" if isinstance(source, (str, os.PathLike)) else "the given state dict"
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"Expected {where} to hold a state dict (a mapping of key -> tensor) or a training checkpoint. "
+            f"Received: {type(state).__name__}"
+        )
 
     for key in _CHECKPOINT_KEYS[part]:
         if key in state and isinstance(state[key], dict):
@@ -130,6 +140,13 @@ def read_state_dict(source, part):
         elif part == "generator" and key.startswith("dis."):
             continue
         out[key] = np.asarray(value)
+        if out[key].dtype.kind in "fc" and not np.all(np.isfinite(out[key])):
+            raise ValueError(
+                f"Expected finite weights in {where}. Received NaN or infinite values in {key!r} "
+                f"({int(np.sum(~np.isfinite(out[key]))):,} of {out[key].size:,})"
+            )
+        if out[key].dtype.kind not in "biuf":
+            raise ValueError(f"Expected numeric weights in {where}. Received {key!r} of dtype {out[key].dtype}")
     return out
 
 

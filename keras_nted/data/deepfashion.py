@@ -21,6 +21,8 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_nted.data.images import decode_image
+from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
@@ -200,7 +202,7 @@ class _ImageFiles:
         return find_image_file(self.folder, path) is not None
 
     def open(self, path):
-        return Image.open(self.name(path))
+        return open_image(self.name(path), f"image {self.name(path)}")
 
 
 # LMDB allows one open environment per folder and process; readers share it.
@@ -245,7 +247,7 @@ class _ImageLmdb:
         value = self._get(path)
         if value is None:
             raise FileNotFoundError(f"No key {lmdb_key(path)} in {self.folder}")
-        return Image.open(io.BytesIO(value))
+        return open_image(io.BytesIO(value), f"image {self.name(path)}")
 
 
 def open_image_store(root, image_size):
@@ -453,15 +455,15 @@ class DeepFashionDataset(keras.utils.PyDataset):
             self._check_size(image, path)
             if verify_images:
                 try:
-                    image.load()
-                except (OSError, SyntaxError, ValueError) as e:
-                    raise _BadInput(ValueError, f"cannot decode image {self._images.name(path)}: {e}") from None
+                    decode_image(image, f"image {self._images.name(path)}")
+                except ValueError as e:
+                    raise _BadInput(ValueError, str(e)) from None
 
     def _open_image(self, path):
         try:
             return self._images.open(path)
-        except (OSError, SyntaxError, ValueError) as e:
-            raise _BadInput(ValueError, f"cannot read image {self._images.name(path)}: {e}") from None
+        except (OSError, ValueError) as e:  # keras_nted.data.images' errors name the image
+            raise _BadInput(ValueError, str(e)) from None
 
     def _check_size(self, image, path):
         height, width = self.image_size
@@ -519,12 +521,12 @@ class DeepFashionDataset(keras.utils.PyDataset):
         try:
             with self._open_image(path) as image:
                 self._check_size(image, path)
-                image = image.convert("RGB")
+                image = decode_image(image, f"image {self._images.name(path)}")
         except _BadInput as bad:
             raise ValueError(f"{self.pairs_file}:{number}: {bad}") from None
-        except (OSError, SyntaxError, ValueError) as e:
+        except (OSError, ValueError) as e:  # keras_nted.data.images' errors name the image
             raise ValueError(
-                f"{self.pairs_file}:{number}: cannot decode image {self._images.name(path)}: {e}. "
+                f"{self.pairs_file}:{number}: {e}. "
                 "Pass verify_images=True and skip_bad_pairs=True to drop such files up front."
             ) from None
         np.take(_IMAGE_LUT, np.asarray(augment_image(image, augmentation)), out=image_out)

@@ -10,9 +10,15 @@ frame explicitly:
 * `"pixels"`: the pixel coordinates of the image the keypoints belong to.
 
 Missing coordinates stay `-1` through every conversion.
+
+Every keypoint reader (pose `.txt`, OpenPose `.json`, `.npy`, arrays given to the Python API)
+ends in `validate_keypoints`, and the serving signatures check the same rule in the graph: a
+coordinate must be finite and at most `MAX_COORDINATE` in absolute value (OpenCV draws with
+int32 pixel coordinates; a pose 100,000 pixels off any image is a mistake, not a pose).
 """
 
 import json
+import logging
 import os
 
 import numpy as np
@@ -40,6 +46,8 @@ KEYPOINT_NAMES = (
     "left_ear",
 )
 FRAMES = ("deepfashion", "pixels")
+# The largest |x| or |y| a keypoint may have, in any frame (see the module docstring).
+MAX_COORDINATE = 100_000.0
 
 # The released pose-file frame: a 176x256 person image with a 40-pixel border left and right.
 DEEPFASHION_WIDTH = 176
@@ -58,7 +66,8 @@ def validate_keypoints(keypoints, name="keypoints"):
         A float64 numpy array of shape `(18, 2)`.
 
     Raises:
-        ValueError: if the shape is not `(18, 2)` or a value is NaN or infinite.
+        ValueError: if the shape is not `(18, 2)`, a value is NaN or infinite, or larger
+            than `MAX_COORDINATE` in absolute value.
     """
     array = np.array(keypoints, dtype="float64")
     if array.shape != (NUM_KEYPOINTS, 2):
@@ -71,6 +80,12 @@ def validate_keypoints(keypoints, name="keypoints"):
         raise ValueError(
             f"Expected finite `{name}` (use -1 for a missing point). Received NaN or "
             f"infinite values for keypoints {bad} ({', '.join(KEYPOINT_NAMES[i] for i in bad)})."
+        )
+    if np.any(np.abs(array) > MAX_COORDINATE):
+        i = int(np.argwhere(np.abs(array) > MAX_COORDINATE)[0, 0])
+        raise ValueError(
+            f"Expected `{name}` coordinates within +-{MAX_COORDINATE:g} pixels (use -1 for a missing point). "
+            f"Received: keypoint {i} ({KEYPOINT_NAMES[i]}) at {tuple(array[i].tolist())}"
         )
     return array
 
@@ -270,16 +285,18 @@ def write_pose_file(path, keypoints):
     np.savetxt(path, keypoints, fmt="%.18e")
 
 
-def read_openpose_json(path, person=0):
+def read_openpose_json(path, person=None):
     """Reads one person's COCO-18 keypoints from an OpenPose `*_keypoints.json` file.
 
     OpenPose writes `{"people": [{"pose_keypoints_2d": [x0, y0, c0, x1, ...]}, ...]}` in the
     pixel coordinates of the image it ran on. A point with confidence 0 is missing and becomes
-    `(-1, -1)`.
+    `(-1, -1)`. A UTF-8 byte-order mark (as Windows tools write) is accepted.
 
     Args:
         path: the JSON file.
-        person: index into `people` (default: the first person).
+        person: index into `people`; default (`None`): the person whose keypoint confidences
+            sum highest (the first of equals), which is the only one when there is one. The
+            choice is logged when the file holds several people.
 
     Returns:
         A float64 `(18, 2)` array in the `"pixels"` frame of the image OpenPose ran on. Use
@@ -292,28 +309,46 @@ def read_openpose_json(path, person=0):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OpenPose JSON file not found: {path}")
+    if person is not None and (isinstance(person, bool) or not isinstance(person, (int, np.integer)) or person < 0):
+        raise ValueError(f"Expected `person` to be a non-negative integer or None. Received: person={person!r}")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             people = json.load(f)["people"]
-        entry = people[person]
-        values = entry.get("pose_keypoints_2d", entry.get("pose_keypoints"))
-        values = np.asarray(values, dtype="float64")
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as e:
+        if not isinstance(people, list):
+            raise TypeError(f"`people` is a {type(people).__name__}, expected a list")
+        poses = []
+        for entry in people:
+            values = entry.get("pose_keypoints_2d", entry.get("pose_keypoints"))
+            poses.append(np.asarray(values, dtype="float64"))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError) as e:
         raise ValueError(f"{path} is not an OpenPose keypoints JSON file ({type(e).__name__}: {e}).") from None
-    except IndexError:
-        raise ValueError(f"{path} has {len(people)} people; cannot read person index {person}.") from None
-    if values.shape != (NUM_KEYPOINTS * 3,):
-        raise ValueError(
-            f"{path}: expected a COCO-18 `pose_keypoints_2d` of 54 values (18 x, y, confidence). "
-            f"Received {values.size} values (a BODY_25 model gives 75; run OpenPose with "
-            "--model_pose COCO)."
-        )
-    values = values.reshape(NUM_KEYPOINTS, 3)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{path}: keypoints contain NaN or infinite values.")
+    for values in poses:
+        if values.shape != (NUM_KEYPOINTS * 3,):
+            raise ValueError(
+                f"{path}: expected a COCO-18 `pose_keypoints_2d` of 54 values (18 x, y, confidence). "
+                f"Received {values.size} values (a BODY_25 model gives 75; run OpenPose with "
+                "--model_pose COCO)."
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{path}: keypoints contain NaN or infinite values.")
+    if not poses:
+        raise ValueError(f"{path} has 0 people (`people` is empty): OpenPose found no one in that image.")
+    if person is None:
+        person = int(np.argmax([values[2::3].sum() for values in poses]))
+        if len(poses) > 1:
+            logging.getLogger(__name__).info(
+                "%s has %d people; using person %d, the most confident (generate --person N, control --pose-person N choose).",
+                path, len(poses), person,
+            )  # fmt: skip
+    elif person >= len(poses):
+        raise ValueError(f"{path} has {len(poses)} people; cannot read person index {person}.")
+    values = poses[person].reshape(NUM_KEYPOINTS, 3)
     points = values[:, :2].copy()
     points[values[:, 2] == 0] = MISSING
-    return points
+    try:
+        return validate_keypoints(points)
+    except ValueError as e:
+        raise ValueError(f"Pose file {path}: {e}") from None
 
 
 def write_openpose_json(path, keypoints):

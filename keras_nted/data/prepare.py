@@ -11,6 +11,7 @@ loader reads both.
 import concurrent.futures
 import io
 import os
+import shutil
 
 import keras
 from PIL import Image
@@ -19,6 +20,7 @@ from keras_nted.data.deepfashion import PAIRS_FILES
 from keras_nted.data.deepfashion import find_image_file
 from keras_nted.data.deepfashion import lmdb_key
 from keras_nted.data.deepfashion import read_pairs_file
+from keras_nted.data.images import read_image
 from keras_nted.data.keypoints import validate_image_size
 
 DEFAULT_SIZES = ((256, 176), (512, 352))
@@ -59,11 +61,7 @@ def _listed_images(root):
 
 def _resize(source_file, sizes):
     """The PNG bytes of one image resized to every size, in `sizes` order."""
-    try:
-        with Image.open(source_file) as image:
-            image = image.convert("RGB")
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"Cannot decode image {source_file}: {e}") from None
+    image = read_image(source_file, f"image {source_file}")
     encoded = []
     for height, width in sizes:
         buffer = io.BytesIO()
@@ -161,22 +159,44 @@ def prepare_deepfashion(root, sizes=DEFAULT_SIZES, use_lmdb=False, workers=2, ve
         )
 
     outputs = {size: os.path.join(root, f"{size[0]}-{size[1]}") for size in sizes}
-    writers = []
-    for size, folder in outputs.items():
-        os.makedirs(folder, exist_ok=True)
-        writers.append(_LmdbWriter(folder, len(images), size) if use_lmdb else _FileWriter(folder))
-    progress = keras.utils.Progbar(len(images), unit_name="image") if verbose else None
-    names = list(images)
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        # In chunks, so that decoded images never pile up ahead of the writer.
-        for start in range(0, len(names), _CHUNK):
-            chunk = names[start : start + _CHUNK]
-            for image, encoded in zip(chunk, pool.map(lambda i: _resize(sources[i], sizes), chunk)):
-                for writer, data in zip(writers, encoded):
-                    writer.put(lmdb_key(image), data)
-            if progress is not None:
-                progress.update(start + len(chunk))
-    for writer in writers:
-        writer.close(len(images))
+    # Written into scratch folders beside the outputs and moved in when every image decoded:
+    # an image that fails half-way leaves nothing behind.
+    scratch = {size: os.path.join(root, f".{size[0]}-{size[1]}.partial") for size in sizes}
+    try:
+        writers = []
+        for size, folder in scratch.items():
+            shutil.rmtree(folder, ignore_errors=True)  # left by a killed run
+            os.makedirs(folder)
+            writers.append(_LmdbWriter(folder, len(images), size) if use_lmdb else _FileWriter(folder))
+        progress = keras.utils.Progbar(len(images), unit_name="image") if verbose else None
+        names = list(images)
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            # In chunks, so that decoded images never pile up ahead of the writer.
+            for start in range(0, len(names), _CHUNK):
+                chunk = names[start : start + _CHUNK]
+                for image, encoded in zip(chunk, pool.map(lambda i: _resize(sources[i], sizes), chunk)):
+                    for writer, data in zip(writers, encoded):
+                        writer.put(lmdb_key(image), data)
+                if progress is not None:
+                    progress.update(start + len(chunk))
+        for writer in writers:
+            writer.close(len(images))
+        for size, folder in scratch.items():
+            _move_into(folder, outputs[size])
+    finally:
+        for folder in scratch.values():
+            shutil.rmtree(folder, ignore_errors=True)
     return outputs
+
+
+def _move_into(source, target):
+    """Moves the tree `source` onto `target` (a rename when `target` does not exist yet)."""
+    if not os.path.exists(target):
+        os.rename(source, target)
+        return
+    for folder, _, files in os.walk(source):
+        destination = os.path.join(target, os.path.relpath(folder, source))
+        os.makedirs(destination, exist_ok=True)
+        for name in files:
+            os.replace(os.path.join(folder, name), os.path.join(destination, name))
 

@@ -9,6 +9,22 @@ def _to_uint8(images):
     return np.clip((np.asarray(images, dtype="float32") + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
 
 
+def check_num_pairs(num_pairs, available=None):
+    """Checks a number of held-out pairs (before a model is loaded: no generator needed).
+
+    Args:
+        num_pairs: the number asked for.
+        available: the test split's pair count (default: the default mannequin set's, which
+            does not depend on the image size).
+    """
+    if available is None:
+        from keras_nted.data.mannequin import MannequinDataset
+
+        available = MannequinDataset(image_size=(64, 44), batch_size=1, split="test").num_pairs
+    if isinstance(num_pairs, bool) or not isinstance(num_pairs, (int, np.integer)) or not 1 <= num_pairs <= available:
+        raise ValueError(f"Expected 1 <= pairs <= {available}. Received: {num_pairs}")
+
+
 def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
     """SSIM and L1 of a generator and of copying the reference, on test-split mannequin pairs.
 
@@ -32,8 +48,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
     from keras_nted.visualize import run_generator
 
     data = MannequinDataset(image_size=generator.image_size, batch_size=batch_size, split="test", seed=seed)
-    if not 1 <= num_pairs <= data.num_pairs:
-        raise ValueError(f"Expected 1 <= pairs <= {data.num_pairs}. Received: {num_pairs}")
+    check_num_pairs(num_pairs, data.num_pairs)
     scores = {"copy_reference": ([], []), "model": ([], [])}
     done = 0
     index = 0

@@ -12,8 +12,11 @@ from keras_nted.layers.minibatch_std import MinibatchStdDev
 from keras_nted.layers.resample import Blur
 from keras_nted.models.generator import _log2_size
 from keras_nted.models.generator import default_width
+from keras_nted.models.presets import MAX_CHANNELS
+from keras_nted.models.presets import MAX_SIZE
+from keras_nted.models.presets import bounded_int
+from keras_nted.models.presets import bounded_int_keys
 from keras_nted.models.presets import get_preset
-from keras_nted.models.presets import int_keys
 
 
 def _down(n):
@@ -52,7 +55,11 @@ class NTEDDiscriminator(keras.Model):
     """
 
     def __init__(self, size, channels, is_square_image=False, image_width=None, **kwargs):
-        channels = int_keys(channels, "channels")
+        # Bounded before anything is allocated (a .keras file's config is input too).
+        channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
+        bounded_int(size, "size", 32, MAX_SIZE)
+        if image_width is not None:
+            bounded_int(image_width, "image_width", 1, 4 * size)
         log_size = _log2_size(size)
         missing = [2**i for i in range(2, log_size + 1) if 2**i not in channels]
         if missing:

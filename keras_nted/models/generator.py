@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 
 from keras_nted.layers.equalized import EqualizedConv2D
 from keras_nted.layers.equalized import EqualizedConv2DTranspose
@@ -13,7 +14,13 @@ from keras_nted.layers.nted import NTEDExtraction
 from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
 from keras_nted.models.presets import get_preset
-from keras_nted.models.presets import int_keys
+from keras_nted.models.presets import MAX_CHANNELS
+from keras_nted.models.presets import MAX_MATCH_KERNEL
+from keras_nted.models.presets import MAX_NUM_LABELS
+from keras_nted.models.presets import MAX_SEMANTIC_DIM
+from keras_nted.models.presets import MAX_SIZE
+from keras_nted.models.presets import bounded_int
+from keras_nted.models.presets import bounded_int_keys
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 OUTPUT_KEYS = ("image", "neural_textures", "extraction_softmax", "distribution_logits")
@@ -162,9 +169,14 @@ class NTEDGenerator(keras.Model):
     """
 
     def __init__(self, size, channels, num_labels, match_kernels, semantic_dim=20, image_width=None, **kwargs):
-        channels = int_keys(channels, "channels")
-        num_labels = int_keys(num_labels, "num_labels")
-        match_kernels = int_keys(match_kernels, "match_kernels")
+        # Bounded before anything is allocated (a .keras file's config is input too).
+        channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
+        num_labels = bounded_int_keys(num_labels, "num_labels", 1, MAX_NUM_LABELS, allow_false=True)
+        match_kernels = bounded_int_keys(match_kernels, "match_kernels", 1, MAX_MATCH_KERNEL, allow_false=True)
+        semantic_dim = bounded_int(semantic_dim, "semantic_dim", 1, MAX_SEMANTIC_DIM)
+        bounded_int(size, "size", 32, MAX_SIZE)
+        if image_width is not None:
+            bounded_int(image_width, "image_width", 1, 4 * size)
         log_size = _log2_size(size)
         num_levels = log_size - 4
         missing = [2**i for i in range(4, log_size + 1) if 2**i not in channels]
@@ -259,16 +271,31 @@ def load_generator(path):
         ValueError: if it is not a readable `.keras` file holding an `NTEDGenerator`.
     """
     import os
+    import warnings
 
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Model file not found: {path}")
     if not path.endswith(".keras"):
         raise ValueError(f"Expected a .keras model file. Received: {path}")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # zip, JSON or h5 errors of a corrupt file all mean the same to a user
-        raise ValueError(f"Could not load {path} (corrupt or not a Keras model): {type(e).__name__}: {e}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = keras.saving.load_model(path, safe_mode=True)
+        except Exception as e:  # zip, JSON or h5 errors of a corrupt file all mean the same to a user
+            # Keras' own message can run to pages (every weight array that did not fit, after a
+            # warning per layer): one line of it says enough, and the warnings are dropped.
+            message = " ".join(str(e).split())
+            if message.startswith("A total of") and "could not be loaded" in message:
+                message = message.split(". Example", 1)[0] + ": its weights do not fit its configuration"
+            message = message if len(message) <= 300 else message[:300] + " ..."
+            raise ValueError(f"Could not load {path} (corrupt, not a Keras model, or another architecture): "
+                             f"{type(e).__name__}: {message}") from None  # fmt: skip
+    for warning in caught:  # a successful load: pass them on
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if not isinstance(model, NTEDGenerator):
         raise ValueError(f"Expected {path} to hold an NTEDGenerator. Received: {type(model).__name__}")
+    for weight in model.weights:  # NaN weights would make black images and meaningless scores
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
+            raise ValueError(f"Expected finite weights in {path}. Received NaN or infinite values in {weight.path}")
     return model

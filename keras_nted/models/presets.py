@@ -120,3 +120,34 @@ def int_keys(mapping, name):
         except (TypeError, ValueError):
             raise ValueError(f"Expected integer resolutions as keys of `{name}`. Received key: {key!r}") from None
     return out
+
+
+# What a configuration may ask for, checked before any weight is allocated: a config is input
+# too (a `.keras` file's, a released YAML), and 60,000 channels would abort the process or
+# exhaust memory instead of failing with a message.
+MAX_SIZE = 1024
+MAX_CHANNELS = 2048  # 4x the released models' widest level (512)
+MAX_NUM_LABELS = 1024
+MAX_MATCH_KERNEL = 15
+MAX_SEMANTIC_DIM = 256
+
+
+def bounded_int(value, name, low, high):
+    """`value` as an int in `[low, high]`, else a `ValueError` naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"Expected `{name}` to be an integer in [{low}, {high}]. Received: {name}={value!r}")
+    return value
+
+
+def bounded_int_keys(mapping, name, low, high, allow_false=False):
+    """`int_keys(mapping)` with every value an int in `[low, high]` (or `False`, when allowed)."""
+    out = int_keys(mapping, name)
+    for key, value in out.items():
+        if allow_false and (value is False or value is None or value == 0):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            off = " or False" if allow_false else ""
+            raise ValueError(
+                f"Expected `{name}` values to be integers in [{low}, {high}]{off}. Received: {name}[{key}]={value!r}"
+            )
+    return out

@@ -312,9 +312,9 @@ def test_truncated_image_fails_when_loaded_or_up_front_with_verify(root):
     image = root / IMAGES[2].replace(".jpg", ".png")
     image.write_bytes(image.read_bytes()[:120])
     dataset = DeepFashionDataset(root, "test", image_size=SIZE, batch_size=7)
-    with pytest.raises(ValueError, match=r"test_pairs.txt:3: cannot decode image .*id_00000001/01_1_front.png"):
+    with pytest.raises(ValueError, match=r"test_pairs.txt:3: Could not decode image .*id_00000001/01_1_front.png"):
         dataset[0]
-    with pytest.raises(ValueError, match=r"train_pairs.txt:3: cannot decode image"):
+    with pytest.raises(ValueError, match=r"train_pairs.txt:3: Could not decode image"):
         DeepFashionDataset(root, "train", image_size=SIZE, batch_size=2, verify_images=True)
     dataset = DeepFashionDataset(root, "train", image_size=SIZE, batch_size=2, verify_images=True, skip_bad_pairs=True)
     assert dataset.skipped == 2

@@ -65,7 +65,7 @@ def test_openpose_json_round_trip_and_missing_points(tmp_path):
     np.testing.assert_array_equal(kp_io.read_openpose_json(path), keypoints)
 
 
-def test_openpose_json_first_person_and_zero_confidence(tmp_path):
+def test_openpose_json_person_choice_and_zero_confidence(tmp_path):
     first = np.arange(54, dtype=float) + 1
     first[2::3] = 0.9
     first[3 * 5 + 2] = 0.0  # left shoulder not detected
@@ -79,7 +79,9 @@ def test_openpose_json_first_person_and_zero_confidence(tmp_path):
             }
         )
     )
-    read = kp_io.read_openpose_json(path)
+    # Default: the person with the most confident keypoints (here the second, 18 x 7.0 > 17 x 0.9).
+    np.testing.assert_array_equal(kp_io.read_openpose_json(path), np.full((18, 2), 7.0))
+    read = kp_io.read_openpose_json(path, person=0)
     assert read.shape == (18, 2)
     np.testing.assert_array_equal(read[0], [1.0, 2.0])
     np.testing.assert_array_equal(read[5], [-1.0, -1.0])
