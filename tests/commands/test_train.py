@@ -53,8 +53,33 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
             "epoch_learning_rate_discriminator_adam"} <= tags, tags
     capsys.readouterr()
 
+    # Refused before anything is written: another process training into the folder, and the
+    # same folder with another run-defining setting.
+    def snapshot():
+        return {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
+
+    before = snapshot()
+    from keras_nted.files import RunLock
+
+    with RunLock(out):
+        assert _train(out, "--epochs", "2") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{out} is in use by pid " in err, err
+    for changed, field in ((["--seed", "4"], "seed: 0 then, 4 now"), (["--batch-size", "2"], "batch_size: 1 then, 2 now"),
+                           (["--weight-attention", "3"], "loss_overrides")):
+        assert _train(out, "--epochs", "2", *changed) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and field in err and "train into a new --output" in err, err
+    assert snapshot() == before
+
+    # Temporaries of writes a kill interrupted are removed when the run resumes.
+    stale = [out / ".generator.keras.x1.tmp.keras", out / "backup" / ".step_000000003.weights.h5.x2.tmp.weights.h5"]
+    for path in stale:
+        path.write_bytes(b"half")
+
     # The same command with one more epoch continues at step 2 instead of starting over.
     assert _train(out, "--epochs", "2") == 0
+    assert not [path for path in stale if path.exists()]
     printed = capsys.readouterr().out
     assert "Epoch 2/2" in printed and "Epoch 1/2" not in printed
     assert "step 4:" in printed
@@ -123,3 +148,30 @@ def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_pa
     assert "constant rate for 1 steps then a cosine decay over 1" in err and "--lr-decay-steps" in err
     assert _newest_checkpoint(out).read_bytes() == checkpoint
     assert json.loads((out / "config.json").read_text())["lr_schedule"]["hold_steps"] == 1
+
+
+def test_a_diverging_run_stops_with_one_line_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    # A weight that overflows float32 makes the loss infinite at the first step.
+    rc = _train(out, "--weight-l1", "1e39")
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Training diverged at step 1" in err and "inf" in err, err
+    assert not list((out / "backup").glob("*")) if (out / "backup").exists() else True
+    assert not (out / "generator.keras").exists()
+
+
+def test_time_record_is_strict_json(tmp_path):
+    import keras
+
+    from keras_nted.training import _Timer
+
+    class Model:
+        step = keras.Variable(5, dtype="int32", trainable=False)
+
+    timer = _Timer(tmp_path / "time.json")
+    timer.set_model(Model())
+    timer.on_epoch_begin(0)
+    timer.on_epoch_end(0, {"loss": float("nan"), "l1": 0.5})
+    record = json.loads((tmp_path / "time.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert record["logs"] == {"loss": None, "l1": 0.5} and record["step"] == 5

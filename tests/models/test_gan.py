@@ -257,6 +257,29 @@ def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=a.path)
 
 
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    from keras_nted.callbacks import NonFiniteLossError
+    from keras_nted.callbacks import StopOnNonFiniteLoss
+
+    class Poisoned(Indexed):
+        def __getitem__(self, index):
+            batch = super().__getitem__(index)
+            if index == 2:
+                batch["target_image"] = np.full_like(batch["target_image"], np.nan)
+            return batch
+
+    gan = light_gan()
+    gan.compile(gan_start_step=0, r1_interval=2)
+    checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=1)
+    with pytest.raises(NonFiniteLossError, match="Training diverged at step 3: .*generator_loss=nan"):
+        gan.fit(Poisoned(4), epochs=1, verbose=0, shuffle=False, callbacks=[StopOnNonFiniteLoss(), checkpoint])
+    assert [step for step, _ in checkpoint.checkpoints()] == [1, 2]
+    restored = light_gan()
+    restored.compile(gan_start_step=0, r1_interval=2)
+    assert checkpoint.restore(restored) == 2
+    assert all(np.isfinite(to_numpy(w)).all() for w in restored.weights)
+
+
 RESUME_SCRIPT = """
 import json, sys, keras
 from keras_nted.callbacks import TrainingCheckpoint
