@@ -1,9 +1,10 @@
-"""NTEDGenerator forward time per backend, against the FLOP floor measured in the same run.
+"""NTEDGenerator forward time and images/s per backend, against the FLOP floor measured in the same run.
 
 For every preset and batch size this builds `NTEDGenerator.from_preset(preset)`, times
 `model.predict_on_batch([reference, skeleton])` (median and best of `--repeats` calls after
-`--warmup` calls) and converts it to achieved GFLOP/s with the released model's multiply-add
-count (spec §10: 91.05 G per 256x176 pair, 134.87 G per 512x352 pair; 1 MAC = 2 FLOPs).
+`--warmup` calls) and converts it to images/s and to achieved GFLOP/s with the released
+model's multiply-add count (spec §10: 91.05 G per 256x176 pair, 134.87 G per 512x352 pair;
+other presets: counted from the layers' shapes; 1 MAC = 2 FLOPs).
 
 `predict_on_batch` is what a user gets: on JAX a `jax.jit`-compiled predict step; on
 TensorFlow a `tf.function` (keras turns XLA off on CPU-only machines and on with a GPU); on
@@ -21,8 +22,10 @@ Usage:
     KERAS_BACKEND=jax python benchmarks/forward.py --quick
     python benchmarks/forward.py --all-backends --quick      # one subprocess per backend
     python benchmarks/forward.py --all-backends              # both presets, batch 1 and 4
+    KERAS_BACKEND=torch python benchmarks/forward.py --presets nted_fashion_256 --batch-size 1 8 32  # a GPU
 
-The backend is chosen by KERAS_BACKEND, never by this script (except in `--all-backends`).
+The backend is chosen by KERAS_BACKEND, never by this script (except in `--all-backends`);
+the device by Keras (a GPU when the backend sees one); both are printed.
 """
 
 import argparse
@@ -36,6 +39,8 @@ import time
 import numpy as np
 from benchmark_utils import limit_threads
 from benchmark_utils import peak_rss_mib
+from train_step import device
+from train_step import model_macs
 
 # Multiply-adds per (reference, skeleton) pair, from the released model (spec §10).
 MACS_PER_PAIR = {"nted_fashion_256": 91.05e9, "nted_fashion_512": 134.87e9}
@@ -45,8 +50,8 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=list(MACS_PER_PAIR), choices=list(MACS_PER_PAIR))
-    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 4])
+    parser.add_argument("--presets", nargs="+", default=list(MACS_PER_PAIR))
+    parser.add_argument("--batch-size", "--batch-sizes", dest="batch_sizes", nargs="+", type=int, default=[1, 4])
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per case (median and best)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls first (compilation included)")
     parser.add_argument("--matmul-size", type=int, default=4096, help="side of the square matmul for the peak")
@@ -92,6 +97,7 @@ def time_generator(preset, batch_sizes, repeats, warmup, jit_compile):
     if jit_compile != "auto":
         model.jit_compile = jit_compile == "true"
     height, width = model.image_size
+    macs_per_pair = MACS_PER_PAIR.get(preset) or model_macs(model)
     rng = np.random.default_rng(0)
     results = []
     for batch in batch_sizes:
@@ -113,7 +119,9 @@ def time_generator(preset, batch_sizes, repeats, warmup, jit_compile):
                 "preset": preset,
                 "size": f"{height}x{width}",
                 "batch": batch,
+                "macs_per_pair": macs_per_pair,
                 "median_s": statistics.median(times),
+                "images_per_s": batch / statistics.median(times),
                 "best_s": min(times),
                 "times_s": times,
                 "warmup_s": warmup_s,
@@ -138,6 +146,7 @@ def run_one_backend(args):
         results, path = time_generator(preset, args.batch_sizes, args.repeats, args.warmup, args.jit_compile)
         for r in results:
             log(f"  {preset} {r['size']} batch {r['batch']}: median {r['median_s']:.3f} s (best {r['best_s']:.3f}), "
+                f"{r['images_per_s']:.2f} images/s, "
                 f"build {r['build_s']:.1f} s, warm-up {r['warmup_s']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB")
         cases += results
     peak_after, times_after = matmul_peak(args.matmul_size, args.repeats)
@@ -146,12 +155,13 @@ def run_one_backend(args):
         f"(before {peak_before / 1e9:.1f}, after {peak_after / 1e9:.1f}; "
         f"times {', '.join(f'{t:.3f}' for t in times_before + times_after)} s)")
     for r in cases:
-        flops = 2.0 * MACS_PER_PAIR[r["preset"]] * r["batch"]
+        flops = 2.0 * r["macs_per_pair"] * r["batch"]
         r["gflops_per_s"] = flops / r["median_s"] / 1e9
         r["floor_s"] = flops / peak
         r["ratio_to_floor"] = r["median_s"] / r["floor_s"]
     return {
         "backend": keras.backend.backend(),
+        "device": device(),
         "keras": keras.__version__,
         "path": path,
         "cpu_count": os.cpu_count(),
@@ -176,11 +186,11 @@ def print_table(runs):
     print(f"\nNTEDGenerator forward, float32, {runs[0]['cpu_count']} CPU cores visible, threads: {threads}; "
           "medians of timed calls.")
     for r in runs:
-        print(f"  {r['backend']:<10} path: {r['path']}; matmul peak {r['matmul_peak_gflops_per_s']:.1f} GFLOP/s; "
+        print(f"  {r['backend']:<10} on {r['device']}, path: {r['path']}; matmul peak {r['matmul_peak_gflops_per_s']:.1f} GFLOP/s; "
               f"process peak RSS {r['peak_rss_mib']:.0f} MiB")
-    header = f"{'case':<28}" + "".join(f"| {r['backend']:^30} " for r in runs)
+    header = f"{'case':<28}" + "".join(f"| {r['backend']:^39} " for r in runs)
     print("\n" + header)
-    print(f"{'':<28}" + "".join(f"| {'time s':>8} {'GFLOP/s':>8} {'x floor':>8}    " for _ in runs))
+    print(f"{'':<28}" + "".join(f"| {'time s':>8} {'img/s':>8} {'GFLOP/s':>8} {'x floor':>8}    " for _ in runs))
     print("-" * len(header))
     keys = [(c["preset"], c["size"], c["batch"]) for c in runs[0]["cases"]]
     for key in keys:
@@ -189,22 +199,23 @@ def print_table(runs):
         for r in runs:
             case = next((c for c in r["cases"] if (c["preset"], c["size"], c["batch"]) == key), None)
             if case is None:
-                line += f"| {'-':>8} {'-':>8} {'-':>8}    "
+                line += f"| {'-':>8} {'-':>8} {'-':>8} {'-':>8}    "
                 continue
-            line += f"| {case['median_s']:>8.3f} {case['gflops_per_s']:>8.1f} {case['ratio_to_floor']:>8.2f}    "
+            line += (f"| {case['median_s']:>8.3f} {case['images_per_s']:>8.2f} {case['gflops_per_s']:>8.1f} "
+                     f"{case['ratio_to_floor']:>8.2f}    ")
         print(line)
     # The machine's floor: its FLOPs at the best matmul peak any backend reached in this run
     # (each column above uses its own backend's peak).
     machine_peak = max(r["matmul_peak_gflops_per_s"] for r in runs) * 1e9
     print(f"\nmachine float32 matmul peak (best backend): {machine_peak / 1e9:.1f} GFLOP/s")
     for key in keys:
-        fastest = min(
-            (c["median_s"], r["backend"])
+        fastest, macs_per_pair = min(
+            ((c["median_s"], r["backend"]), c["macs_per_pair"])
             for r in runs
             for c in r["cases"]
             if (c["preset"], c["size"], c["batch"]) == key
         )
-        floor = 2.0 * MACS_PER_PAIR[key[0]] * key[2] / machine_peak
+        floor = 2.0 * macs_per_pair * key[2] / machine_peak
         ratio = fastest[0] / floor
         verdict = "MET" if ratio <= GOAL_RATIO else "NOT MET"
         print(f"goal (fastest backend within {GOAL_RATIO}x of the FLOP floor) {key[0]} {key[1]} batch {key[2]}: "

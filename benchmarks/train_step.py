@@ -1,9 +1,10 @@
-"""Median `NTEDGAN` train-step time per backend, with achieved GFLOP/s against the matmul peak.
+"""Median `NTEDGAN` train-step time per backend, with images/s and GFLOP/s against the matmul peak.
 
-One step = one pair in both directions (a batch of 2 images), the released losses
-(VGG19 perceptual with random weights — the same FLOPs as ImageNet ones — plus style,
-attention, face), G step, EMA, and with `--phase gan` also the D step (the steady state after
-`gan_start_step`; R1 steps, every 16th, are not timed). The step's multiply-adds are counted
+One step = `--batch-size` pairs in both directions (a batch of 2 x batch-size generated
+images: images/s counts those), the released losses (VGG19 perceptual with random weights,
+`vgg_weights="random"`: the same FLOPs as ImageNet ones, plus style, attention, face), G step,
+EMA, and with `--phase gan` also the D step (the steady state after `gan_start_step`; R1
+steps, every 16th, are not timed). The step's multiply-adds are counted
 analytically: generator forward x 3 (forward + backward) per image, VGG19 passes up to relu5_1
 (targets forward, fakes forward and input-gradient backward) at full and face size, and the
 discriminator's passes. The floor is that count at the best float32 matmul rate measured in
@@ -11,6 +12,8 @@ the same run.
 
     python benchmarks/train_step.py --all-backends                 # tiny and nted_fashion_256
     python benchmarks/train_step.py --all-backends --presets nted_tiny --repeats 5
+    KERAS_BACKEND=jax python benchmarks/train_step.py --presets nted_fashion_256 --batch-size 1 4 8   # a GPU
+Devices are Keras' choice (a GPU when the backend sees one); the device is printed.
 Goals: the fastest backend within 1.5x of the floor; every backend within 2x of the fastest.
 """
 
@@ -67,6 +70,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="+", default=["nted_tiny", "nted_fashion_256"])
     parser.add_argument("--phase", choices=["generator", "gan"], default="gan", help="G only, or G + D (steady state)")
+    parser.add_argument("--batch-size", "--batch-sizes", dest="batch_sizes", nargs="+", type=int, default=[1],
+                        help="pairs per step (each is generated in both directions); several: one case each")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (compilation included)")
     parser.add_argument("--matmul-size", type=int, default=2048)
@@ -89,21 +94,28 @@ def matmul_peak(size):
     return 2.0 * size**3 / min(times[1:])
 
 
-def time_steps(preset, args):
+def device():
+    """The device Keras computes on, e.g. `cpu:0` or `gpu:0` (the first one listed)."""
+    import keras
+
+    return keras.distribution.list_devices()[0]
+
+
+def time_steps(preset, batch_size, args):
     import keras
 
     from keras_nted.models import NTEDGAN
 
-    gan = NTEDGAN.from_preset(preset, vgg_weights=None)
+    gan = NTEDGAN.from_preset(preset, vgg_weights="random")
     gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
     height, width = gan.generator.image_size
     rng = np.random.default_rng(0)
-    face = np.array([[width * 0.4, height * 0.2, width * 0.6, height * 0.2]], "float32")
+    face = np.array([[width * 0.4, height * 0.2, width * 0.6, height * 0.2]] * batch_size, "float32")
     batch = {
-        "source_image": rng.uniform(-1, 1, (1, height, width, 3)).astype("float32"),
-        "target_image": rng.uniform(-1, 1, (1, height, width, 3)).astype("float32"),
-        "source_skeleton": rng.uniform(0, 1, (1, height, width, 20)).astype("float32"),
-        "target_skeleton": rng.uniform(0, 1, (1, height, width, 20)).astype("float32"),
+        "source_image": rng.uniform(-1, 1, (batch_size, height, width, 3)).astype("float32"),
+        "target_image": rng.uniform(-1, 1, (batch_size, height, width, 3)).astype("float32"),
+        "source_skeleton": rng.uniform(0, 1, (batch_size, height, width, 20)).astype("float32"),
+        "target_skeleton": rng.uniform(0, 1, (batch_size, height, width, 20)).astype("float32"),
         "source_face_center": face,
         "target_face_center": face,
     }
@@ -124,39 +136,45 @@ def time_steps(preset, args):
         macs += 16 * d_macs
     del gan
     keras.backend.clear_session()
-    return {"preset": preset, "size": f"{height}x{width}", "median_s": statistics.median(times),
-            "best_s": min(times), "warmup_s": warmup_s, "gmacs": macs / 1e9}
+    median = statistics.median(times)
+    return {"preset": preset, "size": f"{height}x{width}", "batch": batch_size, "median_s": median,
+            "best_s": min(times), "warmup_s": warmup_s, "gmacs": batch_size * macs / 1e9,
+            "images_per_s": 2 * batch_size / median}
 
 
 def run_one_backend(args):
     import keras
 
     peak = matmul_peak(args.matmul_size)
-    cases = [time_steps(p, args) for p in args.presets]
-    return {"backend": keras.backend.backend(), "peak": peak, "cases": cases, "rss_mib": peak_rss_mib()}
+    cases = [time_steps(p, b, args) for p in args.presets for b in args.batch_sizes]
+    return {"backend": keras.backend.backend(), "device": device(), "peak": peak, "cases": cases,
+            "rss_mib": peak_rss_mib()}
 
 
 def print_table(runs, args):
     runs = [r for r in runs if r]
     machine_peak = max(r["peak"] for r in runs)
-    print(f"\nNTEDGAN train step ({args.phase}), one pair both directions, float32; medians of {args.repeats} steps")
+    print(f"\nNTEDGAN train step ({args.phase}), batch-size pairs both directions (images/s: generated images), "
+          f"float32; medians of {args.repeats} steps")
     for r in runs:
-        print(f"  {r['backend']:<10} matmul peak {r['peak'] / 1e9:6.1f} GFLOP/s, peak RSS {r['rss_mib']:.0f} MiB")
-    print(f"\n{'case':<26}" + "".join(f"| {r['backend']:^27} " for r in runs))
-    print(f"{'':<26}" + "".join(f"| {'time s':>8} {'GFLOP/s':>8} {'x floor':>8} " for _ in runs))
+        print(f"  {r['backend']:<10} on {r['device']}: matmul peak {r['peak'] / 1e9:6.1f} GFLOP/s, "
+              f"peak RSS {r['rss_mib']:.0f} MiB")
+    print(f"\n{'case':<30}" + "".join(f"| {r['backend']:^36} " for r in runs))
+    print(f"{'':<30}" + "".join(f"| {'time s':>8} {'img/s':>8} {'GFLOP/s':>8} {'x floor':>8} " for _ in runs))
     for i, case in enumerate(runs[0]["cases"]):
-        line = f"{case['preset'] + ' ' + case['size']:<26}"
+        line = f"{case['preset'] + ' ' + case['size'] + ' b' + str(case['batch']):<30}"
         for r in runs:
             c = r["cases"][i]
             floor = 2 * c["gmacs"] * 1e9 / machine_peak
-            line += f"| {c['median_s']:>8.3f} {2 * c['gmacs'] / c['median_s']:>8.1f} {c['median_s'] / floor:>8.2f} "
+            line += (f"| {c['median_s']:>8.3f} {c['images_per_s']:>8.2f} {2 * c['gmacs'] / c['median_s']:>8.1f} "
+                     f"{c['median_s'] / floor:>8.2f} ")
         print(line)
     print(f"\nmachine float32 matmul peak (best backend): {machine_peak / 1e9:.1f} GFLOP/s")
     for i, case in enumerate(runs[0]["cases"]):
         times = sorted((r["cases"][i]["median_s"], r["backend"]) for r in runs)
         floor = 2 * case["gmacs"] * 1e9 / machine_peak
         fastest, slowest = times[0], times[-1]
-        print(f"{case['preset']}: {case['gmacs']:.1f} GMAC/step; fastest {fastest[1]} {fastest[0]:.3f} s = "
+        print(f"{case['preset']} batch {case['batch']}: {case['gmacs']:.1f} GMAC/step; fastest {fastest[1]} {fastest[0]:.3f} s = "
               f"{fastest[0] / floor:.2f}x floor (goal {GOAL_FLOOR}x: {'MET' if fastest[0] / floor <= GOAL_FLOOR else 'NOT MET'}); "
               f"slowest {slowest[1]} = {slowest[0] / fastest[0]:.2f}x fastest "
               f"(goal {GOAL_SPREAD}x: {'MET' if slowest[0] / fastest[0] <= GOAL_SPREAD else 'NOT MET'})")
@@ -167,7 +185,10 @@ def main(argv=None):
     args = parse_args(argv)
     if not args.all_backends:
         result = run_one_backend(args)
-        print(json.dumps(result) if args.json else result)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print_table([result], args)
         return
     child = [a for a in argv if a != "--all-backends"] + ["--json"]
     runs = []

@@ -101,14 +101,15 @@ def build_gan(config, image_size, vgg_weights="none"):
     Args:
         config: a `load_config` dict.
         image_size: `(height, width)`; `height` must equal the generator's `size`.
-        vgg_weights: `"imagenet"`, a local VGG19 weights file, or `"none"`/`None` for no
-            perceptual and face loss network at all (then train with `weight_l1`).
+        vgg_weights: `"imagenet"`, a local VGG19 weights file, `"random"` (random VGG19
+            weights: benchmarks), or `"none"`/`None` for no perceptual and face loss network
+            at all (then plain L1 reconstructs: `weight_l1` defaults to 10).
     """
-    from keras_nted.losses.face import FaceLoss
-    from keras_nted.losses.perceptual import PerceptualLoss
     from keras_nted.models.discriminator import NTEDDiscriminator
     from keras_nted.models.gan import DEFAULT_TRAINING
+    from keras_nted.models.gan import NO_VGG
     from keras_nted.models.gan import NTEDGAN
+    from keras_nted.models.gan import loss_networks
     from keras_nted.models.generator import NTEDGenerator
 
     height, width = image_size
@@ -121,17 +122,9 @@ def build_gan(config, image_size, vgg_weights="none"):
     generator = NTEDGenerator(**config["generator"], image_width=width, name="generator")
     discriminator = NTEDDiscriminator(**config["discriminator"], image_width=width, name="discriminator")
     training = config["training"]
-    perceptual = face = None
-    if vgg_weights not in (None, "none"):
-        if vgg_weights != "imagenet" and not os.path.isfile(vgg_weights):
-            raise FileNotFoundError(f"VGG19 weights file not found: {vgg_weights}")
-        perceptual = PerceptualLoss(
-            num_scales=training.get("vgg_num_scales", 1),
-            style_weight=training.get("style_weight", 500.0),
-            weights=vgg_weights,
-            name="perceptual_loss",
-        )
-        face = FaceLoss(weights=vgg_weights, name="face_loss")
+    if vgg_weights not in NO_VGG + ("imagenet", "random") and not os.path.isfile(vgg_weights):
+        raise FileNotFoundError(f"VGG19 weights file not found: {vgg_weights}")
+    perceptual, face = loss_networks(training, vgg_weights)
     defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
     return NTEDGAN(generator, discriminator, perceptual, face, training_defaults=defaults)
 
@@ -384,10 +377,12 @@ def train(
         seed: data seed (order, augmentation). The model's initial weights come from Keras'
             global random state: `keras.utils.set_random_seed` before calling makes the whole
             run repeatable (`keras-nted train --seed` does both).
-        vgg_weights: `"imagenet"`, a VGG19 file, or `"none"` (no perceptual / face loss).
-        loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored).
-        learning_rate: generator learning rate (default the release's 0.002); the
-            discriminator's is scaled the same way.
+        vgg_weights: `"imagenet"`, a VGG19 file, `"random"`, or `"none"` (no perceptual /
+            face loss; plain L1 with weight 10 unless `loss_weights` sets `weight_l1`).
+        loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored); the
+            weights must be finite numbers >= 0.
+        learning_rate: generator learning rate (default the release's 0.002; a finite
+            number >= 0); the discriminator's is scaled the same way.
         lr_decay_steps: cosine-decay the generator's learning rate to 0 over the last
             this many of the `epochs * steps_per_epoch` steps (constant before them; not in
             the release, whose rate is constant). `None`: constant throughout. A run resumes
@@ -402,10 +397,17 @@ def train(
         verbose: `fit` verbosity (1: progress bar).
     """
     from keras_nted.models.gan import _default_optimizers
+    from keras_nted.models.gan import check_non_negative
 
     for name, value, minimum in (("batch size", batch_size, 1), ("epochs", epochs, 1), ("seed", seed, 0)):
         if not isinstance(value, int) or value < minimum:
             raise ValueError(f"Expected {name} to be an integer >= {minimum}. Received: {value!r}")
+    # NaN, infinite or negative rates and weights train NaN or diverging models: refused
+    # before anything is built or written.
+    numbers = {"learning_rate": learning_rate, **(loss_weights or {})}
+    for name, value in numbers.items():
+        if value is not None and name != "gan_start_step":
+            check_non_negative(name, value)
     if steps_per_epoch is not None and steps_per_epoch < 1:
         raise ValueError(f"Expected steps per epoch >= 1. Received: {steps_per_epoch}")
     if data_root is not None and not os.path.isdir(data_root):

@@ -42,9 +42,9 @@ def add_arguments(parser):
         default="imagenet",
         help=(
             "VGG19 weights of the perceptual and face losses: 'imagenet' (downloaded by Keras), a local "
-            ".h5/.pth file, or 'none' for no loss network at all; with 'none' the perceptual and face "
-            "terms are dropped and L1 (--weight-l1, default 10 then) is the reconstruction term "
-            "(default: %(default)s)"
+            ".h5/.pth file, 'random' (random weights: benchmarks), or 'none' for no loss network at all; "
+            "with 'none' the perceptual and face terms are dropped and L1 (--weight-l1, default 10 then) "
+            "is the reconstruction term (default: %(default)s)"
         ),
     )
     weights = parser.add_argument_group("loss weights (default: the config's training section, else the release's)")
@@ -75,6 +75,7 @@ def add_arguments(parser):
 def run(args):
     import pathlib
 
+    from keras_nted.models.gan import check_non_negative
     from keras_nted.training import parse_image_size
     from keras_nted.training import train
 
@@ -84,22 +85,20 @@ def run(args):
         raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
     if args.workers < 1:
         raise ValueError(f"Expected --workers >= 1. Received: {args.workers}")
-    vgg = args.vgg_weights
-    weight_l1 = args.weight_l1
-    if vgg == "none" and weight_l1 is None:
-        from keras_nted.training import load_config
-
-        if not load_config(args.preset, args.config)["training"].get("weight_l1"):
-            weight_l1 = 10.0
     loss_weights = {
         "weight_perceptual": args.weight_perceptual,
         "weight_attention": args.weight_attention,
         "weight_face": args.weight_face,
         "weight_gan": args.weight_gan,
-        "weight_l1": weight_l1,
+        "weight_l1": args.weight_l1,
         "weight_ssim": args.weight_ssim,
-        "gan_start_step": args.gan_start_step,
     }
+    # Named as typed; `train` checks the same again for Python callers.
+    for name, value in {"learning_rate": args.learning_rate, **loss_weights}.items():
+        if value is not None:
+            check_non_negative("--" + name.replace("_", "-"), value)
+    loss_weights["gan_start_step"] = args.gan_start_step
+
     import keras
 
     # The model's initialisation draws from Keras' global random state (the data has its own seed).
@@ -114,7 +113,7 @@ def run(args):
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch,
         seed=args.seed,
-        vgg_weights=vgg,
+        vgg_weights=args.vgg_weights,
         loss_weights=loss_weights,
         learning_rate=args.learning_rate,
         lr_decay_steps=args.lr_decay_steps,

@@ -1,11 +1,13 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
 import logging
+import math
 
 import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
+from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
@@ -29,6 +31,57 @@ DEFAULT_TRAINING = {
     "weight_ssim": 0.0,
     "gan_start_step": 20000,
 }
+# The plain-L1 weight when there is no loss network (`perceptual_loss=None`) and the preset
+# sets none: L1 is then the reconstruction term.
+NO_VGG_WEIGHT_L1 = 10.0
+# `vgg_weights` of `from_preset` (and of `keras-nted train --vgg-weights`) that build no loss network.
+NO_VGG = (None, "none")
+
+
+def check_non_negative(name, value):
+    """`float(value)`, or a `ValueError` naming `name` unless `value` is a finite number >= 0.
+
+    Loss weights, the R1 weight and learning rates: a NaN, an infinity or a negative value
+    trains a NaN or diverging model without any error, so they are refused up front.
+
+    Example:
+    >>> check_non_negative("weight_l1", 2)
+    2.0
+    >>> check_non_negative("weight_l1", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected a finite number >= 0. Received: weight_l1=nan
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0.0):
+        raise ValueError(f"Expected a finite number >= 0. Received: {name}={value!r}")
+    return number
+
+
+def loss_networks(training, vgg_weights, face_loss=True):
+    """The perceptual and face losses of a preset's `training` dict, or `(None, None)`.
+
+    Args:
+        training: a preset's `training` dict (`vgg_num_scales`, `style_weight`).
+        vgg_weights: `"imagenet"`, a local VGG19 `.h5` / `.pth` file, `"random"` (random
+            VGG19 weights: benchmarks and tests), or `None` / `"none"`: no loss network
+            (then `NTEDGAN.compile` makes plain L1 the reconstruction term).
+        face_loss: include the face loss.
+
+    Returns:
+        `(perceptual_loss, face_loss)`: a `PerceptualLoss` and a `FaceLoss` (or `None`).
+    """
+    if vgg_weights in NO_VGG:
+        return None, None
+    weights = None if vgg_weights == "random" else vgg_weights
+    perceptual = PerceptualLoss(
+        num_scales=training.get("vgg_num_scales", 1), style_weight=training.get("style_weight", 500.0),
+        weights=weights, name="perceptual_loss",
+    )  # fmt: skip
+    return perceptual, (FaceLoss(weights=weights, name="face_loss") if face_loss else None)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -88,6 +141,7 @@ def _default_optimizers(learning_rate=0.002, generator_schedule=None):
     correction); `generator_schedule` (a Keras learning-rate schedule) replaces the
     generator's constant rate.
     """
+    learning_rate = check_non_negative("learning_rate", learning_rate)
     generator = keras.optimizers.Adam(
         learning_rate if generator_schedule is None else generator_schedule,
         beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam",
@@ -96,6 +150,32 @@ def _default_optimizers(learning_rate=0.002, generator_schedule=None):
         learning_rate * 0.001882 / 0.002, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam"
     )
     return generator, discriminator
+
+
+def _loss_scaled(optimizer, network):
+    """`optimizer` wrapped in a `LossScaleOptimizer` when `network` computes in float16.
+
+    float16 gradients underflow without loss scaling (bfloat16 has float32's range and needs
+    none). The wrapper keeps the inner optimizer's name, so logs and TensorBoard tags are the
+    same with and without it.
+    """
+    if network.compute_dtype != "float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
+
+
+def _scaled_loss(optimizer, loss_fn):
+    """`loss_fn() -> (loss, aux)` as `() -> (optimizer.scale_loss(loss), (loss, aux))`.
+
+    Gradients are taken of the scaled loss (a `LossScaleOptimizer` unscales them in `apply`;
+    other optimizers return the loss as it is) while the unscaled loss is logged.
+    """
+
+    def scaled():
+        loss, aux = loss_fn()
+        return optimizer.scale_loss(loss), (loss, aux)
+
+    return scaled
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -115,7 +195,7 @@ class NTEDGAN(keras.Model):
         generator: an `NTEDGenerator`.
         discriminator: an `NTEDDiscriminator` for the same image size.
         perceptual_loss: a `PerceptualLoss` (VGG19) for the reconstruction term, or `None`
-            to train without it (then use `weight_l1`).
+            to train without it (then `weight_l1` defaults to 10: plain L1 reconstructs).
         face_loss: a `FaceLoss`, or `None` to drop the face term.
         ema_generator: the EMA copy; a copy of `generator` by default.
         training_defaults: the default loss weights and `gan_start_step` that `compile`
@@ -123,6 +203,18 @@ class NTEDGAN(keras.Model):
 
     Call arguments:
         inputs: `[reference_image, skeleton]`: runs the EMA generator.
+
+    Logs: `loss` (the generator's total, so Keras' default monitors work), then one entry
+    per enabled term (weight != 0 and its network present): `perceptual`, `l1`, `ssim`,
+    `attention`, `face`; in steps where the GAN is on also `gan` (when `weight_gan != 0`),
+    `discriminator_loss`, `real_score`, `fake_score` and `r1_penalty` (the mean over the
+    epoch's lazy R1 steps). Validation (`val_*`) scores the EMA generator on `loss` and the
+    enabled reconstruction terms (no GAN term).
+
+    Mixed precision: under a `mixed_float16` generator or discriminator, `compile` wraps
+    that network's optimizer in a `keras.optimizers.LossScaleOptimizer` (dynamic loss
+    scaling; already wrapped ones are kept) and every step (G, D and R1) takes gradients of
+    the scaled loss; the logged losses are unscaled and float32.
 
     Example:
     >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
@@ -169,7 +261,7 @@ class NTEDGAN(keras.Model):
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
         self.step = self.add_variable((), dtype="int32", initializer="zeros", trainable=False, name="step")
         names = (
-            "generator_loss", "perceptual", "l1", "ssim", "attention", "face", "gan",
+            "loss", "perceptual", "l1", "ssim", "attention", "face", "gan",
             "discriminator_loss", "real_score", "fake_score", "r1_penalty",
         )
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -186,7 +278,9 @@ class NTEDGAN(keras.Model):
         Args:
             preset: `nted_tiny`, `nted_fashion_256` or `nted_fashion_512`.
             vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
-                local `.h5` / `.pth` file, or `None` (random: tests only).
+                local `.h5` / `.pth` file, `"random"` (random weights: benchmarks and tests),
+                or `None`: no loss network (no perceptual or face term; plain L1 with
+                weight 10 reconstructs unless `compile` is given another `weight_l1`).
             image_width: input width (default `size * 11 / 16`).
             face_loss: include the face term.
         """
@@ -194,11 +288,7 @@ class NTEDGAN(keras.Model):
         training = config["training"]
         generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
         discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
-        perceptual = PerceptualLoss(
-            num_scales=training["vgg_num_scales"], style_weight=training["style_weight"],
-            weights=vgg_weights, name="perceptual_loss",
-        )
-        face = FaceLoss(weights=vgg_weights, name="face_loss") if face_loss else None
+        perceptual, face = loss_networks(training, vgg_weights, face_loss)
         defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
         return cls(generator, discriminator, perceptual, face, training_defaults=defaults, **kwargs)
 
@@ -224,11 +314,15 @@ class NTEDGAN(keras.Model):
 
         Args:
             generator_optimizer: default Adam(0.002, beta_1=0, beta_2=0.99, epsilon=1e-8).
+                Under a `mixed_float16` generator it is wrapped in a
+                `keras.optimizers.LossScaleOptimizer` (unless it already is one).
             discriminator_optimizer: default Adam(0.001882, beta_1=0, beta_2=0.9905,
-                epsilon=1e-8) (the lazy-R1-corrected rates of the release).
-            weight_perceptual, weight_attention, weight_face, weight_gan: loss weights.
+                epsilon=1e-8) (the lazy-R1-corrected rates of the release); wrapped the
+                same way under a `mixed_float16` discriminator.
+            weight_perceptual, weight_attention, weight_face, weight_gan: loss weights
+                (finite, >= 0; 0 turns a term off, and it is then neither computed nor logged).
             weight_l1: weight of a plain L1 reconstruction term (not in the release: 0 by
-                default; useful without pretrained VGG19 weights).
+                default, 10 when there is no perceptual loss network).
             weight_ssim: weight of a `1 - SSIM` term (`keras_nted.losses.ssim_loss`; not in
                 the release: 0 by default).
             gan_start_step: the GAN terms run on steps `> gan_start_step`.
@@ -237,6 +331,11 @@ class NTEDGAN(keras.Model):
             ema_decay: EMA decay per generator step (`0.5 ** (32 / 10000)`).
             jit_compile, run_eagerly: as in `keras.Model.compile`.
             steps_per_execution: must be 1 (the phase is chosen per step on the host).
+
+        Raises:
+            ValueError: for a loss weight, `r1_weight` or default learning rate that is not a
+                finite number >= 0, a bad `r1_interval` / `ema_decay`, or
+                `steps_per_execution != 1`.
         """
         if steps_per_execution != 1:
             raise ValueError(f"NTEDGAN chooses its phase per step: steps_per_execution must be 1. Received: {steps_per_execution}")
@@ -244,27 +343,37 @@ class NTEDGAN(keras.Model):
             raise ValueError(f"Expected a positive integer. Received: r1_interval={r1_interval!r}")
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
-        d = self.training_defaults
-        self.weight_perceptual = float(d["weight_perceptual"] if weight_perceptual is None else weight_perceptual)
-        self.weight_attention = float(d["weight_attention"] if weight_attention is None else weight_attention)
-        self.weight_face = float(d["weight_face"] if weight_face is None else weight_face)
-        self.weight_gan = float(d["weight_gan"] if weight_gan is None else weight_gan)
-        self.weight_l1 = float(d["weight_l1"] if weight_l1 is None else weight_l1)
-        self.weight_ssim = float(d["weight_ssim"] if weight_ssim is None else weight_ssim)
-        if self.perceptual_loss is None and self.weight_perceptual:
+        d = dict(self.training_defaults)
+        if self.perceptual_loss is None and not d["weight_l1"]:
+            d["weight_l1"] = NO_VGG_WEIGHT_L1  # no loss network: L1 reconstructs
+        given = {
+            "weight_perceptual": weight_perceptual, "weight_attention": weight_attention, "weight_face": weight_face,
+            "weight_gan": weight_gan, "weight_l1": weight_l1, "weight_ssim": weight_ssim,
+        }  # fmt: skip
+        for name, value in given.items():
+            setattr(self, name, check_non_negative(name, d[name] if value is None else value))
+        # A term without its network is off (its weight is recorded as 0).
+        if self.perceptual_loss is None:
             self.weight_perceptual = 0.0
+        if self.face_loss is None:
+            self.weight_face = 0.0
         self.gan_start_step = int(d["gan_start_step"] if gan_start_step is None else gan_start_step)
         self.r1_interval = r1_interval
-        self.r1_weight = float(r1_weight)
+        self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.ema_decay = float(ema_decay)
         default_g, default_d = _default_optimizers()
-        self.generator_optimizer = generator_optimizer or default_g
-        self.discriminator_optimizer = discriminator_optimizer or default_d
+        self.generator_optimizer = _loss_scaled(generator_optimizer or default_g, self.generator)
+        self.discriminator_optimizer = _loss_scaled(discriminator_optimizer or default_d, self.discriminator)
         # Built eagerly, outside any jit / tf.function (JAX needs the slots to exist).
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
         group = OptimizerGroup({"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer})
-        super().compile(optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1)
+        # auto_scale_loss=False: Keras would wrap the group, whose scale no step uses; the
+        # sub-optimizers scale their own losses (see `_loss_scaled`).
+        super().compile(
+            optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
+            auto_scale_loss=False,
+        )  # fmt: skip
         self._variants = {}
         self._compile_args = {
             "weight_perceptual": self.weight_perceptual,
@@ -410,34 +519,34 @@ class NTEDGAN(keras.Model):
             "face_center": cat("target_face_center", "source_face_center"),
         }
 
+    def enabled_terms(self, gan_on):
+        """The generator's loss terms a step computes and logs: weight != 0, network present."""
+        weights = {
+            "perceptual": self.weight_perceptual, "l1": self.weight_l1, "ssim": self.weight_ssim,
+            "attention": self.weight_attention, "face": self.weight_face, "gan": self.weight_gan if gan_on else 0.0,
+        }  # fmt: skip
+        return {name: weight for name, weight in weights.items() if weight}
+
     def _generator_losses(self, generator, batch, gan_on, training):
+        """`(total, terms)`: the weighted sum of the enabled terms (float32), each term, `fake`."""
         out = generator([batch["input_image"], batch["input_skeleton"]], training=training)
         fake = out["image"]
         gt = batch["ground_truth"]
-        zero = ops.zeros((), "float32")
-        perceptual = self.perceptual_loss(fake, gt) if self.perceptual_loss is not None else zero
-        l1 = ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))) if self.weight_l1 else zero
-        attention = attention_reconstruction_loss(
-            out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
-        )
-        ssim = ssim_loss(fake, gt) if self.weight_ssim else zero
-        total = (
-            self.weight_perceptual * perceptual
-            + self.weight_attention * attention
-            + self.weight_l1 * l1
-            + self.weight_ssim * ssim
-        )
-        face = ops.zeros((), "float32")
-        if self.face_loss is not None:
-            face = self.face_loss(fake, gt, batch["face_center"])
-            total = total + self.weight_face * face
-        gan = ops.zeros((), "float32")
-        if gan_on:
-            gan = generator_gan_loss(self.discriminator(fake, training=training))
-            total = total + self.weight_gan * gan
-        terms = {
-            "fake": fake, "perceptual": perceptual, "l1": l1, "ssim": ssim, "attention": attention, "face": face, "gan": gan
+        term_fns = {
+            "perceptual": lambda: self.perceptual_loss(fake, gt),
+            "l1": lambda: ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))),
+            "ssim": lambda: ssim_loss(fake, gt),
+            "attention": lambda: attention_reconstruction_loss(
+                out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
+            ),
+            "face": lambda: self.face_loss(fake, gt, batch["face_center"]),
+            "gan": lambda: generator_gan_loss(self.discriminator(fake, training=training)),
         }
+        total = ops.zeros((), "float32")
+        terms = {"fake": fake}
+        for name, weight in self.enabled_terms(gan_on).items():
+            terms[name] = term_fns[name]()
+            total = total + weight * terms[name]
         return total, terms
 
     def _train_step(self, data):
@@ -447,17 +556,15 @@ class NTEDGAN(keras.Model):
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
 
-        g_loss, terms, g_grads = autodiff.value_and_grad(
-            lambda: self._generator_losses(self.generator, batch, gan_on, True), g_vars, state
-        )
+        g_fn = _scaled_loss(self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True))
+        _, (g_loss, terms), g_grads = autodiff.value_and_grad(g_fn, g_vars, state)
         with autodiff.no_grad():
-            self.generator_optimizer.apply(g_grads, g_vars)
+            apply_gradients(self.generator_optimizer, g_grads, g_vars)
             decay = self.ema_decay
             for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
                 ema.assign(weight + (ema - weight) * decay)
 
-        logs = {name: terms[name] for name in ("perceptual", "l1", "ssim", "attention", "face", "gan")}
-        logs["generator_loss"] = g_loss
+        logs = {"loss": g_loss, **{name: terms[name] for name in self.enabled_terms(gan_on)}}
         if gan_on:
             fake = ops.stop_gradient(terms["fake"])
             real = batch["ground_truth"]
@@ -467,9 +574,10 @@ class NTEDGAN(keras.Model):
                 fake_logits = self.discriminator(fake, training=True)
                 return discriminator_gan_loss(real_logits, fake_logits), (real_logits, fake_logits)
 
-            d_loss, (real_logits, fake_logits), d_grads = autodiff.value_and_grad(d_loss_fn, d_vars, state)
+            d_fn = _scaled_loss(self.discriminator_optimizer, d_loss_fn)
+            _, (d_loss, (real_logits, fake_logits)), d_grads = autodiff.value_and_grad(d_fn, d_vars, state)
             with autodiff.no_grad():
-                self.discriminator_optimizer.apply(d_grads, d_vars)
+                apply_gradients(self.discriminator_optimizer, d_grads, d_vars)
             logs["discriminator_loss"] = d_loss
             logs["real_score"] = ops.mean(ops.cast(real_logits, "float32"))
             logs["fake_score"] = ops.mean(ops.cast(fake_logits, "float32"))
@@ -481,25 +589,29 @@ class NTEDGAN(keras.Model):
                     penalty = r1_penalty(grads)
                     return penalty * weight, penalty
 
-                _, penalty, r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
+                r1_fn = _scaled_loss(self.discriminator_optimizer, r1_fn)
+                _, (_, penalty), r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
                 with autodiff.no_grad():
-                    self.discriminator_optimizer.apply(r1_grads, d_vars)
+                    apply_gradients(self.discriminator_optimizer, r1_grads, d_vars)
                 logs["r1_penalty"] = penalty
 
         with autodiff.no_grad():
             self.step.assign_add(1)
             for name, value in logs.items():
                 self.trackers[name].update_state(ops.stop_gradient(value))
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        names = list(logs)
+        if gan_on and not r1_on:
+            names.append("r1_penalty")  # the epoch's mean over its R1 steps: one key set per GAN phase
+        return {name: self.trackers[name].result() for name in names}
 
     def _test_step(self, data):
         batch = self._both_directions(data)
         # Validation scores the EMA generator (the deployed one) on the reconstruction terms.
         total, terms = self._generator_losses(self.ema_generator, batch, False, False)
-        self.trackers["generator_loss"].update_state(total)
-        for name in ("perceptual", "l1", "ssim", "attention", "face"):
-            self.trackers[name].update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {"loss": total, **{name: terms[name] for name in self.enabled_terms(False)}}
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: self.trackers[name].result() for name in logs}
 
     # ------------------------------------------------------------------ saving
     def get_config(self):

@@ -49,7 +49,7 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     assert record["loss"]["weight_perceptual"] == 0.0
     # TensorBoard: every loss term and both optimizers' learning rates, per epoch.
     tags = _tensorboard_tags(out / "logs" / "train")
-    assert {"epoch_l1", "epoch_attention", "epoch_generator_loss", "epoch_learning_rate_generator_adam",
+    assert {"epoch_l1", "epoch_attention", "epoch_loss", "epoch_learning_rate_generator_adam",
             "epoch_learning_rate_discriminator_adam"} <= tags, tags
     capsys.readouterr()
 
@@ -85,7 +85,9 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     assert "step 4:" in printed
     assert _step_in_checkpoint(_newest_checkpoint(out)) == 4
     assert (out / "samples" / "epoch_0002.png").is_file()
-    assert json.loads((out / "time.json").read_text())["step"] == 4
+    time_record = json.loads((out / "time.json").read_text())
+    assert time_record["step"] == 4
+    assert set(time_record["logs"]) == {"loss", "l1", "attention"}  # the enabled terms only
 
     import keras
 
@@ -112,6 +114,43 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, message):
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "run" / "backup").exists()
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [("--learning-rate", "nan"), ("--learning-rate", "-1"), ("--learning-rate", "inf"), ("--weight-l1", "nan"),
+     ("--weight-perceptual", "-0.5"), ("--weight-gan", "inf"), ("--weight-ssim", "-inf")],
+)
+def test_bad_numbers_exit_2_before_anything_is_built(tmp_path, capsys, monkeypatch, flag, value):
+    import keras_nted.training
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("built before the arguments were checked")
+
+    monkeypatch.setattr(keras_nted.training, "build_gan", must_not_run)
+    monkeypatch.setattr(keras_nted.training, "make_data", must_not_run)
+    rc = main(["train", "-o", str(tmp_path / "run"), f"{flag}={value}"])  # "-inf" would read as an option
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines() == [
+        f"keras-nted train: error: Expected a finite number >= 0. Received: {flag}={float(value)!r}"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"learning_rate": float("nan")}, "learning_rate=nan"), ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+     ({"loss_weights": {"weight_face": float("inf")}}, "weight_face=inf"),
+     ({"loss_weights": {"weight_attention": -2.0, "gan_start_step": -1}}, "weight_attention=-2.0")],
+)
+def test_train_refuses_bad_numbers_before_building(tmp_path, monkeypatch, kwargs, message):
+    import keras_nted.training
+
+    monkeypatch.setattr(keras_nted.training, "load_config", lambda *a, **k: pytest.fail("config read first"))
+    with pytest.raises(ValueError, match=rf"^Expected a finite number >= 0. Received: {message}$"):
+        keras_nted.training.train(tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()
 
 
 def test_learning_rate_schedule_holds_then_decays_to_zero():
