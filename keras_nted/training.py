@@ -23,6 +23,10 @@ import keras
 import numpy as np
 
 from keras_nted.callbacks import TrainingCheckpoint
+from keras_nted.distribute import ProcessShard
+from keras_nted.distribute import is_chief
+from keras_nted.distribute import local_batch_size
+from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
 from keras_nted.files import read_config_file
 from keras_nted.models.presets import get_preset
@@ -178,8 +182,9 @@ class SampleGrid(keras.callbacks.Callback):
         from keras_nted.visualize import stack_rows
         from keras_nted.visualize import write_png
 
-        rows, _ = sample_rows(self.model.ema_generator, self.batch)
-        write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
+        rows, _ = sample_rows(self.model.ema_generator, self.batch)  # on every process: it may be collective
+        if is_chief():
+            write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
 
 
 class SaveGenerator(keras.callbacks.Callback):
@@ -190,7 +195,8 @@ class SaveGenerator(keras.callbacks.Callback):
         self.path = pathlib.Path(path)
 
     def on_epoch_end(self, epoch, logs=None):
-        save_generator(self.model.ema_generator, self.path)
+        if is_chief():
+            save_generator(self.model.ema_generator, self.path)
 
 
 class _Timer(keras.callbacks.Callback):
@@ -213,10 +219,12 @@ class _Timer(keras.callbacks.Callback):
         self.start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():
+            return
         state = self._read()
         state["seconds"] = state.get("seconds", 0.0) + time.time() - self.start
         state["epochs"] = epoch + 1
-        state["step"] = int(keras.ops.convert_to_numpy(self.model.step.value))
+        state["step"] = int(to_host(self.model.step))
         state["backend"] = keras.backend.backend()
         state["logs"] = {k: float(v) for k, v in (logs or {}).items()}
         with atomic_path(self.path) as tmp:
@@ -345,7 +353,9 @@ def train(
         preset, config_path: the model configuration (a preset name or a YAML/JSON file).
         data_root: a DeepFashion root; `None` for the mannequin set, generated in memory.
         image_size: `(height, width)`; default the config's.
-        batch_size: pairs per step (the trainer doubles them: both directions).
+        batch_size: pairs per step (the trainer doubles them: both directions); under
+            `keras_nted.distribute.data_parallel()` the global batch, of which each process
+            reads its share.
         epochs, steps_per_epoch: as in `fit` (default steps: one pass over the data).
         seed: data seed.
         vgg_weights: `"imagenet"`, a VGG19 file, or `"none"` (no perceptual / face loss).
@@ -381,7 +391,8 @@ def train(
     if model_path.suffix != ".keras":
         raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
     gan = build_gan(config, image_size, vgg_weights)
-    data, sample = make_data(image_size, batch_size, seed, data_root, workers)
+    data, sample = make_data(image_size, local_batch_size(batch_size), seed, data_root, workers)
+    data = ProcessShard(data)  # this process's share of every global batch (all of it in one process)
     steps = int(steps_per_epoch or len(data))
     epoch_data = _Rotating(data, steps)
 
@@ -413,8 +424,9 @@ def train(
         "backend": keras.backend.backend(),
         "generator_parameters": gan.generator.count_params(),
     }
-    with atomic_path(output_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=str))
+    if is_chief():
+        with atomic_path(output_dir / "config.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=2, default=str))
 
     callbacks = [
         _EpochSetter(epoch_data),
@@ -423,7 +435,9 @@ def train(
         SaveGenerator(model_path),
         _Timer(output_dir / "time.json"),
     ]
-    if tensorboard_available():
+    if not is_chief():
+        pass  # only process 0 writes files
+    elif tensorboard_available():
         # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
         # writes the epoch summaries only on a step where batch summaries are due.
         update_freq = math.gcd(100, steps)
@@ -432,7 +446,9 @@ def train(
         )
     else:
         logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
-    gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
-    if not model_path.exists():  # already complete when resumed: still give the model
+    # shuffle=False: `_Rotating` fixes the order; Keras' shuffle draws from each process's own
+    # Python RNG, which would give the processes of a multi-process run different batch orders.
+    gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+    if is_chief() and not model_path.exists():  # already complete when resumed: still give the model
         save_generator(gan.ema_generator, model_path)
     return gan
