@@ -10,8 +10,9 @@ One meaning on every backend, chosen once at import:
 - `replicated_scope(devices)`: the context under which a model is built and compiled to
   train data-parallel over `devices` (`tf.distribute.MirroredStrategy` on TensorFlow; `None`
   on JAX, where `keras.distribution` is the API, and on torch).
-- `num_replicas()`: replicas that each run the step on a slice of the batch (TensorFlow's
-  `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global batch).
+- `num_replicas(model)`: replicas that each run `model`'s step on a slice of the batch
+  (TensorFlow's `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global
+  batch).
 - `split_host_cpu(count)`: show this host's CPU as `count` devices (to try data parallelism
   without accelerators); must run before the backend first touches a device.
 - `to_host(x)`: a numpy copy of a tensor or variable, also of a JAX array that spans other
@@ -46,7 +47,7 @@ if BACKEND == "jax":
     def replicated_scope(devices):
         return None
 
-    def num_replicas():
+    def num_replicas(model):
         return 1
 
     def to_host(x):
@@ -83,8 +84,8 @@ elif BACKEND == "tensorflow":
     def replicated_scope(devices):
         return tf.distribute.MirroredStrategy(devices=list(devices)).scope()
 
-    def num_replicas():
-        return tf.distribute.get_strategy().num_replicas_in_sync
+    def num_replicas(model):
+        return model.distribute_strategy.num_replicas_in_sync
 
     def to_host(x):
         return keras.ops.convert_to_numpy(x)
@@ -112,7 +113,7 @@ else:
     def replicated_scope(devices):
         return None
 
-    def num_replicas():
+    def num_replicas(model):
         return 1
 
     def to_host(x):

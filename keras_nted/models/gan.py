@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_nted.backend import autodiff
 from keras_nted.data.batch import BATCH_KEYS
+from keras_nted.backend.distribution import num_replicas
 from keras_nted.distribute import check_fit_distribution
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
@@ -301,6 +302,12 @@ class NTEDGAN(keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         check_fit_distribution()
+        if self.jit_compile and num_replicas(self) > 1:
+            # XLA fails under tf.distribute.MirroredStrategy on (logical) CPU devices: "Trying to
+            # access resource .../replica_1 located in device CPU:1 from device CPU:0" (a mirrored
+            # variable; tensorflow.org/xla/known_issues). Unverified on GPUs, where the variables
+            # are placed the same way: tf.function without XLA under any multi-replica strategy.
+            self.jit_compile = False
         # Every phase's function is made here, up front: Keras' JAX `fit` purges the
         # variables' values right after this call, and a distributed function needs their
         # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
