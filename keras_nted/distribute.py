@@ -129,7 +129,7 @@ def data_parallel():
         with distribution.scope():
             yield
     elif keras.backend.backend() == "tensorflow":
-        with backend.replicated_scope(backend.local_devices()):
+        with backend.replicated_scope():
             yield
     else:
         raise ValueError(_NO_TORCH_DISTRIBUTION)

@@ -4,20 +4,21 @@ One meaning on every backend, chosen once at import:
 
 - `process_index()`, `process_count()`: this process among the training processes (JAX
   multi-process; always `0` and `1` on TensorFlow and torch, which train in one process here).
-- `local_devices()`: the accelerators of this process, else its CPU devices (as names).
 - `enable_cpu_collectives()`: lets several JAX processes all-reduce on CPU devices (gloo);
   must run before JAX starts its backends. A no-op elsewhere.
-- `replicated_scope(devices)`: the context under which a model is built and compiled to
-  train data-parallel over `devices` (`tf.distribute.MirroredStrategy` on TensorFlow; `None`
-  on JAX, where `keras.distribution` is the API, and on torch).
+- `replicated_scope()`: the context under which a model is built and compiled to train
+  data-parallel over this process's GPUs, else its (logical) CPUs: a
+  `tf.distribute.MirroredStrategy` scope on TensorFlow; `None` on JAX, where
+  `keras.distribution` is the API, and on torch, which has none for `fit`.
 - `num_replicas(model)`: replicas that each run `model`'s step on a slice of the batch
   (TensorFlow's `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global
   batch).
 - `split_host_cpu(count)`: show this host's CPU as `count` devices (to try data parallelism
   without accelerators); must run before the backend first touches a device.
 - `to_host(x)`: a numpy copy of a tensor or variable, also of a JAX array that spans other
-  processes' devices (which `np.asarray` refuses) and of a variable mirrored by a
-  `tf.distribute` strategy (whose `.value` `np.asarray` refuses inside the strategy's scope).
+  processes' devices and of a variable mirrored by a `tf.distribute` strategy (whose
+  `.value` `np.asarray` refuses inside the strategy's scope). A replicated JAX array is read
+  from this process's copy; a sharded one is gathered, which every process must then call.
 """
 
 import keras
@@ -34,9 +35,6 @@ if BACKEND == "jax":
     def process_count():
         return jax.process_count()
 
-    def local_devices():
-        return [f"{d.platform}:{d.id}" for d in jax.local_devices()]
-
     def enable_cpu_collectives():
         # Only the CPU client reads it; without it a CPU all-reduce across processes fails.
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
@@ -44,7 +42,7 @@ if BACKEND == "jax":
     def split_host_cpu(count):
         jax.config.update("jax_num_cpu_devices", int(count))
 
-    def replicated_scope(devices):
+    def replicated_scope():
         return None
 
     def num_replicas(model):
@@ -70,10 +68,6 @@ elif BACKEND == "tensorflow":
     def process_count():
         return 1
 
-    def local_devices():
-        gpus = tf.config.list_logical_devices("GPU")
-        return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-
     def enable_cpu_collectives():
         pass
 
@@ -81,8 +75,9 @@ elif BACKEND == "tensorflow":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
 
-    def replicated_scope(devices):
-        return tf.distribute.MirroredStrategy(devices=list(devices)).scope()
+    def replicated_scope():
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(devices=[d.name for d in devices]).scope()
 
     def num_replicas(model):
         return model.distribute_strategy.num_replicas_in_sync
@@ -91,18 +86,11 @@ elif BACKEND == "tensorflow":
         return keras.ops.convert_to_numpy(x)
 
 else:
-    import torch
-
     def process_index():
         return 0
 
     def process_count():
         return 1
-
-    def local_devices():
-        if torch.cuda.is_available():
-            return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        return ["cpu:0"]
 
     def enable_cpu_collectives():
         pass
@@ -110,7 +98,7 @@ else:
     def split_host_cpu(count):
         raise ValueError("Keras has no distribution API for `fit` on torch: no CPU devices to split.")
 
-    def replicated_scope(devices):
+    def replicated_scope():
         return None
 
     def num_replicas(model):
