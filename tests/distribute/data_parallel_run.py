@@ -7,10 +7,11 @@ starts, so this cannot run inside the test process):
 
 Both runs start from the same weights and see the same global batches: `--recon-steps`
 reconstruction steps, then `--gan-steps` GAN steps (lazy R1 every second step). OUT.npz holds
-each run's weights after each part (`single_*`, `parallel_*`), its last logs, the phases
-its step was traced for (`2 * gan_on + r1_on`, once per trace), the largest differences, and the 2-device discriminator's logits on one batch three ways: `predict`
-(the batch split over the devices, as in `fit`), the whole batch, and each half alone.
-Prints the largest weight differences.
+each run's weights after each part (`single_*`, `parallel_*`), its last logs, the phases its
+step was traced for (`2 * gan_on + r1_on`, once per trace), the largest differences, and the
+2-device discriminator's logits on one batch three ways: `predict` (the batch split over the
+devices, as in `fit`), the whole batch, and each half alone. Prints the largest weight
+differences.
 """
 
 import argparse

@@ -60,7 +60,7 @@ def test_multi_process_needs_jax_and_an_address():
             distribute.initialize(None, num_processes=2, process_id=0)
 
 
-@pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (tests/distribute/test_data_parallel.py)")
+@pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (test_data_parallel.py)")
 def test_fit_refuses_a_keras_distribution_it_cannot_honour():
     gan = NTEDGAN(
         NTEDGenerator.from_preset("nted_tiny", name="generator"),
@@ -79,9 +79,10 @@ def test_fit_refuses_a_keras_distribution_it_cannot_honour():
                 pass
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="the CLI trains data-parallel on JAX and TensorFlow (test_data_parallel)")
+@pytest.mark.skipif(BACKEND != "torch", reason="the CLI trains data-parallel on JAX and TensorFlow")
 def test_train_data_parallel_on_torch_is_a_one_line_error(tmp_path, capsys):
-    code = main(["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--data-parallel", "-o", str(tmp_path / "r")])
+    out = str(tmp_path / "r")
+    code = main(["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--data-parallel", "-o", out])
     assert code == 2
     assert "KERAS_BACKEND=jax" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
