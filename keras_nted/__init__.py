@@ -13,3 +13,4 @@ from keras_nted import convert
 from keras_nted import callbacks
 from keras_nted import appearance
 from keras_nted import export
+from keras_nted import distribute

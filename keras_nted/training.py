@@ -13,6 +13,7 @@ A run lives in one output folder:
 - `.lock`: held (an OS file lock) while a process trains into the folder.
 """
 
+import contextlib
 import json
 import logging
 import math
@@ -26,6 +27,10 @@ import numpy as np
 from keras_nted.callbacks import StopOnNonFiniteLoss
 from keras_nted.callbacks import TrainingCheckpoint
 from keras_nted.files import RunLock
+from keras_nted.distribute import ProcessShard
+from keras_nted.distribute import is_chief
+from keras_nted.distribute import local_batch_size
+from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
 from keras_nted.files import read_config_file
 from keras_nted.files import remove_stale_temporaries
@@ -185,8 +190,9 @@ class SampleGrid(keras.callbacks.Callback):
         from keras_nted.visualize import stack_rows
         from keras_nted.visualize import write_png
 
-        rows, _ = sample_rows(self.model.ema_generator, self.batch)
-        write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
+        rows, _ = sample_rows(self.model.ema_generator, self.batch)  # on every process: it may be collective
+        if is_chief():
+            write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
 
 
 class SaveGenerator(keras.callbacks.Callback):
@@ -197,7 +203,8 @@ class SaveGenerator(keras.callbacks.Callback):
         self.path = pathlib.Path(path)
 
     def on_epoch_end(self, epoch, logs=None):
-        save_generator(self.model.ema_generator, self.path)
+        if is_chief():
+            save_generator(self.model.ema_generator, self.path)
 
 
 class _Timer(keras.callbacks.Callback):
@@ -220,10 +227,12 @@ class _Timer(keras.callbacks.Callback):
         self.start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():
+            return
         state = self._read()
         state["seconds"] = state.get("seconds", 0.0) + time.time() - self.start
         state["epochs"] = epoch + 1
-        state["step"] = int(keras.ops.convert_to_numpy(self.model.step.value))
+        state["step"] = int(to_host(self.model.step))
         state["backend"] = keras.backend.backend()
         # Strict JSON: a non-finite value is written as null.
         state["logs"] = {k: float(v) if math.isfinite(float(v)) else None for k, v in (logs or {}).items()}
@@ -372,7 +381,9 @@ def train(
         preset, config_path: the model configuration (a preset name or a YAML/JSON file).
         data_root: a DeepFashion root; `None` for the mannequin set, generated in memory.
         image_size: `(height, width)`; default the config's.
-        batch_size: pairs per step (the trainer doubles them: both directions).
+        batch_size: pairs per step (the trainer doubles them: both directions); under
+            `keras_nted.distribute.data_parallel()` the global batch, of which each process
+            reads its share.
         epochs, steps_per_epoch: as in `fit` (default steps: one pass over the data).
         seed: data seed (order, augmentation). The model's initial weights come from Keras'
             global random state: `keras.utils.set_random_seed` before calling makes the whole
@@ -422,7 +433,8 @@ def train(
     model_path = pathlib.Path(model_path or output_dir / "generator.keras")
     if model_path.suffix != ".keras":
         raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
-    data, sample = make_data(image_size, batch_size, seed, data_root, workers)
+    data, sample = make_data(image_size, local_batch_size(batch_size), seed, data_root, workers)
+    data = ProcessShard(data)  # this process's share of every global batch (all of it in one process)
     steps = int(steps_per_epoch or len(data))
     rate = 0.002 if learning_rate is None else float(learning_rate)
     schedule = learning_rate_schedule(rate, epochs * steps, lr_decay_steps)
@@ -442,12 +454,14 @@ def train(
         "lr_schedule": None if schedule is None else schedule["record"],
         "loss_overrides": settings,
     }
-    checkpoint = TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every))
+    chief = is_chief()  # only process 0 of a multi-process run writes files
+    checkpoint = TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every), write=chief)
 
     # Everything up to here only read; from here on the folder is this process's alone.
-    with RunLock(output_dir):
+    with RunLock(output_dir) if chief else contextlib.nullcontext():
         _check_resume(output_dir, record, checkpoint)
-        remove_stale_temporaries(output_dir)
+        if chief:
+            remove_stale_temporaries(output_dir)
         gan = build_gan(config, image_size, vgg_weights)
         generator_optimizer, discriminator_optimizer = _default_optimizers(
             rate, generator_schedule=None if schedule is None else schedule["schedule"]
@@ -456,8 +470,9 @@ def train(
         record["loss"] = {k: getattr(gan, k) for k in LOSS_SETTINGS}
         record["backend"] = keras.backend.backend()
         record["generator_parameters"] = gan.generator.count_params()
-        with atomic_path(output_dir / "config.json") as tmp:
-            tmp.write_text(json.dumps(record, indent=2, default=str))
+        if chief:
+            with atomic_path(output_dir / "config.json") as tmp:
+                tmp.write_text(json.dumps(record, indent=2, default=str))
 
         epoch_data = _Rotating(data, steps, seed=seed)
         callbacks = [
@@ -468,7 +483,9 @@ def train(
             SaveGenerator(model_path),
             _Timer(output_dir / "time.json"),
         ]
-        if tensorboard_available():
+        if not chief:
+            pass  # only process 0 writes files
+        elif tensorboard_available():
             # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
             # writes the epoch summaries only on a step where batch summaries are due.
             update_freq = math.gcd(100, steps)
@@ -479,8 +496,10 @@ def train(
             logger.info(
                 "TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)"
             )
-        # NTEDGAN.fit restores the newest checkpoint and continues at its exact step.
+        # NTEDGAN.fit restores the newest checkpoint and continues at its exact step. shuffle=False:
+        # `_Rotating` fixes the order; Keras' shuffle draws from each process's own global random
+        # state, so a resumed run, or the processes of a multi-process run, would disagree.
         gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
-        if not model_path.exists():  # already complete when resumed: still give the model
+        if chief and not model_path.exists():  # already complete when resumed: still give the model
             save_generator(gan.ema_generator, model_path)
     return gan

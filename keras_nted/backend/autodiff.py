@@ -25,7 +25,12 @@ if BACKEND == "tensorflow":
     def value_and_grad(fn, variables, state_variables=None):
         with tf.GradientTape() as tape:
             loss, aux = fn()
-        grads = tape.gradient(loss, [v.value for v in variables])
+            # Under tf.distribute each replica differentiates the loss of its slice of the
+            # batch and Keras' optimizer SUMS the replicas' gradients: scale by 1 / replicas
+            # so that the sum is the gradient of the mean over the global batch.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = loss if replicas == 1 else loss / replicas
+        grads = tape.gradient(scaled, [v.value for v in variables])
         return loss, aux, [tf.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
 
     def input_grad(fn, x):

@@ -69,6 +69,26 @@ def add_arguments(parser):
         "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
     )
     parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
+    parallel = parser.add_argument_group("distributed training (JAX and TensorFlow; Keras has none for torch's fit)")
+    parallel.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help=(
+            "train data-parallel over all local devices (and those of the other processes): --batch-size is "
+            "the global batch, split over them (JAX: keras.distribution.DataParallel; TensorFlow: "
+            "tf.distribute.MirroredStrategy)"
+        ),
+    )
+    parallel.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help=(
+            "JAX multi-process training (implies --data-parallel): process 0's address, with --num-processes "
+            "and --process-id; or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID"
+        ),
+    )
+    parallel.add_argument("--num-processes", type=int, help="JAX multi-process: the number of processes")
+    parallel.add_argument("--process-id", type=int, help="JAX multi-process: this process's index, from 0")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
 
 
@@ -103,7 +123,7 @@ def run(args):
 
     # The model's initialisation draws from Keras' global random state (the data has its own seed).
     keras.utils.set_random_seed(args.seed)
-    gan = train(
+    gan = _distributed(train, args)(
         args.output,
         preset=args.preset,
         config_path=args.config,
@@ -122,6 +142,10 @@ def run(args):
         workers=args.workers,
         verbose=2 if args.quiet else 1,
     )
+    from keras_nted.distribute import is_chief
+
+    if not is_chief():
+        return
     output = pathlib.Path(args.output)
     step = int(keras.ops.convert_to_numpy(gan.step.value))
     model_path = args.model_path or output / "generator.keras"
@@ -129,3 +153,22 @@ def run(args):
         f"step {step}: EMA generator -> {model_path}; samples in {output / 'samples'}; "
         f"checkpoints in {output / 'backup'}"
     )
+
+
+def _distributed(function, args):
+    """`function`, run within the distribution that `args` asks for (none: as is)."""
+    import os
+
+    from keras_nted import distribute
+
+    multi_process = args.coordinator or args.num_processes is not None or args.process_id is not None
+    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+        distribute.initialize(args.coordinator, args.num_processes, args.process_id)
+    elif not args.data_parallel:
+        return function
+
+    def in_scope(*call_args, **kwargs):
+        with distribute.data_parallel():  # several processes always train data-parallel
+            return function(*call_args, **kwargs)
+
+    return in_scope

@@ -14,6 +14,15 @@ class MinibatchStdDev(keras.layers.Layer):
     column `n % (batch // G)`, as in the released discriminator. The batch must be
     divisible by `G`.
 
+    Under data parallelism the groups are drawn from the batch that one program of the
+    step sees, so they follow the engine (`docs/training.md`, "Distributed training"):
+    JAX's `keras.distribution.DataParallel` runs one program over the global batch, so the
+    groups and the logits are those of one device on the same global batch, whatever the
+    device count; TensorFlow's `MirroredStrategy` runs one program per replica, so each
+    replica groups its own slice, like the release's per-GPU groups (grouping across
+    replicas would need an all-gather inside the discriminator). So a JAX run gives the
+    same result on any device count, and a TensorFlow run the release's grouping.
+
     Args:
         group_size: maximum group size.
 

@@ -9,6 +9,9 @@ from keras import ops
 from keras_nted.backend import autodiff
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
+from keras_nted.backend.distribution import num_replicas
+from keras_nted.distribute import check_fit_distribution
+from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
 from keras_nted.losses.adversarial import lazy_r1_weight
@@ -259,7 +262,10 @@ class NTEDGAN(keras.Model):
         if face_loss is not None:
             self.face_loss.trainable = False
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
-        self.step = self.add_variable((), dtype="int32", initializer="zeros", trainable=False, name="step")
+        # Added to once per step, not once per replica, under tf.distribute.
+        self.step = self.add_weight(
+            shape=(), dtype="int32", initializer="zeros", trainable=False, aggregation="only_first_replica", name="step"
+        )
         names = (
             "loss", "perceptual", "l1", "ssim", "attention", "face", "gan",
             "discriminator_loss", "real_score", "fake_score", "r1_penalty",
@@ -458,26 +464,36 @@ class NTEDGAN(keras.Model):
 
     def make_train_function(self, force=False):
         # Re-read the counter at every fit(): it may have been restored from a checkpoint.
-        self._host_step = int(ops.convert_to_numpy(self.step.value))
+        self._host_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
+        check_fit_distribution()
+        if self.jit_compile and num_replicas(self) > 1:
+            # XLA fails under tf.distribute.MirroredStrategy on (logical) CPU devices: "Trying to
+            # access resource .../replica_1 located in device CPU:1 from device CPU:0" (a mirrored
+            # variable; tensorflow.org/xla/known_issues). Unverified on GPUs, where the variables
+            # are placed the same way: tf.function without XLA under any multi-replica strategy.
+            self.jit_compile = False
+        # Every phase's function is made here, up front: Keras' JAX `fit` purges the
+        # variables' values right after this call, and a distributed function needs their
+        # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
+        # their first call), so each phase still compiles once, when first used.
         variants = self._variants = {}
+        for phase in ((False, False), (True, False), (True, True)):
+            # A fresh function object per phase: JAX caches traces by function identity.
+            def phase_step(*step_args, _phase=phase):
+                self._phase = _phase
+                return NTEDGAN.train_step(self, *step_args)
+
+            self.train_step = phase_step
+            try:
+                super().make_train_function(force=True)
+            finally:
+                del self.train_step
+            variants[phase] = self.train_function
 
         def dispatch(*args):
             phase = self.phase_for_step(self._host_step)
-            if phase not in variants:
-                # A fresh function object per phase: JAX caches traces by function identity.
-                def phase_step(*step_args, _phase=phase):
-                    self._phase = _phase
-                    return NTEDGAN.train_step(self, *step_args)
-
-                self.train_step = phase_step
-                try:
-                    super(NTEDGAN, self).make_train_function(force=True)
-                finally:
-                    del self.train_step
-                variants[phase] = self.train_function
-                self.train_function = dispatch
             self._phase = phase  # read when a variant is traced (once per phase)
             out = variants[phase](*args)
             self._host_step += 1

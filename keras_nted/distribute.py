@@ -1,0 +1,237 @@
+"""Data-parallel and multi-process training of `NTEDGAN` with Keras' own engines.
+
+- JAX: `keras.distribution.DataParallel` over the devices of every process; several hosts
+  join with `initialize` (`keras.distribution.initialize`). A step is one program over the
+  global batch (GSPMD).
+- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices; each replica runs
+  the step on its slice of the batch and the gradients are summed (the losses are scaled by
+  `1 / replicas` in `keras_nted.backend.autodiff`).
+- torch: Keras has no distribution API for `fit`; `NTEDGAN.fit` raises if one is set.
+
+`data_parallel()` gives the right one of these for the backend; `ProcessShard` makes each
+process read only its share of every global batch; `is_chief()` tells the one process that
+writes files.
+"""
+
+import contextlib
+import os
+
+import keras
+
+from keras_nted.backend import distribution as backend
+
+process_index = backend.process_index
+process_count = backend.process_count
+to_host = backend.to_host
+
+_ENV_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
+
+
+def is_chief():
+    """Whether this is the process that writes files (checkpoints, models, samples, logs).
+
+    Returns:
+        `True` in a single-process run and on process 0 of a multi-process run.
+    """
+    return backend.process_index() == 0
+
+
+def split_host_cpu(count):
+    """Show this host's CPU as `count` devices, to train data-parallel without accelerators.
+
+    For trying and testing data parallelism on a laptop or in CI. Call it at the start of
+    the program, before anything runs on a device (JAX: `jax_num_cpu_devices`; TensorFlow:
+    logical CPU devices).
+
+    Args:
+        count: the number of devices, at least 1.
+
+    Raises:
+        ValueError: for a bad `count`, or on torch (no distribution API for `fit`).
+    """
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"Expected a positive integer. Received: count={count!r}")
+    backend.split_host_cpu(count)
+
+
+def initialize(job_addresses=None, num_processes=None, process_id=None):
+    """Join a multi-process JAX run (one process per host, or several on one host).
+
+    Wraps `keras.distribution.initialize` (which reads the `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+    `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID` environment
+    variables for arguments left `None`) and first enables cross-process collectives on CPU
+    devices (gloo), so the same command also runs on CPU-only hosts. Call it before any other
+    Keras or JAX work.
+
+    Args:
+        job_addresses: `"host:port"` of process 0 (the coordinator), or every process's
+            address separated by commas.
+        num_processes: the number of processes.
+        process_id: this process's index in `[0, num_processes)`.
+
+    Raises:
+        ValueError: on a backend other than JAX, or for a bad argument.
+
+    Example:
+
+    ```python
+    # On each of two hosts (process_id 0 and 1):
+    keras_nted.distribute.initialize("10.0.0.1:1234", num_processes=2, process_id=0)
+    with keras_nted.distribute.data_parallel():
+        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+        gan.compile(weight_l1=10.0)
+    gan.fit(keras_nted.distribute.ProcessShard(local_data), epochs=1)
+    ```
+    """
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            "Multi-process training needs the JAX backend (keras.distribution.initialize). "
+            f"Received: KERAS_BACKEND={keras.backend.backend()}"
+        )
+    if num_processes is not None and (not isinstance(num_processes, int) or num_processes < 1):
+        raise ValueError(f"Expected a positive integer. Received: num_processes={num_processes!r}")
+    if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
+        raise ValueError(
+            f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
+        )
+    if job_addresses is None and not os.environ.get(_ENV_ADDRESSES):
+        raise ValueError(f"Expected job_addresses (\"host:port\" of process 0) or ${_ENV_ADDRESSES}. Received: None")
+    backend.enable_cpu_collectives()
+    keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+@contextlib.contextmanager
+def data_parallel():
+    """Train data-parallel over all devices of all processes within this context.
+
+    Build, compile and `fit` the model inside it. JAX: a `keras.distribution.DataParallel`
+    over `keras.distribution.list_devices()` (the weights replicated, the batch split on
+    its first axis; `auto_shard_dataset=False`: each process feeds its own share, see
+    `ProcessShard`). TensorFlow: a `tf.distribute.MirroredStrategy` over the local GPUs,
+    else the local (logical) CPUs.
+
+    Raises:
+        ValueError: on torch, where Keras has no distribution API for `fit`.
+
+    Example:
+
+    ```python
+    with keras_nted.distribute.data_parallel():
+        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+        gan.compile(weight_l1=10.0)
+        gan.fit(data, epochs=1)
+    ```
+    """
+    if keras.backend.backend() == "jax":
+        distribution = keras.distribution.DataParallel(
+            devices=keras.distribution.list_devices(), auto_shard_dataset=False
+        )
+        with distribution.scope():
+            yield
+    elif keras.backend.backend() == "tensorflow":
+        with backend.replicated_scope():
+            yield
+    else:
+        raise ValueError(_NO_TORCH_DISTRIBUTION)
+
+
+_NO_TORCH_DISTRIBUTION = (
+    "Keras has no distribution API for `fit` on the torch backend: train data-parallel with "
+    "KERAS_BACKEND=jax (keras.distribution) or tensorflow (tf.distribute.MirroredStrategy)."
+)
+
+
+def check_fit_distribution():
+    """Raise if a distribution is set that `NTEDGAN.fit` cannot honour on this backend.
+
+    torch has none (a `keras.distribution` set there would be silently ignored); on
+    TensorFlow `keras.distribution` is Keras' unsupported DTensor prototype, and
+    `tf.distribute.MirroredStrategy` is the way.
+    """
+    if keras.distribution.distribution() is None:
+        return
+    if keras.backend.backend() == "torch":
+        raise ValueError(f"{_NO_TORCH_DISTRIBUTION} Received: {keras.distribution.distribution()}")
+    if keras.backend.backend() == "tensorflow":
+        raise ValueError(
+            "On TensorFlow NTEDGAN trains data-parallel under tf.distribute.MirroredStrategy "
+            "(keras_nted.distribute.data_parallel()), not keras.distribution. "
+            f"Received: {keras.distribution.distribution()}"
+        )
+
+
+def local_batch_size(batch_size):
+    """The pairs each process reads per step for a global batch of `batch_size` pairs.
+
+    Args:
+        batch_size: the global batch size.
+
+    Returns:
+        `batch_size // process_count()`.
+
+    Raises:
+        ValueError: if the batch does not split evenly over the processes.
+    """
+    count = backend.process_count()
+    if not isinstance(batch_size, int) or batch_size < 1 or batch_size % count:
+        raise ValueError(
+            f"Expected the batch size to be a positive multiple of the {count} processes. Received: {batch_size!r}"
+        )
+    return batch_size // count
+
+
+class ProcessShard(keras.utils.PyDataset):
+    """This process's share of every global batch, read from a data set of local batches.
+
+    `data` yields local batches of `b` pairs in the order of a global batch sequence
+    (batch `i` holds pairs `i * b ... i * b + b - 1`, as `MannequinDataset` and
+    `DeepFashionDataset` do). With `P` processes, global batch `g` (`P * b` pairs) is the
+    concatenation of local batches `g * P ... g * P + P - 1`; process `p` returns local batch
+    `g * P + p`, so every process reads only its own pairs and the global batch of step `g`
+    equals batch `g` of the same data set made with batch size `P * b`.
+
+    Args:
+        data: a `keras.utils.PyDataset` of local batches.
+        index: this process's index (default `process_index()`).
+        count: the number of processes (default `process_count()`).
+
+    Call arguments (`shard[g]`):
+        g: global batch index in `[0, len(data) // count)`.
+
+    Example:
+
+    ```python
+    local = keras_nted.data.MannequinDataset(batch_size=local_batch_size(8))
+    gan.fit(ProcessShard(local), epochs=1)
+    ```
+    """
+
+    def __init__(self, data, index=None, count=None):
+        super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing)
+        self.data = data
+        self.count = backend.process_count() if count is None else count
+        self.index = backend.process_index() if index is None else index
+        if not isinstance(self.count, int) or self.count < 1:
+            raise ValueError(f"Expected a positive integer. Received: count={self.count!r}")
+        if not isinstance(self.index, int) or not 0 <= self.index < self.count:
+            raise ValueError(f"Expected 0 <= index < count={self.count}. Received: index={self.index!r}")
+        if len(data) < self.count:
+            raise ValueError(f"Expected at least {self.count} batches (one per process). Received: {len(data)}")
+
+    def __len__(self):
+        return len(self.data) // self.count
+
+    def __getitem__(self, index):
+        return self.data[index * self.count + self.index]
+
+    def batch_at(self, index, epoch):
+        """`self[index]` as pass `epoch` over the data draws it (for data sets with `batch_at`)."""
+        inner = getattr(self.data, "batch_at", None)
+        local = index * self.count + self.index
+        return self.data[local] if inner is None else inner(local, epoch)
+
+    def on_epoch_begin(self):
+        self.data.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.data.on_epoch_end()

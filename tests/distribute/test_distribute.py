@@ -1,0 +1,89 @@
+"""keras_nted.distribute in one process: shards, chief, errors; the CLI flags."""
+
+from unittest import mock
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nted import distribute
+from keras_nted.cli import main
+from keras_nted.data.mannequin import MannequinDataset
+from keras_nted.models import NTEDGAN
+from keras_nted.models import NTEDDiscriminator
+from keras_nted.models import NTEDGenerator
+from tests.distribute.test_data_parallel import BACKEND
+
+
+def test_process_shards_make_up_the_global_batches():
+    local = MannequinDataset(image_size=(64, 44), batch_size=2, seed=3)
+    whole = MannequinDataset(image_size=(64, 44), batch_size=4, seed=3)
+    shards = [distribute.ProcessShard(local, index=i, count=2) for i in (0, 1)]
+    assert len(shards[0]) == len(local) // 2
+    for step in (0, 1, 7):
+        for key in ("source_image", "target_skeleton", "target_face_center"):
+            joined = np.concatenate([shard[step][key] for shard in shards])
+            np.testing.assert_array_equal(joined, whole[step][key])
+
+
+def test_one_process_is_the_chief_and_reads_everything():
+    assert distribute.is_chief()
+    assert (distribute.process_index(), distribute.process_count()) == (0, 1)
+    assert distribute.local_batch_size(6) == 6
+    local = MannequinDataset(image_size=(64, 44), batch_size=2, seed=0)
+    np.testing.assert_array_equal(distribute.ProcessShard(local)[5]["source_image"], local[5]["source_image"])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: distribute.ProcessShard(MannequinDataset(batch_size=2), index=2, count=2), "index=2"),
+        (lambda: distribute.ProcessShard(MannequinDataset(batch_size=2), count=0), "count=0"),
+        (lambda: distribute.local_batch_size(0), "Received: 0"),
+        (lambda: distribute.split_host_cpu(0), "count=0"),
+    ],
+)
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_multi_process_needs_jax_and_an_address():
+    if BACKEND != "jax":
+        with pytest.raises(ValueError, match="JAX backend"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0)
+        return
+    with pytest.raises(ValueError, match="process_id=2"):
+        distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
+    with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_JOB_ADDRESSES": ""}):
+        with pytest.raises(ValueError, match="job_addresses"):
+            distribute.initialize(None, num_processes=2, process_id=0)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (test_data_parallel.py)")
+def test_fit_refuses_a_keras_distribution_it_cannot_honour():
+    gan = NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny", name="generator"),
+        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
+        perceptual_loss=None,
+    )
+    gan.compile(weight_l1=10.0)
+    data = MannequinDataset(image_size=(64, 44), batch_size=2, steps_per_epoch=1)
+    expected = "no distribution API for `fit` on the torch" if BACKEND == "torch" else "MirroredStrategy"
+    with mock.patch("keras.distribution.distribution", return_value=object()):
+        with pytest.raises(ValueError, match=expected):
+            gan.fit(data, epochs=1, verbose=0)
+    if BACKEND == "torch":
+        with pytest.raises(ValueError, match="torch"):
+            with distribute.data_parallel():
+                pass
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="the CLI trains data-parallel on JAX and TensorFlow")
+def test_train_data_parallel_on_torch_is_a_one_line_error(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    code = main(["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--data-parallel", "-o", out])
+    assert code == 2
+    assert "KERAS_BACKEND=jax" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+

@@ -1,0 +1,82 @@
+"""Multi-process JAX training: two processes on localhost, each reading only its shard."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nted.data.mannequin import MannequinDataset
+from keras_nted.models import NTEDGAN
+from keras_nted.models import NTEDDiscriminator
+from keras_nted.models import NTEDGenerator
+from tests.distribute.test_data_parallel import HERE
+from tests.distribute.test_data_parallel import REPO
+
+SCRIPT = os.path.join(HERE, "multi_process_run.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(out, initial, *args):
+    out.mkdir(exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    env.pop("XLA_FLAGS", None)  # one CPU device per process
+    command = [sys.executable, SCRIPT, str(out), "--initial", str(initial), *map(str, args)]
+    return subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait(processes, timeout=300):
+    try:
+        outputs = [p.communicate(timeout=timeout)[0] for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    for p, output in zip(processes, outputs):
+        assert p.returncode == 0, output[-6000:]
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime"
+)
+@pytest.mark.slow
+def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
+    gan = NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny", name="generator"),
+        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
+        perceptual_loss=None,
+    )
+    initial = tmp_path / "initial.weights.h5"
+    gan.save_weights(initial)
+    port = free_port()
+    two, one = tmp_path / "two", tmp_path / "one"
+    pair = [launch(two, initial, "--num-processes", 2, "--process-id", i, "--port", port) for i in (0, 1)]
+    reference = launch(one, initial)
+    wait(pair + [reference])
+
+    # Each process read only its half of every global batch, and the halves make it up.
+    global_data = MannequinDataset(image_size=(64, 44), batch_size=4, seed=0)
+    halves = [np.load(two / f"batches_{i}.npz") for i in (0, 1)]
+    for step in range(3):
+        expected = global_data[step]["source_image"]
+        np.testing.assert_array_equal(halves[0][f"batch_{step}"], expected[:2])
+        np.testing.assert_array_equal(halves[1][f"batch_{step}"], expected[2:])
+
+    # Only the chief wrote the weights; they equal the 1-process run's.
+    assert sorted(p.name for p in two.iterdir()) == ["batches_0.npz", "batches_1.npz", "final.npz", "final.weights.h5"]
+    final_two, final_one = np.load(two / "final.npz"), np.load(one / "final.npz")
+    difference = max(np.abs(final_two[k] - final_one[k]).max() for k in final_one.files)
+    assert difference <= 1e-4
+    start = [keras.ops.convert_to_numpy(w) for w in gan.weights]
+    assert max(np.abs(final_one[f"arr_{i}"] - w).max() for i, w in enumerate(start)) > 1e-3  # it trained
+    gan.load_weights(two / "final.weights.h5")
+    for i, w in enumerate(gan.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), final_two[f"arr_{i}"])
