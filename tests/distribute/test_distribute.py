@@ -26,6 +26,24 @@ def test_process_shards_make_up_the_global_batches():
             np.testing.assert_array_equal(joined, whole[step][key])
 
 
+def test_process_shards_pass_the_epoch_to_data_sets_that_take_one():
+    class ByEpoch(keras.utils.PyDataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, index):
+            return ("plain", index)
+
+        def batch_at(self, index, epoch):
+            return ("at", index, epoch)
+
+    shard = distribute.ProcessShard(ByEpoch(), index=1, count=2)
+    assert shard.batch_at(2, epoch=5) == ("at", 5, 5)  # local batch 2 * 2 + 1, pass 5
+    assert shard[2] == ("plain", 5)
+    plain = distribute.ProcessShard(MannequinDataset(image_size=(64, 44), batch_size=2, seed=3), index=1, count=2)
+    np.testing.assert_array_equal(plain.batch_at(1, epoch=3)["source_image"], plain[1]["source_image"])
+
+
 def test_one_process_is_the_chief_and_reads_everything():
     assert distribute.is_chief()
     assert (distribute.process_index(), distribute.process_count()) == (0, 1)
