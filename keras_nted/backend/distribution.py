@@ -26,6 +26,32 @@ import numpy as np
 
 BACKEND = keras.backend.backend()
 
+
+# One process, no replicas: what TensorFlow and torch are here; JAX overrides what differs.
+def process_index():
+    return 0
+
+
+def process_count():
+    return 1
+
+
+def enable_cpu_collectives():
+    pass
+
+
+def replicated_scope():
+    return None
+
+
+def num_replicas(model):
+    return 1
+
+
+def to_host(x):
+    return keras.ops.convert_to_numpy(x)
+
+
 if BACKEND == "jax":
     import jax
 
@@ -42,12 +68,6 @@ if BACKEND == "jax":
     def split_host_cpu(count):
         jax.config.update("jax_num_cpu_devices", int(count))
 
-    def replicated_scope():
-        return None
-
-    def num_replicas(model):
-        return 1
-
     def to_host(x):
         if isinstance(x, keras.Variable):
             x = x.value
@@ -62,15 +82,6 @@ if BACKEND == "jax":
 elif BACKEND == "tensorflow":
     import tensorflow as tf
 
-    def process_index():
-        return 0
-
-    def process_count():
-        return 1
-
-    def enable_cpu_collectives():
-        pass
-
     def split_host_cpu(count):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
@@ -82,27 +93,7 @@ elif BACKEND == "tensorflow":
     def num_replicas(model):
         return model.distribute_strategy.num_replicas_in_sync
 
-    def to_host(x):
-        return keras.ops.convert_to_numpy(x)
-
 else:
-    def process_index():
-        return 0
-
-    def process_count():
-        return 1
-
-    def enable_cpu_collectives():
-        pass
 
     def split_host_cpu(count):
         raise ValueError("Keras has no distribution API for `fit` on torch: no CPU devices to split.")
-
-    def replicated_scope():
-        return None
-
-    def num_replicas(model):
-        return 1
-
-    def to_host(x):
-        return keras.ops.convert_to_numpy(x)
