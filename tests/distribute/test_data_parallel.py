@@ -88,3 +88,29 @@ def test_minibatch_stddev_groups_over_the_batch_each_step_program_sees(runs):
         # One program per replica, as the release's per-GPU groups: each half on its own.
         np.testing.assert_allclose(runs["logits_predict"], runs["logits_halves"], atol=1e-5)
         assert np.abs(runs["logits_predict"] - runs["logits_whole"]).max() > 1e-4
+
+
+@needs_fit_distribution
+@pytest.mark.slow
+def test_mixed_float16_scales_each_optimizers_loss_when_data_parallel():
+    """Loss scaling per replica: each step either applies or halves its optimizer's scale."""
+    import json
+
+    env_path = os.pathsep.join(filter(None, [REPO, HERE, os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, os.path.join(HERE, "mixed_precision_run.py")],
+        env=dict(os.environ, PYTHONPATH=env_path), cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-6000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["classes"] == {"generator": "LossScaleOptimizer", "discriminator": "LossScaleOptimizer"}
+    # Two replicas on TensorFlow; one program over two devices on JAX.
+    assert (report["replicas"], report["devices"]) == ((2, None) if BACKEND == "tensorflow" else (1, 2))
+    assert report["step"] == 3  # counted once per step, not once per replica
+    # G: 3 steps; D: the GAN steps 2 and 3 plus lazy R1 at step 3. A step whose scaled
+    # gradients overflowed was skipped and halved the scale (2**15 at the start).
+    for name, updates in (("generator", 3), ("discriminator", 3)):
+        skipped = np.log2(2.0**15 / report["scales"][name])
+        assert skipped == int(skipped) and report["iterations"][name] + skipped == updates, report
+    assert report["iterations"]["discriminator"] >= 1 and report["iterations"]["generator"] >= 1
+    assert report["finite"] and all(np.isfinite(v) for v in report["logs"].values()), report
