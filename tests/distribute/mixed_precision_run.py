@@ -1,7 +1,8 @@
 """Trains the tiny NTEDGAN under mixed_float16, data-parallel on two CPU devices, in a fresh process.
 
 Run by `tests/distribute/test_data_parallel.py` (the device count is fixed when the backend
-starts). Three steps: reconstruction, GAN, GAN + lazy R1. Prints one JSON line: the replicas,
+starts). Two steps, both with the GAN on: GAN + lazy R1, then GAN (the generator's own
+float16 path is the same in every phase). Prints one JSON line: the replicas,
 each optimizer's class, loss scale and iterations, the step counter, the last logs and whether
 every weight is finite.
 """
@@ -26,8 +27,8 @@ from keras_nted.models import NTEDGenerator  # noqa: E402
 keras.mixed_precision.set_dtype_policy("mixed_float16")
 with distribute.data_parallel():
     gan = NTEDGAN(NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"), None, None)
-    gan.compile(gan_start_step=0, r1_interval=2)
-    history = gan.fit(Batches(3), epochs=1, verbose=0, shuffle=False).history
+    gan.compile(gan_start_step=-1, r1_interval=2)
+    history = gan.fit(Batches(2), epochs=1, verbose=0, shuffle=False).history
     optimizers = {"generator": gan.generator_optimizer, "discriminator": gan.discriminator_optimizer}
     print(json.dumps({
         "replicas": num_replicas(gan),

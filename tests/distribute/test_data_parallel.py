@@ -90,8 +90,13 @@ def test_minibatch_stddev_groups_over_the_batch_each_step_program_sees(runs):
         assert np.abs(runs["logits_predict"] - runs["logits_whole"]).max() > 1e-4
 
 
-@needs_fit_distribution
 @pytest.mark.slow
+@pytest.mark.skipif(
+    BACKEND != "tensorflow",
+    reason="per-replica loss scaling is MirroredStrategy's case; a JAX DataParallel step is one program over the "
+    "global batch, whose loss scaling tests/models/test_gan.py tests (checked by hand with two devices: "
+    "tests/distribute/mixed_precision_run.py); torch has no distribution API for fit",
+)
 def test_mixed_float16_scales_each_optimizers_loss_when_data_parallel():
     """Loss scaling per replica: each step either applies or halves its optimizer's scale."""
     import json
@@ -104,12 +109,11 @@ def test_mixed_float16_scales_each_optimizers_loss_when_data_parallel():
     assert result.returncode == 0, result.stderr[-6000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["classes"] == {"generator": "LossScaleOptimizer", "discriminator": "LossScaleOptimizer"}
-    # Two replicas on TensorFlow; one program over two devices on JAX.
-    assert (report["replicas"], report["devices"]) == ((2, None) if BACKEND == "tensorflow" else (1, 2))
-    assert report["step"] == 3  # counted once per step, not once per replica
-    # G: 3 steps; D: the GAN steps 2 and 3 plus lazy R1 at step 3. A step whose scaled
-    # gradients overflowed was skipped and halved the scale (2**15 at the start).
-    for name, updates in (("generator", 3), ("discriminator", 3)):
+    assert report["replicas"] == 2
+    assert report["step"] == 2  # counted once per step, not once per replica
+    # G: 2 steps; D: both GAN steps plus lazy R1 at the first. A step whose scaled gradients
+    # overflowed was skipped and halved the scale (2**15 at the start).
+    for name, updates in (("generator", 2), ("discriminator", 3)):
         skipped = np.log2(2.0**15 / report["scales"][name])
         assert skipped == int(skipped) and report["iterations"][name] + skipped == updates, report
     assert report["iterations"]["discriminator"] >= 1 and report["iterations"]["generator"] >= 1

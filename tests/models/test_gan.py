@@ -407,7 +407,7 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp
 RESUME_SCRIPT = """
 import json, sys, keras
 from keras_nted.callbacks import TrainingCheckpoint
-from tests.models.test_gan import light_gan, Batches, counters
+from tests.models.test_gan import plain_gan, Batches, counters
 
 class Probe(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
@@ -419,7 +419,7 @@ class Probe(keras.callbacks.Callback):
         if self.taken == int(sys.argv[2]):
             self.model.stop_training = True
 
-gan = light_gan()
+gan = plain_gan()
 gan.compile(gan_start_step=0, r1_interval=2)
 gan.fit(Batches(1000), epochs=1, verbose=0, callbacks=[TrainingCheckpoint(sys.argv[1], save_freq=1), Probe()])
 print(json.dumps({"end": counters(gan)}), flush=True)
