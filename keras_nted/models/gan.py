@@ -437,10 +437,11 @@ class NTEDGAN(keras.Model):
             done = 0
         if not done or epoch >= epochs:
             return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs)
-        # The rest of the interrupted epoch, then the remaining epochs, with one set of
-        # callbacks (one progress display and one History across both calls).
+        # The rest of the interrupted epoch, then the remaining epochs, as one run to the
+        # callbacks: one progress display, one History, one on_train_begin and one
+        # on_train_end (TensorBoard closes its writers at the end and cannot begin again).
         kwargs.pop("steps_per_epoch", None)
-        callback_list = keras.callbacks.CallbackList(
+        callback_list = _OneRun(
             callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps - done,
             model=self,
         )  # fmt: skip
@@ -454,6 +455,7 @@ class NTEDGAN(keras.Model):
             history = super().fit(
                 x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callback_list, **kwargs
             )  # fmt: skip
+        callback_list.end()
         return history
 
     # ------------------------------------------------------------------ phases
@@ -662,6 +664,30 @@ class NTEDGAN(keras.Model):
             if key in config:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
+
+
+class _OneRun(keras.callbacks.CallbackList):
+    """Callbacks shared by consecutive `fit` calls that make one run.
+
+    `on_train_begin` reaches the callbacks at the first call only; `on_train_end` is held
+    back until `end()`, which passes on the last call's logs.
+    """
+
+    _began = False
+    _end_logs = None
+
+    def on_train_begin(self, logs=None):
+        if not self._began:
+            self._began = True
+            super().on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        self._end_logs = logs
+
+    def end(self):
+        if self._began:
+            self._began = False
+            super().on_train_end(self._end_logs)
 
 
 class _SkipBatches(keras.utils.PyDataset):

@@ -350,15 +350,30 @@ class Indexed(keras.utils.PyDataset):
         return make_batch(index)
 
 
+class BeginEnd(keras.callbacks.Callback):
+    """Counts on_train_begin and on_train_end, and fails as TensorBoard does on a begin after an end."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        assert "end" not in self.calls, "on_train_begin after on_train_end"
+        self.calls.append("begin")
+
+    def on_train_end(self, logs=None):
+        self.calls.append("end")
+
+
 def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path):
     backup = str(tmp_path / "backup")
     gan = plain_gan()  # one model throughout: each phase compiles once
     gan.compile(gan_start_step=0, r1_interval=2)
     start = str(tmp_path / "start.weights.h5")
     gan.save_weights(start)
-    gan.fit(Indexed(2), epochs=2, verbose=0, shuffle=False)  # steps: G, GAN, GAN + R1, GAN
+    gan.fit(Indexed(2), epochs=3, verbose=0, shuffle=False)  # steps: G, GAN, GAN + R1, GAN, GAN + R1, GAN
     whole, whole_counters = numpy_weights(gan), counters(gan)
-    assert whole_counters[0] == 4
+    assert whole_counters[0] == 6
 
     # The same run from the start, stopped after step 3 (one step into epoch 2)...
     class StopAt(keras.callbacks.Callback):
@@ -367,15 +382,21 @@ def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path):
                 self.model.stop_training = True
 
     gan.load_weights(start)
-    gan.fit(Indexed(2), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), StopAt()], shuffle=False)
+    gan.fit(Indexed(2), epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), StopAt()], shuffle=False)
     assert counters(gan)[0] == 3
     # ...then everything forgotten, and resumed from its checkpoint.
     gan.load_weights(start)
-    data, recorder = Indexed(2), Recorder()
-    gan.fit(data, epochs=2, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), recorder], shuffle=False)
-    # The rest of epoch 2 only (TensorFlow's adapter may ask for a batch twice: it peeks at one).
-    assert sorted(set(data.asked)) == [1], data.asked
-    assert recorder.steps == [1]  # in epoch index 1
+    data, recorder, begin_end = Indexed(2), Recorder(), BeginEnd()
+    history = gan.fit(
+        data, epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), recorder, begin_end], shuffle=False
+    )  # fmt: skip
+    # The rest of epoch 2 (batch 1), then epoch 3 (TensorFlow's adapter may ask for a batch twice: it peeks).
+    assert [i for n, i in enumerate(data.asked) if i != data.asked[n - 1] or n == 0][:1] == [1], data.asked
+    assert sorted(set(data.asked)) == [0, 1], data.asked
+    assert recorder.steps == [1, 2, 2]  # epoch indices
+    # One run to the callbacks: one begin, one end, one History over both epochs.
+    assert begin_end.calls == ["begin", "end"]
+    assert history.epoch == [1, 2] and len(history.history["loss"]) == 2
     assert counters(gan) == whole_counters
     for expected, variable in zip(whole, gan.weights):  # every backend is deterministic on a CPU
         np.testing.assert_array_equal(expected, to_numpy(variable), err_msg=variable.path)
