@@ -98,6 +98,11 @@ def device():
     """The device Keras computes on, e.g. `cpu:0` or `gpu:0` (the first one listed)."""
     import keras
 
+    backend = keras.backend.backend()
+    if backend == "torch":  # keras.distribution has no torch implementation
+        import torch
+
+        return "gpu:0" if torch.cuda.is_available() else "cpu:0"
     return keras.distribution.list_devices()[0]
 
 

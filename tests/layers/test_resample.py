@@ -7,6 +7,7 @@ import pytest
 from keras_nted.layers import Blur
 from keras_nted.layers import Upsample
 from keras_nted.layers import upfirdn2d
+from keras_nted.layers.resample import _upfirdn2d_depthwise, separable_factors
 from keras_nted.layers.resample import make_kernel
 from tests.layers.harness import run_layer_test
 
@@ -72,6 +73,25 @@ def test_upfirdn2d_is_a_true_convolution(up, down, pad):
     x = np.random.default_rng(2).normal(size=(1, 5, 7, 2)).astype("float32")
     out = keras.ops.convert_to_numpy(upfirdn2d(x, kernel, up=up, down=down, pad=pad))
     np.testing.assert_allclose(out, upfirdn2d_reference(x, kernel, up, down, pad), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("up,down,pad", [(1, 1, (2, 1)), (2, 1, (2, 1)), (2, 2, (0, -1)), (1, 2, (3, 0))])
+def test_separable_path_is_a_true_convolution_and_equals_the_depthwise_path(up, down, pad):
+    # Rank 1 but asymmetric along both axes: the two 1-D passes must flip their own taps.
+    kernel = np.outer([1.0, 2.0, 4.0], [1.0, 5.0, 2.0, 7.0]).astype("float32") / 105.0
+    column, row = separable_factors(kernel)
+    np.testing.assert_allclose(np.outer(column, row), kernel, rtol=1e-7)
+    x = np.random.default_rng(3).normal(size=(2, 6, 7, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(upfirdn2d(x, kernel, up=up, down=down, pad=pad))
+    np.testing.assert_allclose(out, upfirdn2d_reference(x, kernel, up, down, pad), atol=1e-6, rtol=1e-5)
+    depthwise = keras.ops.convert_to_numpy(_upfirdn2d_depthwise(x, kernel, up, down, pad))
+    np.testing.assert_allclose(out, depthwise, atol=1e-6, rtol=1e-5)
+
+
+def test_only_rank_one_kernels_take_the_separable_path():
+    assert separable_factors(K) is not None
+    assert separable_factors(np.arange(1.0, 13.0).reshape(3, 4)) is None  # rank 2
+    assert separable_factors(np.eye(3)) is None
 
 
 def test_make_kernel():
