@@ -302,12 +302,31 @@ def plain_gan():
     return NTEDGAN(NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"), None, None)
 
 
-def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path):
-    backup = tmp_path / "backup"
+@pytest.fixture(scope="module")
+def fresh_gan(tmp_path_factory):
+    """`reset()` -> one compiled plain GAN, back at its saved start (weights, optimizers, counters).
+
+    The checkpoint tests share it so that each phase compiles once for all of them (on JAX
+    about 7 s a phase); loading the start file resets everything a fit can change.
+    """
     gan = plain_gan()
     gan.compile(gan_start_step=0, r1_interval=2)
-    start = str(tmp_path / "start.weights.h5")
+    start = str(tmp_path_factory.mktemp("fresh_gan") / "start.weights.h5")
     gan.save_weights(start)
+
+    def reset():
+        gan.load_weights(start)
+        assert counters(gan) == (0, 0, 0)
+        return gan
+
+    reset.start = start
+    return reset
+
+
+def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path, fresh_gan):
+    backup = tmp_path / "backup"
+    gan = fresh_gan()
+    start = fresh_gan.start
     gan.fit(Batches(3), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(str(backup), save_freq=2)])
     assert counters(gan) == (6, 6, 7)
     files = sorted(p.name for p in backup.iterdir())
@@ -365,12 +384,10 @@ class BeginEnd(keras.callbacks.Callback):
         self.calls.append("end")
 
 
-def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path):
+def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path, fresh_gan):
     backup = str(tmp_path / "backup")
-    gan = plain_gan()  # one model throughout: each phase compiles once
-    gan.compile(gan_start_step=0, r1_interval=2)
-    start = str(tmp_path / "start.weights.h5")
-    gan.save_weights(start)
+    gan = fresh_gan()  # one model throughout: each phase compiles once
+    start = fresh_gan.start
     gan.fit(Indexed(2), epochs=3, verbose=0, shuffle=False)  # steps: G, GAN, GAN + R1, GAN, GAN + R1, GAN
     whole, whole_counters = numpy_weights(gan), counters(gan)
     assert whole_counters[0] == 6
@@ -402,7 +419,7 @@ def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path):
         np.testing.assert_array_equal(expected, to_numpy(variable), err_msg=variable.path)
 
 
-def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, fresh_gan):
     from keras_nted.callbacks import NonFiniteLossError
     from keras_nted.callbacks import StopOnNonFiniteLoss
 
@@ -413,16 +430,15 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp
                 batch["target_image"] = np.full_like(batch["target_image"], np.nan)
             return batch
 
-    gan = light_gan()
-    gan.compile(gan_start_step=0, r1_interval=2)
+    gan = fresh_gan()
     checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=1)
     with pytest.raises(NonFiniteLossError, match="Training diverged at step 3: .*loss=nan"):
         gan.fit(Poisoned(4), epochs=1, verbose=0, shuffle=False, callbacks=[StopOnNonFiniteLoss(), checkpoint])
     assert [step for step, _ in checkpoint.checkpoints()] == [1, 2]
-    restored = light_gan()
-    restored.compile(gan_start_step=0, r1_interval=2)
-    assert checkpoint.restore(restored) == 2
-    assert all(np.isfinite(to_numpy(w)).all() for w in restored.weights)
+    assert not all(np.isfinite(to_numpy(w)).all() for w in gan.weights)  # step 3 poisoned the weights
+    assert checkpoint.restore(gan) == 2
+    assert counters(gan)[0] == 2
+    assert all(np.isfinite(to_numpy(w)).all() for w in gan.weights)
 
 
 RESUME_SCRIPT = """

@@ -1,0 +1,71 @@
+"""`backend.conv.conv2d` and the polyphase transposed convolution: the values and gradients of
+`keras.ops.conv` / `keras.ops.conv_transpose` (on JAX the kernel gradient is computed another way)."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_nted.backend import autodiff
+from keras_nted.backend.conv import conv2d
+from keras_nted.layers.equalized import conv_transpose_polyphase
+from tests.helpers import to_numpy
+
+
+def _gradients(fn, x, kernel):
+    """`(value, d value / dx, d value / dkernel)` of a scalar `fn(x, kernel)`."""
+    xv, kv = keras.Variable(x), keras.Variable(kernel)
+    value, _, (dx, dk) = autodiff.value_and_grad(lambda: (fn(xv.value, kv.value), None), [xv, kv])
+    return to_numpy(value), to_numpy(dx), to_numpy(dk)
+
+
+# (kernel size, stride, padding): every convolution of the models, then other sizes.
+CONV_CASES = [(3, 1, "same"), (3, 2, "valid"), (1, 1, "valid"), (1, 2, "valid"), (5, 1, "same"), (2, 3, "valid")]
+
+
+@pytest.mark.parametrize("k,strides,padding", CONV_CASES)
+def test_conv2d_values_and_gradients_are_keras_conv(k, strides, padding):
+    rng = np.random.default_rng(k * 10 + strides)
+    x = rng.normal(size=(2, 9, 8, 3)).astype("float32")
+    kernel = rng.normal(size=(k, k, 3, 4)).astype("float32")
+    out_shape = ops.conv(x, kernel, strides=strides, padding=padding).shape
+    weights = ops.convert_to_tensor(rng.normal(size=out_shape).astype("float32"))
+    ours = _gradients(lambda x, w: ops.sum(conv2d(x, w, strides, padding) * weights), x, kernel)
+    keras_ = _gradients(lambda x, w: ops.sum(ops.conv(x, w, strides=strides, padding=padding) * weights), x, kernel)
+    for a, b in zip(ours, keras_):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
+
+
+def test_conv2d_second_order_gradients_are_keras_conv():
+    # R1 differentiates d D / d x again with respect to the weights.
+    rng = np.random.default_rng(5)
+    x = ops.convert_to_tensor(rng.normal(size=(2, 7, 6, 3)).astype("float32"))
+    kernel = rng.normal(size=(3, 3, 3, 2)).astype("float32")
+
+    def penalty(conv):
+        def fn(_, w):
+            grad = autodiff.input_grad(lambda t: ops.tanh(conv(t, w)), x)
+            return ops.sum(ops.square(grad))
+
+        return fn
+
+    ours = _gradients(penalty(lambda t, w: conv2d(t, w, 1, "same")), np.zeros(1, "float32"), kernel)
+    keras_ = _gradients(penalty(lambda t, w: ops.conv(t, w, padding="same")), np.zeros(1, "float32"), kernel)
+    np.testing.assert_allclose(ours[0], keras_[0], rtol=1e-5)
+    np.testing.assert_allclose(ours[2], keras_[2], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("k,strides", [(3, 2), (4, 2), (5, 2), (3, 3), (3, 1), (1, 2)])
+def test_polyphase_transposed_convolution_is_keras_conv_transpose(k, strides):
+    rng = np.random.default_rng(k * 10 + strides)
+    x = rng.normal(size=(2, 5, 4, 3)).astype("float32")
+    kernel = rng.normal(size=(k, k, 6, 3)).astype("float32")
+    expected = ops.conv_transpose(x, kernel, strides=strides, padding="valid")
+    weights = ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
+    ours = _gradients(lambda x, w: ops.sum(conv_transpose_polyphase(x, w, strides) * weights), x, kernel)
+    keras_ = _gradients(
+        lambda x, w: ops.sum(ops.conv_transpose(x, w, strides=strides, padding="valid") * weights), x, kernel
+    )  # fmt: skip
+    np.testing.assert_allclose(to_numpy(conv_transpose_polyphase(x, kernel, strides)), to_numpy(expected), atol=1e-5)
+    for a, b in zip(ours, keras_):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
