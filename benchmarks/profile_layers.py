@@ -57,6 +57,30 @@ def compiled(layer):
     return run
 
 
+def compiled_backward(layer, args):
+    """`f()` running `layer` forward and its gradients w.r.t. its weights and float inputs."""
+    import keras
+    from keras import ops
+
+    from keras_nted.backend import autodiff
+
+    flat = keras.tree.flatten(args)
+    inputs = [keras.Variable(a) for a in flat]
+
+    def loss():
+        values = keras.tree.pack_sequence_as(args, [v.value for v in inputs])
+        outputs = keras.tree.flatten(layer(*values))
+        return sum(ops.mean(ops.cast(o, "float32")) for o in outputs), None
+
+    step = autodiff.compiled_value_and_grad(loss, list(layer.trainable_variables) + inputs)
+
+    def run():
+        _, _, grads = step()
+        return [keras.ops.convert_to_numpy(g[..., :1]) for g in grads if g is not None and len(g.shape)]
+
+    return run
+
+
 def median_time(function, args, repeats):
     function(*args)  # compile / warm up
     times = []
@@ -105,6 +129,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--top", type=int, default=10, help="also list the N slowest single layers")
+    parser.add_argument("--backward", action="store_true",
+                        help="time forward + gradients (weights and inputs) instead of the forward")
     args = parser.parse_args(argv)
 
     import keras
@@ -119,8 +145,11 @@ def main(argv=None):
     by_kind = collections.defaultdict(lambda: [0.0, 0.0, 0])
     rows = []
     for layer, layer_args in layer_calls(model, args.batch_size, rng):
-        seconds = median_time(compiled(layer), layer_args, args.repeats)
-        flops = conv_flops(layer, layer_args)
+        if args.backward:
+            seconds = median_time(compiled_backward(layer, layer_args), [], args.repeats)
+        else:
+            seconds = median_time(compiled(layer), layer_args, args.repeats)
+        flops = conv_flops(layer, layer_args) * (3 if args.backward else 1)
         kind = by_kind[type(layer).__name__]
         kind[0] += seconds
         kind[1] += flops
@@ -129,7 +158,8 @@ def main(argv=None):
 
     total = sum(k[0] for k in by_kind.values())
     print(
-        f"{keras.backend.backend()}: {args.preset} batch {args.batch_size}; whole model {whole * 1e3:.1f} ms, "
+        f"{keras.backend.backend()}: {args.preset} batch {args.batch_size}, "
+        f"{'forward + gradients' if args.backward else 'forward'}; whole model forward {whole * 1e3:.1f} ms, "
         f"layers alone {total * 1e3:.1f} ms"
     )
     print(f"{'layer kind':28s} {'count':>5s} {'ms':>9s} {'% model':>8s} {'GFLOP/s':>8s}")

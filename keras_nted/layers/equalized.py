@@ -10,51 +10,9 @@ import keras
 from keras import ops
 
 from keras_nted.backend.conv import conv2d
+from keras_nted.backend.conv import conv_transpose2d
 
 _SQRT2 = math.sqrt(2.0)
-
-
-def conv_transpose_polyphase(x, kernel, strides):
-    """`keras.ops.conv_transpose(x, kernel, strides, padding="valid")` as `strides**2` convolutions.
-
-    A stride-`s` transposed convolution scatters every input pixel `x[j]` times the kernel
-    to the outputs `s * j + t`, so output phase `a` (the outputs `s * i + a`) only meets
-    the taps `a, a + s, ...`: it is an ordinary stride-1 convolution of the zero-padded input
-    with those taps, flipped. The `s**2` phase outputs are interleaved. The multiply-adds
-    are those of the transposed convolution, no zeros are inserted, and the convolutions
-    and their gradients take the backends' fast stride-1 paths (XLA's CPU transposed
-    convolution runs at 35-80 GFLOP/s at this model's sizes, its kernel gradient at 1-2).
-
-    Args:
-        x: `(batch, height, width, in_channels)`.
-        kernel: `(k, k, filters, in_channels)` (the `keras.ops.conv_transpose` layout).
-        strides: integer upsampling factor `s`.
-
-    Returns:
-        `(batch, s * (height - 1) + k, s * (width - 1) + k, filters)`.
-    """
-    k, s = kernel.shape[0], strides
-    if k < s:  # some phases meet no tap at all
-        return ops.conv_transpose(x, kernel, strides=s, padding="valid")
-    kernel = ops.transpose(kernel, (0, 1, 3, 2))  # (k, k, in_channels, filters)
-    taps = -(-k // s)  # the most taps a phase meets
-    height, width = x.shape[1], x.shape[2]
-    padded = ops.pad(x, [(0, 0), (taps - 1, taps - 1), (taps - 1, taps - 1), (0, 0)])
-    rows = []
-    for a in range(s):
-        row = []
-        for b in range(s):
-            ta, tb = -(-(k - a) // s), -(-(k - b) // s)
-            phase_kernel = ops.stack(
-                [ops.stack([kernel[a + s * (ta - 1 - r), b + s * (tb - 1 - c)] for c in range(tb)]) for r in range(ta)]
-            )
-            window = padded[:, taps - ta :, taps - tb :]
-            row.append(conv2d(window, phase_kernel, 1, "valid"))
-        rows.append(ops.stack(row, axis=3))  # (batch, h', w', s, filters)
-    y = ops.stack(rows, axis=2)  # (batch, h', s, w', s, filters)
-    filters = kernel.shape[-1]
-    y = ops.reshape(y, (-1, s * (height + taps - 1), s * (width + taps - 1), filters))
-    return y[:, : s * (height - 1) + k, : s * (width - 1) + k]
 
 
 def _check_positive_int(name, value):
@@ -212,7 +170,7 @@ class EqualizedConv2DTranspose(keras.layers.Layer):
             self.bias = None
 
     def call(self, inputs):
-        y = conv_transpose_polyphase(inputs, self.kernel * self.scale, self.strides)
+        y = conv_transpose2d(inputs, self.kernel * self.scale, self.strides)
         if self.use_bias:
             y = y + self.bias
         return y

@@ -8,7 +8,7 @@ from keras import ops
 
 from keras_nted.backend import autodiff
 from keras_nted.backend.conv import conv2d
-from keras_nted.layers.equalized import conv_transpose_polyphase
+from keras_nted.backend.conv import conv_transpose_polyphase
 from tests.helpers import to_numpy
 
 
