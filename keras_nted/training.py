@@ -24,6 +24,7 @@ import time
 import keras
 import numpy as np
 
+from keras_nted.callbacks import StopOnInterrupt
 from keras_nted.callbacks import StopOnNonFiniteLoss
 from keras_nted.callbacks import TrainingCheckpoint
 from keras_nted.files import RunLock
@@ -499,7 +500,10 @@ def train(
         # NTEDGAN.fit restores the newest checkpoint and continues at its exact step. shuffle=False:
         # `_Rotating` fixes the order; Keras' shuffle draws from each process's own global random
         # state, so a resumed run, or the processes of a multi-process run, would disagree.
-        gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+        interrupt = StopOnInterrupt(checkpoint)  # last: the step's other callbacks have run
+        callbacks.append(interrupt)
+        with interrupt.installed():
+            gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
         if chief and not model_path.exists():  # already complete when resumed: still give the model
             save_generator(gan.ema_generator, model_path)
     return gan

@@ -25,6 +25,25 @@ BACKEND = keras.backend.backend()
 # (TensorFlow's oneDNN kernel, without XLA as the GAN trains, and torch's are 2-3x faster
 # than the slices, their backward too).
 SEPARABLE_FIR = BACKEND == "jax"
+# ... for feature maps of at least this many values per example (the depthwise form of a
+# smaller one costs well under a millisecond, and compiles with fewer operations).
+MIN_SEPARABLE_FIR_SIZE = 2**17
+
+
+def separable_fir(x):
+    """Whether `upfirdn2d` should filter `x` (channels-last) with a rank-1 kernel as 1-D passes."""
+    return SEPARABLE_FIR and x.shape[1] * x.shape[2] * x.shape[3] >= MIN_SEPARABLE_FIR_SIZE
+
+# JAX takes the forms below for convolutions of at least this many multiply-adds per example
+# (every layer of the released 256x176 and 512x352 models but the last 8x8 ones). Below it
+# XLA's own forms cost a few ms at most, and compile with fewer operations.
+MIN_CUSTOM_MACS = 10**8
+
+
+def _macs(x, kernel):
+    """Input pixels x kernel size: the multiply-adds per example of a stride-1 or transposed
+    convolution of `x` (channels-last) with `kernel` (an upper bound for "valid" padding)."""
+    return x.shape[1] * x.shape[2] * kernel.shape[0] * kernel.shape[1] * kernel.shape[2] * kernel.shape[3]
 
 
 def conv_transpose2d(x, kernel, strides):
@@ -35,7 +54,7 @@ def conv_transpose2d(x, kernel, strides):
     gradient at 1-2; TensorFlow's and torch's own kernels are 1.2-2x faster than the
     polyphase form, forward and backward, and keep it.
     """
-    if BACKEND == "jax":
+    if BACKEND == "jax" and _macs(x, kernel) >= MIN_CUSTOM_MACS:
         return conv_transpose_polyphase(x, kernel, strides)
     return ops.conv_transpose(x, kernel, strides=strides, padding="valid")
 
@@ -102,7 +121,10 @@ def conv2d(x, kernel, strides=1, padding="valid"):
         padding: `"valid"` or `"same"`.
     """
     k = kernel.shape[0]
-    if BACKEND != "jax" or kernel.shape[1] != k or _paddings(k, strides, padding) is None:
+    if (
+        BACKEND != "jax" or kernel.shape[1] != k or _paddings(k, strides, padding) is None
+        or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS
+    ):  # fmt: skip
         return ops.conv(x, kernel, strides=strides, padding=padding)
     return _jax_conv2d(x, kernel, strides, padding)
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.backend.conv import SEPARABLE_FIR
+from keras_nted.backend.conv import separable_fir
 
 DEFAULT_KERNEL = (1, 3, 3, 1)
 
@@ -61,7 +61,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):
     if channels is None:
         raise ValueError("upfirdn2d needs a known channel count.")
     factors = separable_factors(kernel)
-    if factors is not None and SEPARABLE_FIR:
+    if factors is not None and separable_fir(x):
         return _upfirdn2d_separable(x, factors, up, down, pad)
     return _upfirdn2d_depthwise(x, kernel, up, down, pad)
 
@@ -70,8 +70,8 @@ def _upfirdn2d_separable(x, factors, up, down, pad):
     """`upfirdn2d` for a rank-1 kernel `outer(*factors)`: two 1-D passes of shifted slices.
 
     2k multiply-adds per output instead of a depthwise k x k convolution, which XLA's and
-    TensorFlow's CPU kernels run 20-30x slower (torch's runs it as fast, and its backward
-    2x faster than that of the slices: `SEPARABLE_FIR` is off there).
+    XLA's CPU kernels run 20-30x slower (TensorFlow's oneDNN and torch's kernels run it 2-3x
+    faster than the slices: see `keras_nted.backend.conv.separable_fir`).
     """
     for axis, taps in ((1, factors[0]), (2, factors[1])):
         x = _fir_1d(x, taps, axis, up, down, pad)

@@ -7,9 +7,16 @@ import pytest
 from keras import ops
 
 from keras_nted.backend import autodiff
+from keras_nted.backend import conv as conv_module
 from keras_nted.backend.conv import conv2d
 from keras_nted.backend.conv import conv_transpose_polyphase
 from tests.helpers import to_numpy
+
+
+@pytest.fixture(autouse=True)
+def every_size_takes_the_custom_forms(monkeypatch):
+    """These tests use small tensors: make JAX take its custom forms for them too."""
+    monkeypatch.setattr(conv_module, "MIN_CUSTOM_MACS", 0)
 
 
 def _gradients(fn, x, kernel):

@@ -441,6 +441,28 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp
     assert all(np.isfinite(to_numpy(w)).all() for w in gan.weights)
 
 
+def test_ctrl_c_stops_after_the_step_with_its_checkpoint_and_restores_the_handler(tmp_path, fresh_gan):
+    import signal
+
+    from keras_nted.callbacks import StopOnInterrupt
+
+    class CtrlCAt(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:  # during step 2
+                os.kill(os.getpid(), signal.SIGINT)
+
+    gan = fresh_gan()
+    checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=100)
+    stop = StopOnInterrupt(checkpoint)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match="stopped after step 2"):
+        with stop.installed():
+            gan.fit(Indexed(4), epochs=1, verbose=0, shuffle=False, callbacks=[CtrlCAt(), checkpoint, stop])
+    assert signal.getsignal(signal.SIGINT) is before
+    assert counters(gan)[0] == 2  # step 2 finished, step 3 never started
+    assert [step for step, _ in checkpoint.checkpoints()] == [2]  # written although save_freq is 100
+
+
 RESUME_SCRIPT = """
 import json, sys, keras
 from keras_nted.callbacks import TrainingCheckpoint
