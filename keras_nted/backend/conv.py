@@ -7,10 +7,11 @@ window is the whole feature map) to a slow generic loop: 46-60 GFLOP/s for a 3x3
 this model where the forward runs at 270 GFLOP/s, and 1-2 GFLOP/s through a transposed
 convolution, which made the JAX train step 4x slower than TensorFlow's. Here that gradient
 is one matrix product per kernel tap, `dK[i, j] = x_shifted(i, j)^T dY`, which runs at the
-matmul rate; the convolution keeps its input for the backward pass as before, and each tap
-copies a strided window of it (the peak memory of the nted_fashion_256 train step rose
-from 6.5 to 10 GB on this CPU while the step went from 69 s to 33 s). The forward pass and the input gradient are XLA's own. TensorFlow (oneDNN / Eigen kernels) and
-torch (its own kernels) keep `keras.ops.conv` and its gradient.
+matmul rate (the forward pass and the input gradient are XLA's own). The convolution keeps
+its input for the backward pass as before, and each tap copies a strided window of it: the
+peak memory of the nted_fashion_256 train step rose from 6.5 to 10 GB on this CPU while the
+step went from 69 s to 33 s. TensorFlow (oneDNN / Eigen kernels) and torch (its own
+kernels) keep `keras.ops.conv` and its gradient.
 """
 
 import functools
@@ -32,18 +33,29 @@ MIN_SEPARABLE_FIR_SIZE = 2**17
 
 def separable_fir(x):
     """Whether `upfirdn2d` should filter `x` (channels-last) with a rank-1 kernel as 1-D passes."""
-    return SEPARABLE_FIR and x.shape[1] * x.shape[2] * x.shape[3] >= MIN_SEPARABLE_FIR_SIZE
+    return SEPARABLE_FIR and _product(x.shape[1:]) >= MIN_SEPARABLE_FIR_SIZE
+
 
 # JAX takes the forms below for convolutions of at least this many multiply-adds per example
-# (every layer of the released 256x176 and 512x352 models but the last 8x8 ones). Below it
+# (the released 256x176 model's layers from 16x11 up; the tiny test preset's all stay below). Below it
 # XLA's own forms cost a few ms at most, and compile with fewer operations.
 MIN_CUSTOM_MACS = 10**8
+
+
+def _product(dims):
+    """The product of static dimensions; 0 if one is unknown (then XLA's own forms are used)."""
+    total = 1
+    for d in dims:
+        if d is None:
+            return 0
+        total *= d
+    return total
 
 
 def _macs(x, kernel):
     """Input pixels x kernel size: the multiply-adds per example of a stride-1 or transposed
     convolution of `x` (channels-last) with `kernel` (an upper bound for "valid" padding)."""
-    return x.shape[1] * x.shape[2] * kernel.shape[0] * kernel.shape[1] * kernel.shape[2] * kernel.shape[3]
+    return _product(x.shape[1:3]) * _product(kernel.shape)
 
 
 def conv_transpose2d(x, kernel, strides):
@@ -126,7 +138,7 @@ def conv2d(x, kernel, strides=1, padding="valid"):
         or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS
     ):  # fmt: skip
         return ops.conv(x, kernel, strides=strides, padding=padding)
-    return _jax_conv2d(x, kernel, strides, padding)
+    return _jax_conv()(x, kernel, strides, padding)
 
 
 @functools.lru_cache(maxsize=None)
@@ -164,7 +176,3 @@ def _jax_conv():
 
     conv.defvjp(conv_fwd, conv_bwd)
     return conv
-
-
-def _jax_conv2d(x, kernel, strides, padding):
-    return _jax_conv()(x, kernel, strides, padding)
