@@ -69,9 +69,9 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):
 def _upfirdn2d_separable(x, factors, up, down, pad):
     """`upfirdn2d` for a rank-1 kernel `outer(*factors)`: two 1-D passes of shifted slices.
 
-    2k multiply-adds per output instead of a depthwise k x k convolution, which XLA's and
-    XLA's CPU kernels run 20-30x slower (TensorFlow's oneDNN and torch's kernels run it 2-3x
-    faster than the slices: see `keras_nted.backend.conv.separable_fir`).
+    2k multiply-adds per output instead of a depthwise k x k convolution, which XLA's CPU
+    backend runs 20-30x slower (TensorFlow's oneDNN and torch's kernels run it 2-3x faster
+    than the slices: see `keras_nted.backend.conv.separable_fir`).
     """
     for axis, taps in ((1, factors[0]), (2, factors[1])):
         x = _fir_1d(x, taps, axis, up, down, pad)
