@@ -118,6 +118,9 @@ def time_steps(preset, batch_size, args):
 
     gan = NTEDGAN.from_preset(preset, vgg_weights="random")
     gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
+    # Every timed step in one phase: from step 1 on (step 0 would be an R1 step, and the first
+    # timed step would then compile the steady phase's program inside the timing).
+    gan.step.assign(1)
     height, width = gan.generator.image_size
     rng = np.random.default_rng(0)
     face = np.array([[width * 0.4, height * 0.2, width * 0.6, height * 0.2]] * batch_size, "float32")

@@ -570,49 +570,61 @@ class NTEDGAN(keras.Model):
     def _train_step(self, data):
         gan_on, r1_on = self._phase
         batch = self._both_directions(data)
-        state = self._state_variables()
-        g_vars = self.generator.trainable_variables
-        d_vars = self.discriminator.trainable_variables
+        logs, fake = self._generator_update(batch, gan_on)
+        if gan_on:
+            logs.update(self._discriminator_update(batch, fake, r1_on))
+        return self._record(logs, gan_on, r1_on)
 
+    def _generator_update(self, batch, gan_on):
+        """One optimizer step of the generator and its EMA: `(logs, fake)`."""
+        g_vars = self.generator.trainable_variables
         g_fn = _scaled_loss(self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True))
-        _, (g_loss, terms), g_grads = autodiff.value_and_grad(g_fn, g_vars, state)
+        _, (g_loss, terms), g_grads = autodiff.value_and_grad(g_fn, g_vars, self._state_variables())
         with autodiff.no_grad():
             apply_gradients(self.generator_optimizer, g_grads, g_vars)
             decay = self.ema_decay
             for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
                 ema.assign(weight + (ema - weight) * decay)
-
         logs = {"loss": g_loss, **{name: terms[name] for name in self.enabled_terms(gan_on)}}
-        if gan_on:
-            fake = ops.stop_gradient(terms["fake"])
-            real = batch["ground_truth"]
+        return logs, ops.stop_gradient(terms["fake"])
 
-            def d_loss_fn():
-                real_logits = self.discriminator(real, training=True)
-                fake_logits = self.discriminator(fake, training=True)
-                return discriminator_gan_loss(real_logits, fake_logits), (real_logits, fake_logits)
+    def _discriminator_update(self, batch, fake, r1_on):
+        """The discriminator's optimizer step on `real` vs `fake`, then lazy R1 if `r1_on`: logs."""
+        state = self._state_variables()
+        d_vars = self.discriminator.trainable_variables
+        real = batch["ground_truth"]
 
-            d_fn = _scaled_loss(self.discriminator_optimizer, d_loss_fn)
-            _, (d_loss, (real_logits, fake_logits)), d_grads = autodiff.value_and_grad(d_fn, d_vars, state)
+        def d_loss_fn():
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            return discriminator_gan_loss(real_logits, fake_logits), (real_logits, fake_logits)
+
+        d_fn = _scaled_loss(self.discriminator_optimizer, d_loss_fn)
+        _, (d_loss, (real_logits, fake_logits)), d_grads = autodiff.value_and_grad(d_fn, d_vars, state)
+        with autodiff.no_grad():
+            apply_gradients(self.discriminator_optimizer, d_grads, d_vars)
+        logs = {
+            "discriminator_loss": d_loss,
+            "real_score": ops.mean(ops.cast(real_logits, "float32")),
+            "fake_score": ops.mean(ops.cast(fake_logits, "float32")),
+        }
+        if r1_on:
+            weight = lazy_r1_weight(self.r1_weight, self.r1_interval)
+
+            def r1_fn():
+                grads = autodiff.input_grad(lambda x: self.discriminator(x, training=True), real)
+                penalty = r1_penalty(grads)
+                return penalty * weight, penalty
+
+            r1_fn = _scaled_loss(self.discriminator_optimizer, r1_fn)
+            _, (_, penalty), r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
             with autodiff.no_grad():
-                apply_gradients(self.discriminator_optimizer, d_grads, d_vars)
-            logs["discriminator_loss"] = d_loss
-            logs["real_score"] = ops.mean(ops.cast(real_logits, "float32"))
-            logs["fake_score"] = ops.mean(ops.cast(fake_logits, "float32"))
-            if r1_on:
-                weight = lazy_r1_weight(self.r1_weight, self.r1_interval)
+                apply_gradients(self.discriminator_optimizer, r1_grads, d_vars)
+            logs["r1_penalty"] = penalty
+        return logs
 
-                def r1_fn():
-                    grads = autodiff.input_grad(lambda x: self.discriminator(x, training=True), real)
-                    penalty = r1_penalty(grads)
-                    return penalty * weight, penalty
-
-                r1_fn = _scaled_loss(self.discriminator_optimizer, r1_fn)
-                _, (_, penalty), r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
-                with autodiff.no_grad():
-                    apply_gradients(self.discriminator_optimizer, r1_grads, d_vars)
-                logs["r1_penalty"] = penalty
-
+    def _record(self, logs, gan_on, r1_on):
+        """Count the step, update the trackers with `logs`; the trackers' results."""
         with autodiff.no_grad():
             self.step.assign_add(1)
             for name, value in logs.items():
