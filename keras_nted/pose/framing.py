@@ -98,7 +98,7 @@ def frame_person(image, keypoints, aspect=MODEL_ASPECT):
     >>> kp = np.full((18, 2), -1.0); kp[1] = (50, 20); kp[8] = (50, 60); kp[10] = (50, 95)
     >>> framing = frame_person(np.zeros((100, 200, 3), np.uint8), kp)
     >>> framing.image.shape, framing.box
-    ((113, 78, 3), (11, -9, 89, 104))
+    ((111, 76, 3), (12, -5, 88, 106))
     """
     image = np.asarray(image)
     left, top, right, bottom = framing_box(keypoints, aspect)
