@@ -48,7 +48,7 @@ class PoseTestImage:
 
 def _padded(image, frame_size, top, left):
     canvas = np.empty((*frame_size, 3), np.uint8)
-    canvas[...] = image[0, 0]  # the mannequin's background is one colour
+    canvas[...] = image[0, 0]  # the render's top-left colour (its background, near enough)
     canvas[top : top + image.shape[0], left : left + image.shape[1]] = image
     return canvas
 
