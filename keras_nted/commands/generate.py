@@ -3,8 +3,9 @@
 NAME = "generate"
 HELP = (
     "Re-render reference image(s) in target pose(s) (released pose .txt, OpenPose *_keypoints.json "
-    "or (18, 2) .npy files), or every pair of a released-style pairs file, and write "
-    "<source>_2_<target>_vis.png images (optionally reference | skeleton | result strips)."
+    "or (18, 2) .npy files, or the pose of the person in other photos with --pose-from), or every pair "
+    "of a released-style pairs file, and write <source>_2_<target>_vis.png images (optionally "
+    "reference | skeleton | result strips)."
 )
 
 
@@ -21,6 +22,27 @@ def add_arguments(parser):
         "of x, y. As many as --reference (paired in order), or one reference for many poses (or the reverse).",
     )
     parser.add_argument(
+        "--pose-from",
+        nargs="+",
+        metavar="PHOTO",
+        help="instead of --pose: photo(s) of people in the target pose(s). Their keypoints are estimated "
+        "(BlazePose, the [pose] extra; see `keras-nted pose`), and both these photos and the --reference "
+        "photos are framed around their person to the model's aspect (cut and padded) first.",
+    )
+    parser.add_argument(
+        "--reference-person",
+        type=int,
+        metavar="N",
+        help="with --pose-from: the person of the reference photos to use, by the detector's confidence "
+        "(default: 0, the most confident); --person picks the person of the --pose-from photos",
+    )
+    parser.add_argument(
+        "--models",
+        metavar="DIR",
+        help="with --pose-from: the folder of the pose model files (default: the Keras cache; "
+        "`keras-nted pose --get-models` obtains them)",
+    )
+    parser.add_argument(
         "--pose-frame",
         choices=("deepfashion", "pixels"),
         help="coordinate frame of the --pose files: 'deepfashion' (the released 256x256 pose-file frame "
@@ -32,7 +54,8 @@ def add_arguments(parser):
         type=int,
         metavar="N",
         help="for OpenPose .json poses with several people: the index of the one to use (default: the person "
-        "whose keypoint confidences sum highest)",
+        "whose keypoint confidences sum highest); with --pose-from, the person of those photos by the "
+        "detector's confidence (default: 0, the most confident)",
     )
     parser.add_argument(
         "--pairs",
@@ -64,32 +87,63 @@ def _model_path(args):
     return shipped_model_path()
 
 
+def _check_photo_arguments(args):
+    if args.pose and args.pose_from:
+        raise ValueError("Give either --pose POSE... or --pose-from PHOTO..., not both.")
+    if not args.pose_from and (args.reference_person is not None or args.models):
+        raise ValueError("--reference-person and --models go with --pose-from.")
+    if args.pose_from and args.pose_frame:
+        raise ValueError("--pose-frame does not apply to --pose-from (the photos' poses are estimated).")
+    for flag, value in (("--person", args.person), ("--reference-person", args.reference_person)):
+        if value is not None and value < 0:
+            raise ValueError(f"Expected {flag} >= 0. Received: {flag} {value}")
+
+
+def _photo_pairs(args, folder):
+    """--reference and --pose-from photos framed into `folder`, as generation pairs."""
+    from keras_nted import generation
+    from keras_nted.pose import PoseEstimator
+    from keras_nted.pose.photos import frame_photo_files
+
+    generation.pairs_from_files(args.reference, args.pose_from, "deepfashion")  # counts, before the slow part
+    estimator = PoseEstimator(args.models, max_people=1 + max(args.person or 0, args.reference_person or 0))
+    references, poses = frame_photo_files(
+        args.reference, args.pose_from, folder, estimator, args.reference_person, args.person
+    )
+    return generation.pairs_from_files(references, poses)
+
+
 def run(args):
+    import tempfile
+
     from keras_nted import generation
     from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 
     if args.pairs or args.root:
-        if args.reference or args.pose or args.pose_frame or args.person is not None:
+        if args.reference or args.pose or args.pose_from or args.pose_frame or args.person is not None:
             raise ValueError("Give either --pairs with --root, or --reference with --pose, not both.")
         if not (args.pairs and args.root):
             raise ValueError("--pairs needs --root (the data set root in the released layout), and --root needs --pairs.")
-    elif not (args.reference and args.pose):
-        raise ValueError("Give --reference IMAGE... and --pose POSE... (or --pairs PAIRS_FILE --root ROOT).")
+    elif not (args.reference and (args.pose or args.pose_from)):
+        raise ValueError("Give --reference IMAGE... and --pose POSE... (or --pose-from PHOTO..., or --pairs PAIRS_FILE --root ROOT).")
+    _check_photo_arguments(args)
     if args.batch_size < 1:
         raise ValueError(f"Expected a positive --batch-size. Received: --batch-size {args.batch_size}")
     check_output_path(args.output, "-o", folder=True)
 
-    if args.pairs:
-        generator = load_generator(_model_path(args))
-        pairs = generation.pairs_from_pairs_file(args.pairs, args.root, generator.image_size)
-    else:
-        if args.person is not None and args.person < 0:
-            raise ValueError(f"Expected --person >= 0. Received: --person {args.person}")
-        pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
-        generation.check_pairs(pairs)  # bad input fails before the model is loaded
-        generator = load_generator(_model_path(args))
-    written = generation.generate(generator, pairs, args.output, batch_size=args.batch_size, strip=args.strip)
+    with tempfile.TemporaryDirectory(prefix="keras-nted-framed-") as framed:
+        if args.pairs:
+            generator = load_generator(_model_path(args))
+            pairs = generation.pairs_from_pairs_file(args.pairs, args.root, generator.image_size)
+        else:
+            if args.pose_from:
+                pairs = _photo_pairs(args, framed)
+            else:
+                pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
+            generation.check_pairs(pairs)  # bad input fails before the model is loaded
+            generator = load_generator(_model_path(args))
+        written = generation.generate(generator, pairs, args.output, batch_size=args.batch_size, strip=args.strip)
     height, width = generator.image_size
     strips = f" and {len(pairs)} strips" if args.strip else ""
     print(f"{len(pairs)} images{strips} ({height}x{width}) -> {args.output}")
