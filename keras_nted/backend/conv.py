@@ -1,17 +1,19 @@
-"""2-D convolution with a fast kernel gradient on JAX, and the FIR filter's form per backend.
+"""2-D convolutions in the form each backend runs fastest, and the FIR filter's form per backend.
 
-`conv2d(x, kernel, strides, padding)` is `keras.ops.conv` (channels-last, `HWIO` kernel).
-On JAX its kernel gradient is computed differently: XLA's CPU backend lowers the kernel
-gradient of a convolution (a convolution whose "batch" is the input channels and whose
-window is the whole feature map) to a slow generic loop: 46-60 GFLOP/s for a 3x3 layer of
-this model where the forward runs at 270 GFLOP/s, and 1-2 GFLOP/s through a transposed
-convolution, which made the JAX train step 4x slower than TensorFlow's. Here that gradient
-is one matrix product per kernel tap, `dK[i, j] = x_shifted(i, j)^T dY`, which runs at the
-matmul rate (the forward pass and the input gradient are XLA's own). The convolution keeps
-its input for the backward pass as before, and each tap copies a strided window of it: the
-peak memory of the nted_fashion_256 train step rose from 6.5 to 10 GB on this CPU while the
-step went from 69 s to 33 s. TensorFlow (oneDNN / Eigen kernels) and torch (its own
-kernels) keep `keras.ops.conv` and its gradient.
+`conv2d`, `depthwise_conv2d` and `conv_transpose2d` compute `keras.ops.conv`,
+`keras.ops.depthwise_conv` and `keras.ops.conv_transpose` (channels-last, square kernels):
+
+- JAX: the kernel gradient of a convolution is one matrix product per kernel tap,
+  `dK[i, j] = x_shifted(i, j)^T dY` (`jax.custom_vjp`; the forward pass and the input
+  gradient are XLA's own). XLA's CPU backend lowers that gradient to a slow generic loop:
+  46-60 GFLOP/s for a 3x3 layer of this model whose forward runs at 270, and 1-2 GFLOP/s
+  through a transposed convolution, which is computed here as stride-1 polyphase
+  convolutions. The train step went from 69 to 33 s on this CPU (and its compilation from
+  about 275 to 68 s); the windows depend on `dY` so that XLA does not keep them all alive.
+- torch: its own convolutions, called on channels-last data without copies; keras'
+  `ops.conv` copies every input to NCHW and back to channels-last first (1.1-2.4x slower
+  per layer, 1.6x for the whole generator forward).
+- TensorFlow: `keras.ops` as it is (oneDNN / Eigen kernels, without XLA as the GAN trains).
 """
 
 import functools
@@ -64,10 +66,18 @@ def conv_transpose2d(x, kernel, strides):
     JAX computes it as stride-1 convolutions (`conv_transpose_polyphase`): XLA's CPU
     transposed convolution runs at 35-80 GFLOP/s at this model's sizes and its kernel
     gradient at 1-2; TensorFlow's and torch's own kernels are 1.2-2x faster than the
-    polyphase form, forward and backward, and keep it.
+    polyphase form, forward and backward, and keep it (torch's without keras' copies).
     """
     if BACKEND == "jax" and _macs(x, kernel) >= MIN_CUSTOM_MACS:
         return conv_transpose_polyphase(x, kernel, strides)
+    if BACKEND == "torch" and kernel.shape[0] >= strides:  # (keras pads smaller kernels' outputs)
+        import torch.nn.functional as F
+
+        # (k, k, filters, in_channels) -> torch's (in_channels, filters, k, k); no copies of
+        # `x` (see `_torch_conv`).
+        x = ops.convert_to_tensor(x).permute(0, 3, 1, 2)
+        kernel = ops.convert_to_tensor(kernel).permute(3, 2, 0, 1)
+        return F.conv_transpose2d(x, kernel.to(x.dtype), stride=strides).permute(0, 2, 3, 1)
     return ops.conv_transpose(x, kernel, strides=strides, padding="valid")
 
 
@@ -133,12 +143,49 @@ def conv2d(x, kernel, strides=1, padding="valid"):
         padding: `"valid"` or `"same"`.
     """
     k = kernel.shape[0]
-    if (
-        BACKEND != "jax" or kernel.shape[1] != k or _paddings(k, strides, padding) is None
-        or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS
-    ):  # fmt: skip
+    paddings = _paddings(k, strides, padding) if kernel.shape[1] == k else None
+    if BACKEND == "torch" and paddings is not None:
+        return _torch_conv(x, kernel, strides, paddings)
+    if BACKEND != "jax" or paddings is None or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS:
         return ops.conv(x, kernel, strides=strides, padding=padding)
     return _jax_conv()(x, kernel, strides, padding)
+
+
+def depthwise_conv2d(x, kernel, strides=1):
+    """`keras.ops.depthwise_conv(x, kernel, strides, padding="valid")` for a square kernel.
+
+    Args:
+        x: `(batch, height, width, channels)`.
+        kernel: `(k, k, channels, 1)`.
+        strides: an integer stride for both axes.
+    """
+    if BACKEND == "torch" and kernel.shape[-1] == 1:
+        return _torch_conv(x, kernel, strides, (0, 0), groups=x.shape[-1])
+    return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
+
+
+def _torch_conv(x, kernel, strides, paddings, groups=1):
+    """torch's convolution on channels-last data without copying it.
+
+    `x.permute(0, 3, 1, 2)` is `x` seen as NCHW in torch's channels-last memory format, which
+    its CPU (oneDNN) and GPU (cuDNN) convolutions take as it is, and return in; keras'
+    `ops.conv` copies the input to NCHW and back to channels-last first (two copies of every
+    input: this is 1.1-2.4x faster per layer of this model on this CPU).
+    """
+    import torch.nn.functional as F
+
+    x = ops.convert_to_tensor(x).permute(0, 3, 1, 2)
+    kernel = ops.convert_to_tensor(kernel)
+    if groups == 1:
+        kernel = kernel.permute(3, 2, 0, 1)  # (filters, channels, k, k)
+    else:  # depthwise: (k, k, channels, 1) -> (channels, 1, k, k)
+        kernel = kernel.permute(2, 3, 0, 1)
+    before, after = paddings
+    if before != after:
+        x = F.pad(x, (before, after, before, after))
+        before = 0
+    y = F.conv2d(x, kernel.to(x.dtype), stride=strides, padding=before, groups=groups)
+    return y.permute(0, 2, 3, 1)
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nted.backend.conv import depthwise_conv2d
 from keras_nted.backend.conv import separable_fir
 
 DEFAULT_KERNEL = (1, 3, 3, 1)
@@ -125,7 +126,7 @@ def _upfirdn2d_depthwise(x, kernel, up, down, pad):
     flipped = np.ascontiguousarray(kernel[::-1, ::-1])
     depthwise = np.tile(flipped[:, :, None, None], (1, 1, channels, 1))
     depthwise = ops.cast(depthwise, x.dtype)
-    return ops.depthwise_conv(x, depthwise, strides=down, padding="valid")
+    return depthwise_conv2d(x, depthwise, down)
 
 
 def upfirdn2d_output_size(n, kernel_size, up=1, down=1, pad=(0, 0)):

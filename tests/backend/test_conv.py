@@ -76,3 +76,33 @@ def test_polyphase_transposed_convolution_is_keras_conv_transpose(k, strides):
     np.testing.assert_allclose(to_numpy(conv_transpose_polyphase(x, kernel, strides)), to_numpy(expected), atol=1e-5)
     for a, b in zip(ours, keras_):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("k,strides", [(4, 1), (4, 2), (3, 1), (1, 2)])
+def test_depthwise_conv2d_values_and_gradients_are_keras_depthwise_conv(k, strides):
+    rng = np.random.default_rng(k * 10 + strides)
+    x = rng.normal(size=(2, 9, 8, 3)).astype("float32")
+    kernel = rng.normal(size=(k, k, 3, 1)).astype("float32")
+    expected = ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
+    weights = ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
+    ours = _gradients(lambda x, w: ops.sum(conv_module.depthwise_conv2d(x, w, strides) * weights), x, kernel)
+    keras_ = _gradients(
+        lambda x, w: ops.sum(ops.depthwise_conv(x, w, strides=strides, padding="valid") * weights), x, kernel
+    )  # fmt: skip
+    for a, b in zip(ours, keras_):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("k,strides", [(3, 2), (4, 2), (1, 2)])
+def test_conv_transpose2d_values_and_gradients_are_keras_conv_transpose(k, strides):
+    rng = np.random.default_rng(k * 10 + strides)
+    x = rng.normal(size=(2, 5, 4, 3)).astype("float32")
+    kernel = rng.normal(size=(k, k, 6, 3)).astype("float32")
+    expected = ops.conv_transpose(x, kernel, strides=strides, padding="valid")
+    weights = ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
+    ours = _gradients(lambda x, w: ops.sum(conv_module.conv_transpose2d(x, w, strides) * weights), x, kernel)
+    keras_ = _gradients(
+        lambda x, w: ops.sum(ops.conv_transpose(x, w, strides=strides, padding="valid") * weights), x, kernel
+    )  # fmt: skip
+    for a, b in zip(ours, keras_):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
