@@ -41,6 +41,11 @@ def test_conv2d_values_and_gradients_are_keras_conv(k, strides, padding):
     keras_ = _gradients(lambda x, w: ops.sum(ops.conv(x, w, strides=strides, padding=padding) * weights), x, kernel)
     for a, b in zip(ours, keras_):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
+    # Not differentiated (JAX computes strided ones another way then).
+    np.testing.assert_allclose(
+        to_numpy(conv2d(x, kernel, strides, padding)), to_numpy(ops.conv(x, kernel, strides=strides, padding=padding)),
+        atol=1e-5,
+    )  # fmt: skip
 
 
 def test_conv2d_second_order_gradients_are_keras_conv():
@@ -78,31 +83,33 @@ def test_polyphase_transposed_convolution_is_keras_conv_transpose(k, strides):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("k,strides", [(4, 1), (4, 2), (3, 1), (1, 2)])
-def test_depthwise_conv2d_values_and_gradients_are_keras_depthwise_conv(k, strides):
-    rng = np.random.default_rng(k * 10 + strides)
-    x = rng.normal(size=(2, 9, 8, 3)).astype("float32")
-    kernel = rng.normal(size=(k, k, 3, 1)).astype("float32")
-    expected = ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
-    weights = ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
-    ours = _gradients(lambda x, w: ops.sum(conv_module.depthwise_conv2d(x, w, strides) * weights), x, kernel)
-    keras_ = _gradients(
-        lambda x, w: ops.sum(ops.depthwise_conv(x, w, strides=strides, padding="valid") * weights), x, kernel
-    )  # fmt: skip
-    for a, b in zip(ours, keras_):
+def _assert_same_values_and_gradients(ours_fn, keras_fn, x, kernel, seed):
+    """`ours_fn(x, kernel)` has `keras_fn(x, kernel)`'s values and gradients."""
+    expected = keras_fn(x, kernel)
+    weights = ops.convert_to_tensor(np.random.default_rng(seed).normal(size=expected.shape).astype("float32"))
+    np.testing.assert_allclose(to_numpy(ours_fn(x, kernel)), to_numpy(expected), atol=1e-5)
+    ours = _gradients(lambda x, w: ops.sum(ours_fn(x, w) * weights), x, kernel)
+    for a, b in zip(ours, _gradients(lambda x, w: ops.sum(keras_fn(x, w) * weights), x, kernel)):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("k,strides", [(3, 2), (4, 2), (1, 2)])
-def test_conv_transpose2d_values_and_gradients_are_keras_conv_transpose(k, strides):
+# (ours, keras', input shape, kernel shape as a function of k): the torch-direct forms.
+OTHER_FORMS = {
+    "depthwise": (conv_module.depthwise_conv2d, ops.depthwise_conv, (2, 9, 8, 3), lambda k: (k, k, 3, 1)),
+    "transpose": (conv_module.conv_transpose2d, ops.conv_transpose, (2, 5, 4, 3), lambda k: (k, k, 6, 3)),
+}
+
+
+@pytest.mark.parametrize(
+    "form,k,strides",
+    [("depthwise", 4, 1), ("depthwise", 4, 2), ("depthwise", 3, 1), ("depthwise", 1, 2),
+     ("transpose", 3, 2), ("transpose", 4, 2), ("transpose", 1, 2)],
+)  # fmt: skip
+def test_depthwise_and_transposed_forms_are_keras_ops(form, k, strides):
+    ours_fn, keras_fn, x_shape, kernel_shape = OTHER_FORMS[form]
     rng = np.random.default_rng(k * 10 + strides)
-    x = rng.normal(size=(2, 5, 4, 3)).astype("float32")
-    kernel = rng.normal(size=(k, k, 6, 3)).astype("float32")
-    expected = ops.conv_transpose(x, kernel, strides=strides, padding="valid")
-    weights = ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
-    ours = _gradients(lambda x, w: ops.sum(conv_module.conv_transpose2d(x, w, strides) * weights), x, kernel)
-    keras_ = _gradients(
-        lambda x, w: ops.sum(ops.conv_transpose(x, w, strides=strides, padding="valid") * weights), x, kernel
+    _assert_same_values_and_gradients(
+        lambda x, w: ours_fn(x, w, strides),
+        lambda x, w: keras_fn(x, w, strides=strides, padding="valid"),
+        rng.normal(size=x_shape).astype("float32"), rng.normal(size=kernel_shape(k)).astype("float32"), k,
     )  # fmt: skip
-    for a, b in zip(ours, keras_):
-        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
