@@ -46,6 +46,8 @@ def separable_fir(x):
 MIN_CUSTOM_MACS = 10**8
 # ... and computes the forward pass of strided ones as one matmul per tap (not differentiated).
 STRIDED_TAPS = True
+# ... and undifferentiated transposed convolutions with XLA's own kernel.
+NATIVE_TRANSPOSE_INFERENCE = True
 
 
 def _product(dims):
@@ -73,7 +75,7 @@ def conv_transpose2d(x, kernel, strides):
     polyphase form, forward and backward, and keep it (torch's without keras' copies).
     """
     if BACKEND == "jax" and _macs(x, kernel) >= MIN_CUSTOM_MACS:
-        return conv_transpose_polyphase(x, kernel, strides)
+        return _jax_conv_transpose()(x, kernel, strides)
     if BACKEND == "torch" and kernel.shape[0] >= strides:  # (keras pads smaller kernels' outputs)
         import torch.nn.functional as F
 
@@ -83,6 +85,29 @@ def conv_transpose2d(x, kernel, strides):
         kernel = ops.convert_to_tensor(kernel).permute(3, 2, 0, 1)
         return F.conv_transpose2d(x, kernel.to(x.dtype), stride=strides).permute(0, 2, 3, 1)
     return ops.conv_transpose(x, kernel, strides=strides, padding="valid")
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_conv_transpose():
+    """XLA's transposed convolution when not differentiated (its forward is faster than the
+    polyphase form's here), the polyphase form's value and gradients when differentiated."""
+    import jax
+
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+    def conv_transpose(x, kernel, strides):
+        if not NATIVE_TRANSPOSE_INFERENCE:
+            return conv_transpose_polyphase(x, kernel, strides)
+        return ops.conv_transpose(x, kernel, strides=strides, padding="valid")
+
+    def forward(x, kernel, strides):
+        # The vjp function is a pytree (`jax.tree_util.Partial`): the residuals.
+        return jax.vjp(lambda x, kernel: conv_transpose_polyphase(x, kernel, strides), x, kernel)
+
+    def backward(strides, vjp, dy):
+        return vjp(dy)
+
+    conv_transpose.defvjp(forward, backward)
+    return conv_transpose
 
 
 def conv_transpose_polyphase(x, kernel, strides):
