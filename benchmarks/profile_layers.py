@@ -2,7 +2,7 @@
 
 Each layer of `NTEDGenerator` (a functional model) is called on random inputs of the
 shapes it receives in the model, compiled the way the backend compiles a model (JAX:
-`jax.jit` of its stateless call; TensorFlow: `tf.function(jit_compile=True)`; torch:
+`jax.jit` of its stateless call; TensorFlow: `tf.function`, with XLA only on a GPU; torch:
 eager under `no_grad`), and timed (median of `--repeats`). The table lists the layer kinds
 by total time, with the share of the whole model's forward measured in the same run and
 the GFLOP/s of the convolutions; `--top N` lists the slowest single layers. The same
@@ -46,7 +46,10 @@ def compiled(layer):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        run = tf.function(lambda *args: layer(*args), jit_compile=True)
+        # As keras compiles a model on TensorFlow: XLA with a GPU, plain tf.function on a CPU
+        # (timing layers under XLA on a CPU made the depthwise blur look 5x slower than it is).
+        xla = bool(tf.config.list_physical_devices("GPU"))
+        run = tf.function(lambda *args: layer(*args), jit_compile=xla)
         return lambda *args: keras.tree.map_structure(lambda t: t.numpy(), run(*args))
     import torch
 
