@@ -217,6 +217,14 @@ def _torch_conv(x, kernel, strides, paddings, groups=1):
     return y.permute(0, 2, 3, 1)
 
 
+def _tap_windows(x, k, strides, rows, cols):
+    """`((i, j), window)` per tap of a `k x k` kernel, row-major: the `rows x cols` inputs that
+    tap meets at stride `strides` (a strided slice of channels-last `x`)."""
+    for i in range(k):
+        for j in range(k):
+            yield (i, j), x[:, i : i + strides * (rows - 1) + 1 : strides, j : j + strides * (cols - 1) + 1 : strides]
+
+
 @functools.lru_cache(maxsize=None)
 def _jax_conv():
     import jax
@@ -234,11 +242,9 @@ def _jax_conv():
         rows = (x.shape[1] - k) // strides + 1
         cols = (x.shape[2] - k) // strides + 1
         y = None
-        for i in range(k):
-            for j in range(k):
-                window = x[:, i : i + strides * (rows - 1) + 1 : strides, j : j + strides * (cols - 1) + 1 : strides]
-                term = jnp.einsum("nhwc,co->nhwo", window, kernel[i, j])
-                y = term if y is None else y + term
+        for (i, j), window in _tap_windows(x, k, strides, rows, cols):
+            term = jnp.einsum("nhwc,co->nhwo", window, kernel[i, j])
+            y = term if y is None else y + term
         return y
 
     @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -264,11 +270,10 @@ def _jax_conv():
             x = jnp.pad(x, ((0, 0), (before, after), (before, after), (0, 0)))
         rows, cols = dy.shape[1], dy.shape[2]
         flat_dy = dy.reshape(-1, dy.shape[-1])
-        taps = []
-        for i in range(k):
-            for j in range(k):
-                window = x[:, i : i + strides * (rows - 1) + 1 : strides, j : j + strides * (cols - 1) + 1 : strides]
-                taps.append(jnp.matmul(window.reshape(-1, x.shape[-1]).T, flat_dy))
+        taps = [
+            jnp.matmul(window.reshape(-1, x.shape[-1]).T, flat_dy)
+            for _, window in _tap_windows(x, k, strides, rows, cols)
+        ]
         dkernel = jnp.stack(taps).reshape(kernel.shape).astype(kernel.dtype)
         return dx, dkernel
 
