@@ -351,6 +351,26 @@ def read_openpose_json(path, person=None):
         raise ValueError(f"Pose file {path}: {e}") from None
 
 
+def openpose_keypoints_2d(keypoints, confidence, decimals=None):
+    """One person's OpenPose `pose_keypoints_2d`: `x, y, confidence` per point, a missing
+    point (a coordinate `-1`) as `0, 0, 0`.
+
+    Args:
+        keypoints: `(18, 2)` pixel coordinates.
+        confidence: `(18,)` confidences of the present points.
+        decimals: `None`, or `(for coordinates, for confidences)` to round to.
+    """
+    values = []
+    for (x, y), c in zip(np.asarray(keypoints).tolist(), np.asarray(confidence).tolist()):
+        if x == MISSING or y == MISSING:
+            values += [0.0, 0.0, 0.0]
+        elif decimals is None:
+            values += [x, y, c]
+        else:
+            values += [round(x, decimals[0]), round(y, decimals[0]), round(c, decimals[1])]
+    return values
+
+
 def write_openpose_json(path, keypoints):
     """Writes one person as an OpenPose `*_keypoints.json` file (missing points get confidence 0).
 
@@ -359,10 +379,7 @@ def write_openpose_json(path, keypoints):
         keypoints: `(18, 2)` array in pixel coordinates, `-1` for missing coordinates.
     """
     keypoints = validate_keypoints(keypoints)
-    present = np.all(keypoints != MISSING, axis=1)
-    values = []
-    for (x, y), ok in zip(keypoints.tolist(), present):
-        values += [x, y, 1.0] if ok else [0.0, 0.0, 0.0]
+    values = openpose_keypoints_2d(keypoints, np.ones(len(keypoints)))
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

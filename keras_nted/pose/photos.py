@@ -11,6 +11,7 @@ import numpy as np
 
 from keras_nted.data.images import read_image
 from keras_nted.data.keypoints import MISSING
+from keras_nted.data.keypoints import openpose_keypoints_2d
 from keras_nted.data.keypoints import pixels_to_deepfashion
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.pose.estimator import as_rgb_array
@@ -47,12 +48,7 @@ def openpose_people(people):
     Missing points are `0, 0, 0`, so readers that treat confidence 0 as missing
     (`keras_nted.data.read_openpose_json`) read them back as missing.
     """
-    entries = []
-    for p in people:
-        values = []
-        for (x, y), c in zip(p.keypoints.tolist(), p.confidence.tolist()):
-            values += [0.0, 0.0, 0.0] if x == MISSING or y == MISSING else [round(x, 3), round(y, 3), round(c, 4)]
-        entries.append({"pose_keypoints_2d": values})
+    entries = [{"pose_keypoints_2d": openpose_keypoints_2d(p.keypoints, p.confidence, (3, 4))} for p in people]
     return {"version": 1.3, "people": entries}
 
 

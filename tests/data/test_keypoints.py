@@ -128,3 +128,10 @@ def test_to_pixels_requires_an_explicit_frame():
         kp_io.to_pixels(np.zeros((18, 2)), (64, 44))
     with pytest.raises(ValueError, match="frame='image'"):
         kp_io.to_pixels(np.zeros((18, 2)), (64, 44), frame="image")
+
+
+def test_openpose_keypoints_2d_writes_missing_points_as_zeros_and_rounds_on_request():
+    keypoints = np.array([[10.12345, 20.98765], [kp_io.MISSING, 5.0], [3.0, kp_io.MISSING]])
+    confidence = np.array([0.876543, 0.9, 0.8])
+    assert kp_io.openpose_keypoints_2d(keypoints, confidence) == [10.12345, 20.98765, 0.876543] + [0.0] * 6
+    assert kp_io.openpose_keypoints_2d(keypoints, confidence, (3, 4)) == [10.123, 20.988, 0.8765] + [0.0] * 6
