@@ -1,0 +1,54 @@
+"""Argument checks shared across keras-nted, with keras' error form: "Expected ... Received: name=value"."""
+
+import numbers
+
+import numpy as np
+
+
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name, value, minimum=1):
+    """`value` as a Python int, or a `ValueError` naming `name` when it is not an integer >= `minimum`.
+
+    Args:
+        name: the argument's name, as the caller's user spells it.
+        value: the value received (Python or numpy integer; bools are refused).
+        minimum: the smallest accepted value (1: "a positive integer", 0: "a non-negative integer").
+
+    Example:
+    >>> check_int("num_labels", np.int64(16))
+    16
+    >>> check_int("num_labels", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected a positive integer. Received: num_labels=0
+    """
+    if not _is_integer(value) or value < minimum:
+        expected = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+        raise ValueError(f"Expected {expected}. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_number(name, value, minimum=0.0, inclusive=False):
+    """`value` as a Python float, or a `ValueError` when it is not a real number above `minimum`.
+
+    `inclusive=True` also accepts `minimum` itself ("a non-negative number" for 0).
+
+    Example:
+    >>> check_number("learning_rate", 0.01)
+    0.01
+    >>> check_number("r1_weight", -1.0, inclusive=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected a non-negative number. Received: r1_weight=-1.0
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)
+    if not ok or value < minimum or (value == minimum and not inclusive):
+        if minimum == 0:
+            expected = "a non-negative number" if inclusive else "a positive number"
+        else:
+            expected = f"a number {'>=' if inclusive else '>'} {minimum}"
+        raise ValueError(f"Expected {expected}. Received: {name}={value!r}")
+    return float(value)
