@@ -101,8 +101,8 @@ def main():
     from keras_nted.evaluation.appearance import appearance_pair
     from keras_nted.evaluation.appearance import appearance_scores
     from keras_nted.models.generator import load_generator
-    from keras_nted.visualize import to_uint8
-    from keras_nted.visualize import write_png
+    from keras_nted.utils.images import to_uint8
+    from keras_nted.files import write_png
 
     setups = args.setups.split(",")
     parts = GeneratorParts(load_generator(args.model))

@@ -45,7 +45,7 @@ def main():
     from keras_nted.data import to_pixels
     from keras_nted.layers import SkeletonRenderer
     from keras_nted.models.generator import load_generator
-    from keras_nted.visualize import to_uint8
+    from keras_nted.utils.images import to_uint8
 
     print(f"backend: {keras.backend.backend()}")
     renderers = {}

@@ -8,8 +8,8 @@ from keras_nted.visualize import run_generator
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
 from keras_nted.visualize import stack_rows
-from keras_nted.visualize import to_uint8
-from keras_nted.visualize import write_png
+from keras_nted.utils.images import to_uint8
+from keras_nted.files import write_png
 
 # Target poses come from test identities far from the re-posed ones.
 _POSE_IDENTITY_OFFSET = 50

@@ -202,3 +202,14 @@ def check_output_path(path, name, folder):
             raise ValueError(f"Expected {name} under a folder. Received: {name} {path}, but {where} is a file")
     if not os.access(where, os.W_OK | os.X_OK):
         raise PermissionError(f"Cannot write {name} {path}: the folder {where} is not writable")
+
+
+def write_png(path, image):
+    """Write an RGB uint8 `(H, W, 3)` array as a PNG atomically (parent folders created)."""
+    import cv2
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
+            raise OSError(f"Could not write {path}")
+    return path

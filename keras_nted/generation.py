@@ -34,8 +34,8 @@ from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.visualize import run_generator
-from keras_nted.visualize import to_uint8
-from keras_nted.visualize import write_png
+from keras_nted.utils.images import to_uint8
+from keras_nted.files import write_png
 
 # The coordinate frame each pose file type is in unless told otherwise.
 DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}

@@ -189,7 +189,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         from keras_nted.visualize import sample_rows
         from keras_nted.visualize import stack_rows
-        from keras_nted.visualize import write_png
+        from keras_nted.files import write_png
 
         rows, _ = sample_rows(self.model.ema_generator, self.batch)  # on every process: it may be collective
         if is_chief():

@@ -6,13 +6,9 @@ Everything here runs on numpy arrays on the host (model outputs converted with
 
 import numpy as np
 
+from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
 from keras_nted.losses.attention import nearest_indices
-
-
-def to_uint8(images):
-    """`[-1, 1]` float images -> uint8, clamped first (the release wraps around without it)."""
-    images = np.clip((np.asarray(images, dtype="float32") + 1.0) * 127.5, 0.0, 255.0)
-    return images.astype(np.uint8)
+from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
 
 
 def _resize_nearest(images, size):
@@ -124,15 +120,3 @@ def stack_rows(rows, gap=2, background=255):
             pieces.append(np.full((gap, width, 3), background, np.uint8))
         pieces.append(row)
     return np.concatenate(pieces, axis=0)
-
-
-def write_png(path, image):
-    """Write an RGB uint8 `(H, W, 3)` array as a PNG atomically (parent folders created)."""
-    import cv2
-
-    from keras_nted.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
-            raise OSError(f"Could not write {path}")
-    return path

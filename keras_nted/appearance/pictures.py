@@ -6,8 +6,8 @@ import numpy as np
 
 from keras_nted.files import atomic_path
 from keras_nted.visualize import skeleton_picture
-from keras_nted.visualize import to_uint8
-from keras_nted.visualize import write_png
+from keras_nted.utils.images import to_uint8
+from keras_nted.files import write_png
 
 
 def control_strip(garment, person, skeleton, result):

@@ -92,7 +92,7 @@ def run(args):
     from keras_nted.pose.photos import openpose_people
     from keras_nted.pose.photos import read_photo
     from keras_nted.pose.photos import skeleton_picture
-    from keras_nted.visualize import write_png
+    from keras_nted.files import write_png
 
     estimator = PoseEstimator(args.models, max_people=max(args.max_people, (args.person or 0) + 1))
     found = {}

@@ -106,7 +106,7 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     from keras_nted.generation import load_image
     from keras_nted.pose.estimator import PoseEstimator
     from keras_nted.visualize import run_generator
-    from keras_nted.visualize import to_uint8
+    from keras_nted.utils.images import to_uint8
 
     estimator = estimator or PoseEstimator()
     height, width = generator.image_size
@@ -141,7 +141,7 @@ def frame_photo_files(references, pose_photos, folder, estimator, reference_pers
             kind with the same file stem.
     """
     from keras_nted.data.keypoints import write_pose_file
-    from keras_nted.visualize import write_png
+    from keras_nted.files import write_png
 
     jobs = []
     for kind, paths, person, suffix in (

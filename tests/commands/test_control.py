@@ -6,7 +6,7 @@ from PIL import Image
 
 from keras_nted.cli import main
 from keras_nted.evaluation.appearance import appearance_pair
-from keras_nted.visualize import to_uint8
+from keras_nted.utils.images import to_uint8
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from keras_nted.layers import SkeletonRenderer
 from keras_nted.models import NTEDGAN
 from keras_nted.models import NTEDDiscriminator
 from keras_nted.models import NTEDGenerator
-from keras_nted.visualize import to_uint8
+from keras_nted.utils.images import to_uint8
 from tests.helpers import to_numpy
 
 HERE = pathlib.Path(__file__).resolve().parent
