@@ -5,6 +5,8 @@ These read the source with `ast`, so they run the same on every backend.
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -137,6 +139,17 @@ def test_commands_import_no_other_command():
     assert not reached, "commands importing other commands:\n" + "\n".join(reached)
 
 
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff_clean(command):
+    """The tree is as `ruff` (pyproject's configuration, installed by the dev extra) leaves it."""
+    root = PACKAGE.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command, "keras_nted", "tests", "benchmarks"],
+        cwd=root, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+
+
 @pytest.mark.parametrize("rule", [test_modules_are_short, test_functions_are_short, test_imports_point_down, test_no_private_names_across_modules])
 def test_rules_can_fail(rule, tmp_path, monkeypatch):
     """Each rule catches a planted violation (so a green run means something)."""
@@ -147,7 +160,6 @@ def test_rules_can_fail(rule, tmp_path, monkeypatch):
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES + 1))
     source = "from keras_nted.commands import run\nfrom keras_nted.data.skeleton import _LIMBS\n\ndef f():\n" + body + "\n" + "\n" * MAX_MODULE_LINES
     (package / "layers" / "bad.py").write_text(source)
-    monkeypatch.setattr(__import__(__name__), "PACKAGE", package, raising=False)
     monkeypatch.setitem(globals(), "PACKAGE", package)
     with pytest.raises(AssertionError):
         rule()
