@@ -23,28 +23,11 @@ import os
 
 import numpy as np
 
-NUM_KEYPOINTS = 18
-MISSING = -1.0
-KEYPOINT_NAMES = (
-    "nose",
-    "neck",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "right_eye",
-    "left_eye",
-    "right_ear",
-    "left_ear",
-)
+# The OpenPose COCO-18 table lives in utils.openpose; these names are re-exported here.
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import MISSING
+from keras_nted.utils.openpose import NUM_KEYPOINTS
+
 FRAMES = ("deepfashion", "pixels")
 # The largest |x| or |y| a keypoint may have, in any frame (see the module docstring).
 MAX_COORDINATE = 100_000.0
