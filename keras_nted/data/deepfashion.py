@@ -28,17 +28,18 @@ from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton
+from keras_nted.utils.images import from_uint8
+from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)
 
 PAIRS_FILES = {"train": "train_pairs.txt", "test": "test_pairs.txt"}
-# uint8 -> [-1, 1] as ToTensor then Normalize(0.5, 0.5) compute it, in float32.
-_IMAGE_LUT = (np.arange(256, dtype="float32") / np.float32(255) - np.float32(0.5)) / np.float32(0.5)
 
 
 def images_to_unit_range(images):
-    """uint8 images -> float32 in [-1, 1], bit-identical to the release's ToTensor + Normalize(0.5, 0.5)."""
-    return _IMAGE_LUT[np.asarray(images, dtype=np.uint8)]
+    """Images cast to uint8 -> float32 in [-1, 1]: `keras_nted.utils.images.from_uint8`, kept for old callers."""
+    return from_uint8(np.asarray(images, dtype=np.uint8))
+
 
 # Random streams drawn from (seed, epoch, stream, ...): independent of batching and workers.
 _SHUFFLE_STREAM, _SAMPLE_STREAM = 0, 1
@@ -360,10 +361,8 @@ class DeepFashionDataset(keras.utils.PyDataset):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if split not in PAIRS_FILES:
             raise ValueError(f"Expected `split` to be one of {tuple(PAIRS_FILES)}. Received: split={split!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"Expected `batch_size` to be a positive integer. Received: batch_size={batch_size!r}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"Expected `seed` to be a non-negative integer. Received: seed={seed!r}")
+        check_int("batch_size", batch_size)
+        check_int("seed", seed, minimum=0)
         if not 0 <= scale_param < 1:
             raise ValueError(f"Expected `scale_param` in [0, 1). Received: scale_param={scale_param!r}")
         root = os.fspath(root)
@@ -529,7 +528,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
                 f"{self.pairs_file}:{number}: {e}. "
                 "Pass verify_images=True and skip_bad_pairs=True to drop such files up front."
             ) from None
-        np.take(_IMAGE_LUT, np.asarray(augment_image(image, augmentation)), out=image_out)
+        image_out[...] = from_uint8(np.asarray(augment_image(image, augmentation)))
         keypoints = self._keypoints[path]
         render_skeleton(keypoints, self.image_size, "deepfashion", augmentation, out=skeleton_out)
         return face_center(keypoints, self.image_size, "deepfashion", augmentation)

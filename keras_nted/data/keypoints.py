@@ -27,6 +27,7 @@ import numpy as np
 from keras_nted.utils.openpose import KEYPOINT_NAMES
 from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.openpose import NUM_KEYPOINTS
+from keras_nted.utils.validation import check_int
 
 FRAMES = ("deepfashion", "pixels")
 # The largest |x| or |y| a keypoint may have, in any frame (see the module docstring).
@@ -292,8 +293,8 @@ def read_openpose_json(path, person=None):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OpenPose JSON file not found: {path}")
-    if person is not None and (isinstance(person, bool) or not isinstance(person, (int, np.integer)) or person < 0):
-        raise ValueError(f"Expected `person` to be a non-negative integer or None. Received: person={person!r}")
+    if person is not None:
+        check_int("person", person, minimum=0)
     try:
         with open(path, encoding="utf-8-sig") as f:
             people = json.load(f)["people"]
