@@ -146,7 +146,7 @@ def output_name(source, target):
 
 
 def sample_augmentation(rng, image_size, scale_param=0.1):
-    """Draws the training augmentation of one image (spec section 4.3).
+    """Draws the training augmentation of one image (the released `data/fashion_base_function.py`).
 
     `s = U[0, 1) * scale_param`, the scaled size is `int(size * (1 + s))` and the crop offsets
     are uniform integers in `[0, scaled - size]`, both ends included.
@@ -273,9 +273,10 @@ class DeepFashionDataset(keras.utils.PyDataset):
 
     Every pairs-file line names a target image and one or more source (reference) images of
     the same person. In `"train"` mode each line is one sample per epoch whose source is drawn
-    uniformly from the line's sources, and each image gets the released augmentation (spec
-    section 4.3: an independent random up-scaling of at most `scale_param` and a random crop
-    back to `image_size`, PIL bicubic, with the keypoints transformed the same way). In
+    uniformly from the line's sources, and each image gets the released augmentation (the
+    released `data/fashion_base_function.py`: an independent random up-scaling of at most
+    `scale_param` and a random crop back to `image_size`, PIL bicubic, with the keypoints
+    transformed the same way). In
     `"test"` mode every `(target, source)` combination is one sample, in file order, without
     augmentation, so evaluation is deterministic and covers every listed pair.
 

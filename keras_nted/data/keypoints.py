@@ -109,7 +109,8 @@ def to_pixels(keypoints, image_size, frame, augmentation=None):
 
     Without `augmentation` the output image is `image_size`. With it, the image was resized to
     `(scaled_height, scaled_width)` and then cropped back to `image_size` at `(crop_x, crop_y)`,
-    as the training augmentation does (spec section 4.3), and the keypoints follow:
+    as the training augmentation does (`keras_nted.data.deepfashion.sample_augmentation`), and the
+    keypoints follow:
 
     * `frame="deepfashion"`: `x' = (x - 40) * scaled_width / 176 - crop_x`,
       `y' = y * scaled_height / 256 - crop_y` (without augmentation the scaled size is
