@@ -16,12 +16,12 @@ import shutil
 import keras
 from PIL import Image
 
-from keras_nted.data.deepfashion import PAIRS_FILES
-from keras_nted.data.deepfashion import find_image_file
-from keras_nted.data.deepfashion import lmdb_key
-from keras_nted.data.deepfashion import read_pairs_file
 from keras_nted.data.images import read_image
 from keras_nted.data.keypoints import validate_image_size
+from keras_nted.data.layout import PAIRS_FILES
+from keras_nted.data.layout import find_image_file
+from keras_nted.data.layout import lmdb_key
+from keras_nted.data.layout import read_pairs_file
 from keras_nted.utils.validation import check_int
 
 DEFAULT_SIZES = ((256, 176), (512, 352))

@@ -7,10 +7,10 @@ import cv2
 import keras
 import numpy as np
 
-from keras_nted.data.deepfashion import pose_path
-from keras_nted.data.deepfashion import write_pairs_file
 from keras_nted.data.keypoints import pixels_to_deepfashion
 from keras_nted.data.keypoints import write_pose_file
+from keras_nted.data.layout import pose_path
+from keras_nted.data.layout import write_pairs_file
 from keras_nted.data.mannequin.dataset import MannequinDataset
 from keras_nted.data.mannequin.rendering import LABEL_NAMES
 from keras_nted.data.mannequin.seeds import check_mannequin_size
