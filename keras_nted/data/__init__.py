@@ -1,14 +1,9 @@
 """Data: pose maps, keypoint I/O, the DeepFashion loader and the mannequin data set."""
 
+from keras_nted.data.augmentation import augment_image
+from keras_nted.data.augmentation import sample_augmentation
 from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.data.deepfashion import DeepFashionDataset
-from keras_nted.data.deepfashion import augment_image
-from keras_nted.data.deepfashion import flatten_name
-from keras_nted.data.deepfashion import output_name
-from keras_nted.data.deepfashion import pose_path
-from keras_nted.data.deepfashion import read_pairs_file
-from keras_nted.data.deepfashion import sample_augmentation
-from keras_nted.data.deepfashion import write_pairs_file
 from keras_nted.data.keypoints import KEYPOINT_NAMES
 from keras_nted.data.keypoints import deepfashion_to_pixels
 from keras_nted.data.keypoints import pixels_to_deepfashion
@@ -17,6 +12,11 @@ from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import to_pixels
 from keras_nted.data.keypoints import write_openpose_json
 from keras_nted.data.keypoints import write_pose_file
+from keras_nted.data.layout import flatten_name
+from keras_nted.data.layout import output_name
+from keras_nted.data.layout import pose_path
+from keras_nted.data.layout import read_pairs_file
+from keras_nted.data.layout import write_pairs_file
 from keras_nted.data.prepare import prepare_deepfashion
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton

@@ -10,253 +10,49 @@ A root in the released layout holds:
   `prepare_data.py` or `keras-nted prepare-deepfashion --lmdb`), `<root>/<H>-<W>/img/...` as
   image files (`keras-nted prepare-deepfashion`), or `<root>/img/...` as image files already at
   `H x W` (`.jpg` or `.png`).
+
+The layout's files (`keras_nted.data.layout`), the augmentation (`keras_nted.data.augmentation`)
+and the image stores (`keras_nted.data.image_stores`) have their own modules; this one, their old
+home, re-exports their public names.
 """
 
-import io
 import logging
 import os
-import threading
 
 import keras
 import numpy as np
-from PIL import Image
 
+from keras_nted.data.augmentation import augment_image
+from keras_nted.data.augmentation import sample_augmentation
+from keras_nted.data.image_stores import ImageLmdb
+from keras_nted.data.image_stores import open_image_store
 from keras_nted.data.images import decode_image
-from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_image_size
+from keras_nted.data.layout import PAIRS_FILES
+from keras_nted.data.layout import find_image_file  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
+from keras_nted.data.layout import flatten_name  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
+from keras_nted.data.layout import lmdb_key  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
+from keras_nted.data.layout import output_name
+from keras_nted.data.layout import pose_path
+from keras_nted.data.layout import read_pairs_file
+from keras_nted.data.layout import write_pairs_file  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
 from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton
+from keras_nted.utils.images import from_uint8
+from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)
 
-PAIRS_FILES = {"train": "train_pairs.txt", "test": "test_pairs.txt"}
-# uint8 -> [-1, 1] as ToTensor then Normalize(0.5, 0.5) compute it, in float32.
-_IMAGE_LUT = (np.arange(256, dtype="float32") / np.float32(255) - np.float32(0.5)) / np.float32(0.5)
-
 
 def images_to_unit_range(images):
-    """uint8 images -> float32 in [-1, 1], bit-identical to the release's ToTensor + Normalize(0.5, 0.5)."""
-    return _IMAGE_LUT[np.asarray(images, dtype=np.uint8)]
+    """Images cast to uint8 -> float32 in [-1, 1]: `keras_nted.utils.images.from_uint8`, kept for old callers."""
+    return from_uint8(np.asarray(images, dtype=np.uint8))
+
 
 # Random streams drawn from (seed, epoch, stream, ...): independent of batching and workers.
 _SHUFFLE_STREAM, _SAMPLE_STREAM = 0, 1
-
-
-def read_pairs_file(path):
-    """Reads a released pairs file.
-
-    Args:
-        path: a `train_pairs.txt` / `test_pairs.txt` file: one line per target image,
-            `target,source1,source2,...`. Blank lines are ignored.
-
-    Returns:
-        A list of `(line_number, target, sources)` with 1-based line numbers and `sources` a
-        tuple of one or more paths.
-
-    Raises:
-        FileNotFoundError: if the file does not exist.
-        ValueError: naming the file and line, for a line without a source.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Pairs file not found: {path}")
-    lines = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            names = [name.strip() for name in line.strip().split(",")]
-            if names == [""]:
-                continue
-            if len(names) < 2 or not all(names):
-                raise ValueError(
-                    f"{path}:{number}: expected 'target,source1,source2,...' with at least one "
-                    f"source. Received: {line.strip()!r}"
-                )
-            lines.append((number, names[0], tuple(names[1:])))
-    return lines
-
-
-def write_pairs_file(path, pairs):
-    """Writes a released-style pairs file.
-
-    Args:
-        path: the file to write (parent folders are created).
-        pairs: iterable of `(target, sources)` with `sources` a sequence of image paths.
-    """
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for target, sources in pairs:
-            if isinstance(sources, str) or not sources:
-                raise ValueError(
-                    f"Expected a non-empty sequence of source paths. Received: sources={sources!r} "
-                    f"for target {target!r}"
-                )
-            f.write(",".join([target, *sources]) + "\n")
-
-
-def pose_path(root, image_path):
-    """The pose `.txt` file of an image: `img/A/B.jpg` -> `<root>/pose/A/B.txt`."""
-    relative = image_path[len("img/") :] if image_path.startswith("img/") else image_path
-    return os.path.join(os.fspath(root), "pose", os.path.splitext(relative)[0] + ".txt")
-
-
-def find_image_file(folder, image_path):
-    """The file of `image_path` under `folder`: the path as given, else with `.png`, else `.jpg`.
-
-    Returns:
-        The existing file's path, or None.
-    """
-    stem = os.path.join(folder, os.path.splitext(image_path)[0])
-    for candidate in (os.path.join(folder, image_path), stem + ".png", stem + ".jpg"):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-def lmdb_key(image_path):
-    """The released LMDB key of an image: its path with the `.png` extension."""
-    return os.path.splitext(image_path)[0] + ".png"
-
-
-def flatten_name(image_path):
-    """The flattened DeepFashion file name the released code writes results under.
-
-    `img/WOMEN/Dresses/id_00006288/01_1_front.png` -> `fashionWOMENDressesid0000628801_1front.png`:
-    the `img/` prefix dropped, `fashion` prepended, the id folder's underscores removed, only the
-    first underscore of the file name kept, and the parts concatenated.
-    """
-    parts = image_path.split("/")
-    if parts[0] == "img":
-        parts = parts[1:]
-    if len(parts) > 1:
-        parts[-2] = parts[-2].replace("_", "")
-    head, *rest = parts[-1].split("_")
-    parts[-1] = head + ("_" + "".join(rest) if rest else "")
-    return "fashion" + "".join(parts)
-
-
-def output_name(source, target):
-    """The released result file name `<source>_2_<target>_vis.png` of a pair (flattened names)."""
-    source_name = os.path.splitext(flatten_name(source))[0]
-    target_name = os.path.splitext(flatten_name(target))[0]
-    return f"{source_name}_2_{target_name}_vis.png"
-
-
-def sample_augmentation(rng, image_size, scale_param=0.1):
-    """Draws the training augmentation of one image (spec section 4.3).
-
-    `s = U[0, 1) * scale_param`, the scaled size is `int(size * (1 + s))` and the crop offsets
-    are uniform integers in `[0, scaled - size]`, both ends included.
-
-    Args:
-        rng: a `numpy.random.Generator`.
-        image_size: `(height, width)` of the image.
-        scale_param: the largest relative up-scaling (0 gives no augmentation).
-
-    Returns:
-        `(scaled_height, scaled_width, crop_x, crop_y)` for `augment_image` and
-        `render_skeleton`.
-    """
-    height, width = image_size
-    s = rng.random() * scale_param
-    scaled_width, scaled_height = int(width * (1 + s)), int(height * (1 + s))
-    crop_x = int(rng.integers(0, scaled_width - width + 1))
-    crop_y = int(rng.integers(0, scaled_height - height + 1))
-    return scaled_height, scaled_width, crop_x, crop_y
-
-
-def augment_image(image, augmentation):
-    """Resizes a PIL image to the scaled size (bicubic) and crops it back at the crop offsets.
-
-    Args:
-        image: a `PIL.Image.Image` of size `(width, height)`.
-        augmentation: `(scaled_height, scaled_width, crop_x, crop_y)`.
-
-    Returns:
-        The augmented PIL image, of the input's size.
-    """
-    width, height = image.size
-    scaled_height, scaled_width, crop_x, crop_y = augmentation
-    if (scaled_width, scaled_height) != image.size:
-        image = image.resize((scaled_width, scaled_height), Image.BICUBIC)
-    if (crop_x, crop_y) != (0, 0) or image.size != (width, height):
-        image = image.crop((crop_x, crop_y, crop_x + width, crop_y + height))
-    return image
-
-
-class _ImageFiles:
-    """Images stored as files under a folder (`.png` and `.jpg` are interchangeable)."""
-
-    def __init__(self, folder):
-        self.folder = folder
-
-    def __str__(self):
-        return f"image files under {self.folder}"
-
-    def name(self, path):
-        return find_image_file(self.folder, path) or os.path.join(self.folder, path)
-
-    def exists(self, path):
-        return find_image_file(self.folder, path) is not None
-
-    def open(self, path):
-        return open_image(self.name(path), f"image {self.name(path)}")
-
-
-# LMDB allows one open environment per folder and process; readers share it.
-_LMDB_ENVIRONMENTS = {}
-_LMDB_LOCK = threading.Lock()
-
-
-def _lmdb_environment(folder):
-    key = (os.path.realpath(folder), os.getpid())
-    with _LMDB_LOCK:
-        if key not in _LMDB_ENVIRONMENTS:
-            try:
-                import lmdb
-            except ImportError:
-                raise ImportError(
-                    f"Reading {folder} needs the `lmdb` package: pip install 'keras-nted[lmdb]'."
-                ) from None
-            _LMDB_ENVIRONMENTS[key] = lmdb.open(folder, readonly=True, lock=False, readahead=False, meminit=False)
-        return _LMDB_ENVIRONMENTS[key]
-
-
-class _ImageLmdb:
-    """Images stored as PNG bytes in the released LMDB (keys `img/...png`)."""
-
-    def __init__(self, folder):
-        self.folder = folder
-
-    def __str__(self):
-        return f"the LMDB {self.folder}"
-
-    def name(self, path):
-        return f"{self.folder} (LMDB key {lmdb_key(path)})"
-
-    def _get(self, path):
-        with _lmdb_environment(self.folder).begin(write=False) as txn:
-            return txn.get(lmdb_key(path).encode("utf-8"))
-
-    def exists(self, path):
-        return self._get(path) is not None
-
-    def open(self, path):
-        value = self._get(path)
-        if value is None:
-            raise FileNotFoundError(f"No key {lmdb_key(path)} in {self.folder}")
-        return open_image(io.BytesIO(value), f"image {self.name(path)}")
-
-
-def open_image_store(root, image_size):
-    sized = os.path.join(root, f"{image_size[0]}-{image_size[1]}")
-    if os.path.isfile(os.path.join(sized, "data.mdb")):
-        return _ImageLmdb(sized)
-    if os.path.isdir(sized):
-        return _ImageFiles(sized)
-    return _ImageFiles(root)
 
 
 class _BadInput(Exception):
@@ -272,9 +68,10 @@ class DeepFashionDataset(keras.utils.PyDataset):
 
     Every pairs-file line names a target image and one or more source (reference) images of
     the same person. In `"train"` mode each line is one sample per epoch whose source is drawn
-    uniformly from the line's sources, and each image gets the released augmentation (spec
-    section 4.3: an independent random up-scaling of at most `scale_param` and a random crop
-    back to `image_size`, PIL bicubic, with the keypoints transformed the same way). In
+    uniformly from the line's sources, and each image gets the released augmentation (the
+    released `data/fashion_base_function.py`: an independent random up-scaling of at most
+    `scale_param` and a random crop back to `image_size`, PIL bicubic, with the keypoints
+    transformed the same way). In
     `"test"` mode every `(target, source)` combination is one sample, in file order, without
     augmentation, so evaluation is deterministic and covers every listed pair.
 
@@ -360,10 +157,8 @@ class DeepFashionDataset(keras.utils.PyDataset):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if split not in PAIRS_FILES:
             raise ValueError(f"Expected `split` to be one of {tuple(PAIRS_FILES)}. Received: split={split!r}")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"Expected `batch_size` to be a positive integer. Received: batch_size={batch_size!r}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"Expected `seed` to be a non-negative integer. Received: seed={seed!r}")
+        check_int("batch_size", batch_size)
+        check_int("seed", seed, minimum=0)
         if not 0 <= scale_param < 1:
             raise ValueError(f"Expected `scale_param` in [0, 1). Received: scale_param={scale_param!r}")
         root = os.fspath(root)
@@ -382,7 +177,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
         self.pairs_file = os.path.join(root, PAIRS_FILES[split])
         self._images = open_image_store(root, self.image_size)
         self.image_source = str(self._images)
-        if use_multiprocessing and isinstance(self._images, _ImageLmdb):
+        if use_multiprocessing and isinstance(self._images, ImageLmdb):
             raise ValueError(
                 f"Reading {self.image_source} needs use_multiprocessing=False: an LMDB opened in "
                 "this process cannot be reopened in forked worker processes. Threads "
@@ -529,7 +324,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
                 f"{self.pairs_file}:{number}: {e}. "
                 "Pass verify_images=True and skip_bad_pairs=True to drop such files up front."
             ) from None
-        np.take(_IMAGE_LUT, np.asarray(augment_image(image, augmentation)), out=image_out)
+        image_out[...] = from_uint8(np.asarray(augment_image(image, augmentation)))
         keypoints = self._keypoints[path]
         render_skeleton(keypoints, self.image_size, "deepfashion", augmentation, out=skeleton_out)
         return face_center(keypoints, self.image_size, "deepfashion", augmentation)

@@ -23,28 +23,12 @@ import os
 
 import numpy as np
 
-NUM_KEYPOINTS = 18
-MISSING = -1.0
-KEYPOINT_NAMES = (
-    "nose",
-    "neck",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "right_eye",
-    "left_eye",
-    "right_ear",
-    "left_ear",
-)
+# The OpenPose COCO-18 table lives in utils.openpose; these names are re-exported here.
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import MISSING
+from keras_nted.utils.openpose import NUM_KEYPOINTS
+from keras_nted.utils.validation import check_int
+
 FRAMES = ("deepfashion", "pixels")
 # The largest |x| or |y| a keypoint may have, in any frame (see the module docstring).
 MAX_COORDINATE = 100_000.0
@@ -125,7 +109,8 @@ def to_pixels(keypoints, image_size, frame, augmentation=None):
 
     Without `augmentation` the output image is `image_size`. With it, the image was resized to
     `(scaled_height, scaled_width)` and then cropped back to `image_size` at `(crop_x, crop_y)`,
-    as the training augmentation does (spec section 4.3), and the keypoints follow:
+    as the training augmentation does (`keras_nted.data.deepfashion.sample_augmentation`), and the
+    keypoints follow:
 
     * `frame="deepfashion"`: `x' = (x - 40) * scaled_width / 176 - crop_x`,
       `y' = y * scaled_height / 256 - crop_y` (without augmentation the scaled size is
@@ -309,8 +294,8 @@ def read_openpose_json(path, person=None):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"OpenPose JSON file not found: {path}")
-    if person is not None and (isinstance(person, bool) or not isinstance(person, (int, np.integer)) or person < 0):
-        raise ValueError(f"Expected `person` to be a non-negative integer or None. Received: person={person!r}")
+    if person is not None:
+        check_int("person", person, minimum=0)
     try:
         with open(path, encoding="utf-8-sig") as f:
             people = json.load(f)["people"]

@@ -16,12 +16,13 @@ import shutil
 import keras
 from PIL import Image
 
-from keras_nted.data.deepfashion import PAIRS_FILES
-from keras_nted.data.deepfashion import find_image_file
-from keras_nted.data.deepfashion import lmdb_key
-from keras_nted.data.deepfashion import read_pairs_file
 from keras_nted.data.images import read_image
 from keras_nted.data.keypoints import validate_image_size
+from keras_nted.data.layout import PAIRS_FILES
+from keras_nted.data.layout import find_image_file
+from keras_nted.data.layout import lmdb_key
+from keras_nted.data.layout import read_pairs_file
+from keras_nted.utils.validation import check_int
 
 DEFAULT_SIZES = ((256, 176), (512, 352))
 _CHUNK = 64
@@ -147,8 +148,7 @@ def prepare_deepfashion(root, sizes=DEFAULT_SIZES, use_lmdb=False, workers=2, ve
     sizes = tuple(validate_image_size(size, name="sizes") for size in sizes)
     if not sizes:
         raise ValueError(f"Expected at least one (height, width) size. Received: sizes={sizes!r}")
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"Expected `workers` to be a positive integer. Received: workers={workers!r}")
+    check_int("workers", workers)
     images = _listed_images(root)
     sources = {image: find_image_file(root, image) for image in images}
     missing = [image for image, found in sources.items() if found is None]

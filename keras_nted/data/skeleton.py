@@ -1,7 +1,7 @@
 """Keypoints -> the released 20-channel pose map (skeleton) and face centre.
 
 The rasterisation uses OpenCV exactly as the released implementation does, so the result is
-bit-identical to its label tensor (spec section 4.2, checked against
+bit-identical to its label tensor (the released `data/fashion_base_function.py`, checked against
 `official_skeleton_s0.npz`).
 """
 
@@ -13,45 +13,14 @@ import numpy as np
 from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import to_pixels
 from keras_nted.data.keypoints import validate_image_size
-
-NUM_SKELETON_CHANNELS = 20
-
-# One colour per keypoint, drawn into a canvas OpenCV treats as BGR; the final RGB value is
-# therefore the triplet reversed (keypoint 0 ends up blue), as in the release.
-KEYPOINT_COLORS = (
-    (255, 0, 0),
-    (255, 85, 0),
-    (255, 170, 0),
-    (255, 255, 0),
-    (170, 255, 0),
-    (85, 255, 0),
-    (0, 255, 0),
-    (0, 255, 85),
-    (0, 255, 170),
-    (0, 255, 255),
-    (0, 170, 255),
-    (0, 85, 255),
-    (0, 0, 255),
-    (85, 0, 255),
-    (170, 0, 255),
-    (255, 0, 255),
-    (255, 0, 170),
-    (255, 0, 85),
-)
-
-# The 17 drawn limbs as 0-based keypoint pairs (the release lists them 1-based and lists two
-# more, (3, 17) and (6, 18), that it never draws).
-LIMBS = tuple(
-    (a - 1, b - 1)
-    for a, b in (
-        (2, 3), (2, 6), (3, 4), (4, 5), (6, 7), (7, 8), (2, 9), (9, 10), (10, 11),
-        (2, 12), (12, 13), (13, 14), (2, 1), (1, 15), (15, 17), (1, 16), (16, 18),
-    )
-)  # fmt: skip
-
-_RADIUS = 4
-_STICK_WIDTH = 4
-_DISTANCE_STEP = 3
+# The OpenPose tables live in utils.openpose (the in-graph renderer reads them too); these names
+# are re-exported here.
+from keras_nted.utils.openpose import DISTANCE_STEP
+from keras_nted.utils.openpose import KEYPOINT_COLORS
+from keras_nted.utils.openpose import KEYPOINT_RADIUS
+from keras_nted.utils.openpose import LIMB_WIDTH
+from keras_nted.utils.openpose import LIMBS
+from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 
 
 def _limb_polygon(a, b):
@@ -59,7 +28,7 @@ def _limb_polygon(a, b):
     center = (int((a[0] + b[0]) / 2), int((a[1] + b[1]) / 2))
     length = ((a[1] - b[1]) ** 2 + (a[0] - b[0]) ** 2) ** 0.5
     angle = int(math.degrees(math.atan2(a[1] - b[1], a[0] - b[0])))
-    return cv2.ellipse2Poly(center, (int(length / 2), _STICK_WIDTH), angle, 0, 360, 1)
+    return cv2.ellipse2Poly(center, (int(length / 2), LIMB_WIDTH), angle, 0, 360, 1)
 
 
 def _blend_limb(canvas, polygon, color):
@@ -127,7 +96,7 @@ def render_skeleton(keypoints, image_size, frame="deepfashion", augmentation=Non
     canvas = np.zeros((height, width, 3), dtype="uint8")
     for i in np.flatnonzero(present):
         center = (int(points[i, 0]), int(points[i, 1]))
-        cv2.circle(canvas, center, _RADIUS, KEYPOINT_COLORS[i], thickness=-1)
+        cv2.circle(canvas, center, KEYPOINT_RADIUS, KEYPOINT_COLORS[i], thickness=-1)
 
     # uint8 planes of the limb distances in steps of 3 px; a missing limb is 255 (-> 1.0):
     # OpenCV's distance to no zero pixel is FLT_MAX, which the release clips to 255.
@@ -150,7 +119,7 @@ def render_skeleton(keypoints, image_size, frame="deepfashion", augmentation=Non
         distance = cv2.distanceTransform(mask, cv2.DIST_L1, 3)
         # DIST_L1 distances are integers, so round(|d / 3 - 1 / 3|) saturated to uint8 equals
         # the release's `uint8(clip(d / 3, 0, 255))` (floor), in one pass.
-        distances.append(cv2.convertScaleAbs(distance, alpha=1 / _DISTANCE_STEP, beta=-1 / _DISTANCE_STEP))
+        distances.append(cv2.convertScaleAbs(distance, alpha=1 / DISTANCE_STEP, beta=-1 / DISTANCE_STEP))
     planes = cv2.merge([canvas[..., 2], canvas[..., 1], canvas[..., 0], *distances])  # BGR -> RGB
     # k / 255 in float32, the way ToTensor divides.
     return np.divide(planes, np.float32(255), out=out, dtype="float32")

@@ -40,11 +40,11 @@ def appearance_pair(garment_identity, person_identity, region="upper", image_siz
         `ground_truth_labels` `(H, W)` part labels; `garment_keypoints` `(18, 2)` and
         `garment_skeleton` `(H, W, 20)`, A's own pose.
     """
-    from keras_nted.data.deepfashion import images_to_unit_range
     from keras_nted.data.mannequin import LABEL_NAMES
     from keras_nted.data.mannequin import MannequinDataset
     from keras_nted.data.mannequin import render
     from keras_nted.data.skeleton import render_skeleton
+    from keras_nted.utils.images import from_uint8
 
     if region not in REGION_LABELS:
         raise ValueError(f"Expected region 'upper' or 'lower'. Received: region={region!r}")
@@ -58,7 +58,7 @@ def appearance_pair(garment_identity, person_identity, region="upper", image_siz
     person, person_labels = render(person_id, target)
     garment_in_pose, garment_labels = render(garment_id, target)
     truth, truth_labels = render(dataclasses.replace(person_id, **{field: getattr(garment_id, field)}), target)
-    unit = images_to_unit_range
+    unit = from_uint8
     return {
         "garment": unit(garment),
         "person": unit(person),

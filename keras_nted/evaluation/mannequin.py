@@ -2,11 +2,8 @@
 
 import numpy as np
 
-from keras_nted.evaluation.ssim import ssim
-
-
-def _to_uint8(images):
-    return np.clip((np.asarray(images, dtype="float32") + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+from keras_nted.losses.ssim import ssim
+from keras_nted.utils.images import to_uint8
 
 
 def check_num_pairs(num_pairs, available=None):
@@ -30,9 +27,10 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
 
     The pairs are the first `num_pairs` of the test split (identities disjoint from the
     training ones; 100 identities x 4 poses x 3 targets = 1200 pairs by default) at the
-    generator's image size. Images are compared as uint8 (outputs clamped to [-1, 1] first):
-    SSIM (`keras_nted.evaluation.ssim`, on [0, 255]) and L1 (mean absolute difference on
-    [0, 1]).
+    generator's image size. Images are compared as uint8 pixels: the generator's as
+    `keras-nted generate` writes them (`keras_nted.utils.images.to_uint8`: clamped to [-1, 1],
+    truncated), the reference and the ground truth as the data set renders them. The scores are
+    SSIM (`keras_nted.losses.ssim.ssim`, on [0, 255]) and L1 (mean absolute difference on [0, 1]).
 
     Args:
         generator: an `NTEDGenerator` whose image size is a mannequin size (`W = H * 11 / 16`).
@@ -54,12 +52,11 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
     index = 0
     while done < num_pairs:
         batch = data[index]
-        index += 1
         take = min(batch_size, num_pairs - done)
-        fake = run_generator(generator, batch["source_image"], batch["target_skeleton"])["image"][:take]
-        target = _to_uint8(batch["target_image"][:take])
-        for name, images in (("copy_reference", batch["source_image"][:take]), ("model", fake)):
-            images = _to_uint8(images)
+        references, target = _data_pixels(data, data.batch_pairs(index)[:take])
+        index += 1
+        fake = to_uint8(run_generator(generator, batch["source_image"], batch["target_skeleton"])["image"][:take])
+        for name, images in (("copy_reference", references), ("model", fake)):
             scores[name][0].extend(ssim(images, target, reduce=False))
             scores[name][1].extend(np.abs(images.astype("float32") - target).mean(axis=(1, 2, 3)) / 255.0)
         done += take
@@ -69,6 +66,17 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
     copy = result["copy_reference"]["ssim"]
     result["gap_closed"] = (result["model"]["ssim"] - copy) / (1.0 - copy)
     return result
+
+
+def _data_pixels(data, pairs):
+    """The uint8 source and target images of `(identity, source_pose, target_pose)` pairs, as rendered.
+
+    The exact pixels: a `[-1, 1]` batch image truncated back to uint8 would be one level darker
+    at a quarter of the levels.
+    """
+    sources = np.stack([data.sample(identity, source)[0] for identity, source, _ in pairs])
+    targets = np.stack([data.sample(identity, target)[0] for identity, _, target in pairs])
+    return sources, targets
 
 
 def format_table(result, goal=0.6):

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.data.skeleton import KEYPOINT_COLORS
-from keras_nted.data.skeleton import LIMBS
-from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
+from keras_nted.utils.openpose import KEYPOINT_COLORS
+from keras_nted.utils.openpose import LIMBS
+from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 
 _MISSING = -1.0
 _RADIUS_SQUARED = 16.0  # cv2.circle(radius=4, filled) covers exactly the offsets dx^2 + dy^2 <= 16

@@ -29,6 +29,7 @@ from keras_nted.pose.detector import region_of_interest
 from keras_nted.pose.geometry import Region
 from keras_nted.pose.landmarks import LandmarkModel
 from keras_nted.pose.landmarks import Landmarks
+from keras_nted.utils.validation import check_int
 
 MIN_IMAGE_SIDE = 32
 MAX_WORKING_SIDE = 1280
@@ -122,8 +123,7 @@ class PoseEstimator:
 
     def __init__(self, model_dir=None, max_people=4, min_detection_score=0.5, min_presence=0.5,
                  min_visibility=coco.MIN_VISIBILITY, num_threads=None):  # fmt: skip
-        if isinstance(max_people, bool) or not isinstance(max_people, (int, np.integer)) or max_people < 1:
-            raise ValueError(f"Expected a positive integer. Received: max_people={max_people!r}")
+        check_int("max_people", max_people)
         paths = model_files.find_model_files(model_dir)
         self.detector = PersonDetector(
             model_files.load_interpreter(paths[model_files.DETECTOR], num_threads), min_score=min_detection_score

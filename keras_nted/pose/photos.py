@@ -16,6 +16,7 @@ from keras_nted.data.keypoints import pixels_to_deepfashion
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.pose.estimator import as_rgb_array
 from keras_nted.pose.framing import frame_person
+from keras_nted.utils.validation import check_int
 
 # Skeleton pictures are drawn at most this large on their long side (the photo is shrunk).
 PICTURE_MAX_SIDE = 1024
@@ -34,9 +35,7 @@ def choose_person(people, person=None, name="the photo"):
     """
     if not people:
         raise ValueError(f"No person found in {name}.")
-    index = 0 if person is None else person
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
-        raise ValueError(f"Expected `person` to be a non-negative integer or None. Received: person={person!r}")
+    index = 0 if person is None else check_int("person", person, minimum=0)
     if index >= len(people):
         raise ValueError(f"{len(people)} people found in {name}; there is no person {index} (counted from 0).")
     return people[index]

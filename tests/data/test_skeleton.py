@@ -166,3 +166,14 @@ def test_rejects_bad_arguments(kwargs, match):
     arguments = {"keypoints": np.zeros((18, 2)), "image_size": (64, 44), **kwargs}
     with pytest.raises(ValueError, match=match):
         render_skeleton(**arguments)
+
+
+def test_openpose_tables_have_one_home():
+    """`data.skeleton` and `data.keypoints` re-export the leaf `utils.openpose` tables (which the in-graph renderer reads)."""
+    from keras_nted.data import keypoints
+    from keras_nted.utils import openpose
+
+    assert skeleton.KEYPOINT_COLORS is openpose.KEYPOINT_COLORS and skeleton.LIMBS is openpose.LIMBS
+    assert keypoints.KEYPOINT_NAMES is openpose.KEYPOINT_NAMES
+    assert skeleton.NUM_SKELETON_CHANNELS == 20 == 3 + len(openpose.LIMBS)
+    assert len(openpose.KEYPOINT_NAMES) == len(openpose.KEYPOINT_COLORS) == openpose.NUM_KEYPOINTS == 18

@@ -58,3 +58,11 @@ def test_errors():
         ssim(np.zeros((12, 12)), np.zeros((12, 13)))
     with pytest.raises(ValueError, match="at least 11"):
         ssim(np.zeros((8, 8)), np.zeros((8, 8)))
+
+
+def test_ssim_has_one_home():
+    """The numpy metric lives beside the training term in `keras_nted.losses.ssim`; `evaluation` re-exports it."""
+    from keras_nted import evaluation
+    from keras_nted.losses import ssim as home
+
+    assert ssim is home.ssim is evaluation.ssim and gaussian_window is home.gaussian_window
