@@ -30,16 +30,16 @@ def parse_size(text):
     """`"128x88"` -> `(128, 88)`; a `ValueError` naming `--size` for anything else.
 
     The mannequin's constraint (`WIDTH = HEIGHT * 11 / 16`) is checked by
-    `keras_nted.data.mannequin.check_image_size`.
+    `keras_nted.data.mannequin.check_mannequin_size`.
     """
-    from keras_nted.data.mannequin import check_image_size
+    from keras_nted.data.mannequin import check_mannequin_size
 
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise ValueError(f"Expected --size as HEIGHTxWIDTH, e.g. 128x88. Received: --size {text}") from None
     try:
-        return check_image_size((height, width))
+        return check_mannequin_size((height, width))
     except ValueError:
         raise ValueError(
             "Expected --size HEIGHTxWIDTH with HEIGHT a positive multiple of 16 and WIDTH = HEIGHT * 11 / 16 "

@@ -4,14 +4,19 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nted.utils.openpose import DISTANCE_STEP
 from keras_nted.utils.openpose import KEYPOINT_COLORS
+from keras_nted.utils.openpose import KEYPOINT_RADIUS
+from keras_nted.utils.openpose import LIMB_WIDTH
 from keras_nted.utils.openpose import LIMBS
+from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 
-_MISSING = -1.0
-_RADIUS_SQUARED = 16.0  # cv2.circle(radius=4, filled) covers exactly the offsets dx^2 + dy^2 <= 16
-_STICK_WIDTH = 4.0
-_DISTANCE_STEP = 3.0
+_MISSING = float(MISSING)
+# cv2.circle(radius=4, filled) covers exactly the offsets dx^2 + dy^2 <= 16.
+_RADIUS_SQUARED = float(KEYPOINT_RADIUS**2)
+_STICK_WIDTH = float(LIMB_WIDTH)
+_DISTANCE_STEP = float(DISTANCE_STEP)
 # The limb ellipse is tested with its semi-axes grown by these amounts (pixels): fillConvexPoly
 # also sets the pixels its polygon's edges pass through, and ellipse2Poly rounds its vertices.
 # Tuned on 300 random limbs at 256x176 against OpenCV (5.6 mask pixels differ per limb).
