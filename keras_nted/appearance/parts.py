@@ -9,7 +9,7 @@ from keras import ops
 _RENDERER_INPUT_LAYER = "target_image_renderer-convs-0-conv0-conv"
 
 
-def _as_batch(name, x, channels, image_size):
+def as_batch(name, x, channels, image_size):
     """`(H, W, C)` or `(B, H, W, C)` array-like -> float32 `(B, H, W, C)`, checked."""
     if isinstance(x, np.ndarray) or not hasattr(x, "shape"):
         x = np.asarray(x, "float32")
@@ -91,11 +91,11 @@ class GeneratorParts:
     def encode_skeleton(self, skeleton):
         """Skeleton features of `(batch, H, W, 20)` (or `(H, W, 20)`) pose maps."""
         semantic_dim = self.generator.semantic_dim
-        return self.skeleton_encoder(_as_batch("skeleton", skeleton, semantic_dim, self.image_size))
+        return self.skeleton_encoder(as_batch("skeleton", skeleton, semantic_dim, self.image_size))
 
     def extract_textures(self, image):
         """The neural textures of `(batch, H, W, 3)` (or `(H, W, 3)`) images in [-1, 1]."""
-        return list(self.texture_encoder(_as_batch("image", image, 3, self.image_size)))
+        return list(self.texture_encoder(as_batch("image", image, 3, self.image_size)))
 
     def render(self, skeleton_features, textures):
         """`{"image", "distribution_logits"}` of skeleton features dressed in `textures`."""
