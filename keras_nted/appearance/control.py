@@ -13,12 +13,16 @@ from keras import ops
 
 from keras_nted.appearance.blend import as_parts
 from keras_nted.appearance.blend import interpolate_textures
+from keras_nted.appearance.deprecation import RenamedKeyDict
+from keras_nted.appearance.deprecation import renamed_argument
+from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
 from keras_nted.appearance.objective import DEFAULT_WEIGHTS
 from keras_nted.appearance.objective import LOSSES  # noqa: F401  (re-exported: moved to appearance.objective)
 from keras_nted.appearance.objective import ControlObjective
-from keras_nted.appearance.objective import colour_loss  # noqa: F401  (re-exported: moved to appearance.objective)
+from keras_nted.appearance.objective import color_loss  # noqa: F401  (re-exported: moved to appearance.objective)
+from keras_nted.appearance.objective import colour_loss  # noqa: F401  (re-exported: deprecated spelling)
 from keras_nted.appearance.objective import initial_coefficients
 from keras_nted.appearance.objective import reconstruction_loss
 from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (re-exported: moved to appearance.objective)
@@ -67,14 +71,14 @@ class AppearanceControl:
        weights are 3e6 and 3e5 (`300000 * (10 * L_r1 + L_r2)`), Adam(0.01, 0.9, 0.999, 1e-8)
        and 200 steps.
     4. Not in the release: given `garment_image_mask` (the region in the garment image
-       itself), `colour_weight * colour_loss(out, S, c)` is added, with `c` the mean colour of
-       the garment image in that region. `I_g` carries the garment's colours only as well as
+       itself), `color_weight * color_loss(out, S, c)` is added, with `c` the mean color of
+       the garment image in that region. `I_g` carries the garment's colors only as well as
        the model re-poses it; `c` is read off the garment itself. With the L1 fallback on the
-       shipped mannequin model it is what moves the colour inside the region towards the
+       shipped mannequin model it is what moves the color inside the region towards the
        garment's (docs/appearance_control.md has the figures).
 
     The loss `L` is the released VGG19 perceptual loss (5 layers, no style term) when its
-    weights are available, or a pixel L1 fallback (`loss="l1"`, the same weights plus the colour
+    weights are available, or a pixel L1 fallback (`loss="l1"`, the same weights plus the color
     term of step 4 when the garment image's region is given, see docs/appearance_control.md),
     or any callable.
 
@@ -91,7 +95,7 @@ class AppearanceControl:
         maintain_weight: weight of `L_r1`; `None` for the default of `loss`.
         edit_weight: weight of `L_r2`; `None` for the default of `loss`.
         regularization_weight: weight of `L_regu` (the release: 1).
-        colour_weight: weight of the colour term (used only when a `garment_image_mask` is
+        color_weight: weight of the color term (used only when a `garment_image_mask` is
             given); `None` for the default of `loss` (`DEFAULT_WEIGHTS`: 0 for the
             perceptual loss, as released).
         reestimate_every: re-segment the current render every this many steps (the release:
@@ -99,6 +103,7 @@ class AppearanceControl:
         snapshots: iterations in `[0, steps]` whose renders are kept; default every 50 and
             the last (the release's 0, 50, 100, 150, 200).
         verbose: 1 shows a progress bar, 0 nothing.
+        colour_weight: deprecated spelling of `color_weight` (removed in the next release).
 
     Call arguments:
         garment: `(H, W, 3)` or `(1, H, W, 3)` image in [-1, 1] whose region is taken.
@@ -109,7 +114,7 @@ class AppearanceControl:
             path (`load_mask`); default `segmenter(I_g)`.
         person_mask: the region in the person render `I_r`; default `segmenter(I_r)`.
         garment_image_mask: optional region of the garment image itself (its own pose), an
-            array or PNG path; turns on the colour term (step 4).
+            array or PNG path; turns on the color term (step 4).
         segmenter: a callable `(image (H, W, 3), distribution_logits) -> (H, W) mask` applied
             to renders, like the release's fashion segmenter: for the masks not given, and to
             re-estimate `S`. Without one, `S` stays `M_g`. `DistributionSegmenter` needs no
@@ -150,11 +155,13 @@ class AppearanceControl:
         maintain_weight=None,
         edit_weight=None,
         regularization_weight=1.0,
-        colour_weight=None,
+        color_weight=None,
         reestimate_every=50,
         snapshots=None,
         verbose=1,
+        colour_weight=None,
     ):
+        color_weight = renamed_argument("colour_weight", colour_weight, "color_weight", color_weight)
         steps = check_int("steps", steps, minimum=0)
         reestimate_every = check_int("reestimate_every", reestimate_every, minimum=0)
         learning_rate = check_number("learning_rate", learning_rate)
@@ -172,7 +179,7 @@ class AppearanceControl:
             "maintain_weight": defaults[0] if maintain_weight is None else maintain_weight,
             "edit_weight": defaults[1] if edit_weight is None else edit_weight,
             "regularization_weight": regularization_weight,
-            "colour_weight": defaults[2] if colour_weight is None else colour_weight,
+            "color_weight": defaults[2] if color_weight is None else color_weight,
         }
         for name, value in weights.items():
             setattr(self, name, check_number(name, float(value), inclusive=True))
@@ -208,15 +215,26 @@ class AppearanceControl:
         estimate = segmenter(render["image"][0], render["distribution_logits"])
         return load_mask(estimate, size, name=f"segmenter output for {name}")
 
-    def _colour_inputs(self, garment, source):
-        """`target_colour` and `colour_weight`: the garment image's mean colour in `source` (or 0, 0)."""
+    @property
+    def colour_weight(self):
+        """Deprecated spelling of `color_weight` (removed in the next release)."""
+        warn_renamed("colour_weight", "color_weight")
+        return self.color_weight
+
+    @colour_weight.setter
+    def colour_weight(self, value):
+        warn_renamed("colour_weight", "color_weight")
+        self.color_weight = value
+
+    def _color_inputs(self, garment, source):
+        """`target_color` and `color_weight`: the garment image's mean color in `source` (or 0, 0)."""
         if source is None:
-            return {"target_colour": ops.zeros((3,), "float32"), "colour_weight": ops.zeros((), "float32")}
+            return {"target_color": ops.zeros((3,), "float32"), "color_weight": ops.zeros((), "float32")}
         image = ops.convert_to_numpy(as_batch("garment", garment, 3, self.parts.image_size))[0]
-        colour = image[source].mean(axis=0).astype("float32")
+        color = image[source].mean(axis=0).astype("float32")
         return {
-            "target_colour": ops.convert_to_tensor(colour),
-            "colour_weight": ops.convert_to_tensor(np.float32(self.colour_weight)),
+            "target_color": ops.convert_to_tensor(color),
+            "color_weight": ops.convert_to_tensor(np.float32(self.color_weight)),
         }
 
     def _setup(self, garment, person, skeleton, garment_mask, person_mask, segmenter, garment_image_mask):
@@ -254,7 +272,7 @@ class AppearanceControl:
             "garment_textures": garment_textures,
             "person_target": ops.convert_to_tensor(person_render["image"] * (1.0 - m_r[None, :, :, None])),
             "garment_target": ops.convert_to_tensor(garment_render["image"] * m_g[None, :, :, None]),
-            **self._colour_inputs(garment, source),
+            **self._color_inputs(garment, source),
         }
         return _Setup(
             inputs, render, person_textures, garment_textures, garment_render, person_render, m_g, m_r, initial
@@ -278,7 +296,7 @@ class AppearanceControl:
         optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
         optimizer.build(coefficients)
         default_region = self._region_inputs(setup.garment_mask, setup)
-        history = {"loss": [], **{term: [] for term in ControlObjective.TERMS}}
+        history = RenamedKeyDict(loss=[], **{term: [] for term in ControlObjective.TERMS})
         snapshots = {}
         progress = keras.utils.Progbar(
             self.steps + 1, verbose=self.verbose, stateful_metrics=list(history), unit_name="step"

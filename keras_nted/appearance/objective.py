@@ -1,7 +1,7 @@
 """The terms of the appearance-control objective (paper Eq. 14-18) and the loss `L` they use.
 
 `AppearanceControl` (in `control.py`) minimises `ControlObjective`: the weighted sum of the
-maintain term `L_r1`, the edit term `L_r2`, the regularization `L_regu` and keras-nted's colour
+maintain term `L_r1`, the edit term `L_r2`, the regularization `L_regu` and keras-nted's color
 term, over the interpolation coefficients `m` only.
 """
 
@@ -9,17 +9,18 @@ import numpy as np
 from keras import ops
 
 from keras_nted.appearance.blend import interpolate_textures
+from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import mask_select
 from keras_nted.appearance.masks import masked_mean_probabilities
 
 LOSSES = ("perceptual", "l1")
-# (maintain, edit, colour) weights per loss. Maintain and edit are the release's: its total is
-# 300000 * (10 * L_r1 + L_r2) + L_regu. The colour term is not in the release (0 with the
+# (maintain, edit, color) weights per loss. Maintain and edit are the release's: its total is
+# 300000 * (10 * L_r1 + L_r2) + L_regu. The color term is not in the release (0 with the
 # perceptual loss, as released; used only with a `garment_image_mask`): with the pixel L1
-# fallback, the edit term matches the region to `I_g`, whose colours are only as good as the
+# fallback, the edit term matches the region to `I_g`, whose colors are only as good as the
 # model's pose transfer, and the maintain term pulls the textures back to the person's; the
-# mean colour of the garment image's own region does not depend on the model. Its weight was
+# mean color of the garment image's own region does not depend on the model. Its weight was
 # chosen on held-out pairs disjoint from the benchmark's (docs/appearance_control.md).
 DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5, 0.0), "l1": (3.0e6, 3.0e5, 300.0)}
 
@@ -89,17 +90,17 @@ def regularization_at_levels(distribution_logits, coefficients, levels):
     return total
 
 
-def colour_loss(image, region, target_colour):
-    """Mean absolute difference between the mean colour of `image` in `region` and a colour.
+def color_loss(image, region, target_color):
+    """Mean absolute difference between the mean color of `image` in `region` and a color.
 
     The term keras-nted adds to the released optimisation when the garment's region in the
-    garment image itself is known: `target_colour` is that region's mean colour, which, unlike
+    garment image itself is known: `target_color` is that region's mean color, which, unlike
     the garment render `I_g`, does not depend on how well the model re-poses the garment.
 
     Args:
         image: `(1, H, W, 3)` render.
         region: `(1, H, W, 1)` float32 mask `S` (non-empty).
-        target_colour: `(3,)` mean colour, in the image's range.
+        target_color: `(3,)` mean color, in the image's range.
 
     Returns:
         Scalar float32 tensor, `mean_c |mean_S(image)_c - target_c|`.
@@ -107,13 +108,19 @@ def colour_loss(image, region, target_colour):
     Example:
     >>> image = np.zeros((1, 4, 4, 3), "float32"); image[:, :2] = 1.0
     >>> region = np.zeros((1, 4, 4, 1), "float32"); region[:, :2] = 1.0
-    >>> float(colour_loss(image, region, np.array([1.0, 0.0, 0.5], "float32")))
+    >>> float(color_loss(image, region, np.array([1.0, 0.0, 0.5], "float32")))
     0.5
     """
     image = ops.cast(image, "float32")
     region = ops.cast(region, "float32")
     mean = ops.sum(image * region, axis=(0, 1, 2)) / ops.sum(region)
-    return ops.mean(ops.abs(mean - ops.cast(target_colour, "float32")))
+    return ops.mean(ops.abs(mean - ops.cast(target_color, "float32")))
+
+
+def colour_loss(image, region, target_colour):
+    """Deprecated spelling of `color_loss` (removed in the next release)."""
+    warn_renamed("colour_loss", "color_loss")
+    return color_loss(image, region, target_colour)
 
 
 def pixel_l1(inputs, targets):
@@ -155,8 +162,8 @@ class ControlObjective:
     - `skeleton_features`: the target skeleton's features;
     - `person_textures`, `garment_textures`: lists of textures, one per NTED index;
     - `person_target`, `garment_target`: the masked targets `I_r * (1 - M_r)` and `I_g * M_g`;
-    - `target_colour` `(3,)` and `colour_weight` (a scalar tensor, 0 without a garment image
-      mask): the colour term's;
+    - `target_color` `(3,)` and `color_weight` (a scalar tensor, 0 without a garment image
+      mask): the color term's;
     - `region`: `S` `(1, H, W, 1)`, and `region_levels`: `S` at every NTED index's size
       `(1, h_i, w_i)`.
 
@@ -171,13 +178,13 @@ class ControlObjective:
 
     Returns:
         `(total, (terms, image))`: the scalar total, the weighted terms `(maintain, edit,
-        regularization, colour)` and the render.
+        regularization, color)` and the render.
 
     Reference:
         Ren et al., CVPR 2022, Eq. 13-18; the released `appearance_control.py`.
     """
 
-    TERMS = ("maintain", "edit", "regularization", "colour")
+    TERMS = ("maintain", "edit", "regularization", "color")
 
     def __init__(self, parts, loss_fn, maintain_weight, edit_weight, regularization_weight):
         self.parts = parts
@@ -200,6 +207,6 @@ class ControlObjective:
             self.maintain_weight * maintain,
             self.edit_weight * edit,
             self.regularization_weight * regularization,
-            inputs["colour_weight"] * colour_loss(image, inside, inputs["target_colour"]),
+            inputs["color_weight"] * color_loss(image, inside, inputs["target_color"]),
         )
         return terms[0] + terms[1] + terms[2] + terms[3], (terms, image)
