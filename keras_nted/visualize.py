@@ -1,30 +1,26 @@
-"""Pictures of NTED results: attention panels (spec §9) and sample grids, as uint8 numpy arrays.
+"""Pictures of NTED results: attention panels (paper Fig. 5) and sample grids, as uint8 numpy arrays.
 
-Everything here runs on numpy arrays on the host (model outputs converted with
-`keras.ops.convert_to_numpy`), so it is the same on every backend and never enters a compiled step.
+Everything here takes and returns numpy arrays on the host (model outputs converted with
+`keras.ops.convert_to_numpy`) and never enters a compiled step; the attention panels compute the
+loss's own `estimated_target` (`keras.ops`) and convert it back.
 """
 
 import numpy as np
+from keras import ops
 
 from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
-from keras_nted.losses.attention import nearest_indices
+from keras_nted.losses.attention import estimated_target
+from keras_nted.losses.attention import resize_nearest
 from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
 
 
-def _resize_nearest(images, size):
-    """`(batch, H, W, C)` -> `(batch, h, w, C)` with torch's default nearest mode."""
-    images = np.take(images, nearest_indices(images.shape[1], size[0]), axis=1)
-    return np.take(images, nearest_indices(images.shape[2], size[1]), axis=2)
-
-
 def attention_panels(extraction_softmax, distribution_logits, reference_image):
-    """The NTED attention pictures of spec §9: one estimated target per NTED operation.
+    """The NTED attention pictures: one estimated target per NTED operation.
 
-    For NTED index `i` (maps of size `h_i x w_i` with `k_i` textures) the reference is
-    nearest-resized to `h_i x w_i`; the extraction softmax (over positions) turns it into a
-    `k_i x 3` colour table; the distribution softmax (over textures) spreads the table over
-    the target, giving an "estimated target" (the quantity the attention loss compares with
-    the ground truth), which is nearest-upsampled to the full image size.
+    For NTED index `i` (maps of size `h_i x w_i` with `k_i` textures), the "estimated target"
+    of `keras_nted.losses.attention.estimated_target` (the reference's colors through the
+    extraction and distribution attention: the quantity the attention loss compares with the
+    ground truth), nearest-upsampled to the full image size.
 
     Args:
         extraction_softmax: list of `(batch, h_i, w_i, k_i)` arrays (the generator's
@@ -35,6 +31,9 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
 
     Returns:
         A list of `(batch, H, W, 3)` float32 arrays in `[-1, 1]`, one per NTED index.
+
+    Reference:
+        Ren et al., CVPR 2022, Fig. 5 (the attention visualisation).
     """
     if len(extraction_softmax) != len(distribution_logits):
         raise ValueError(
@@ -45,14 +44,8 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
     full_size = reference.shape[1:3]
     panels = []
     for softmax, logits in zip(extraction_softmax, distribution_logits):
-        softmax = np.asarray(softmax, dtype="float32")
-        logits = np.asarray(logits, dtype="float32")
-        small = _resize_nearest(reference, softmax.shape[1:3])
-        table = np.einsum("bhwk,bhwc->bkc", softmax, small)
-        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        weights /= weights.sum(axis=-1, keepdims=True)
-        estimate = np.einsum("bhwk,bkc->bhwc", weights, table)
-        panels.append(_resize_nearest(estimate, full_size))
+        estimate = estimated_target(np.asarray(softmax, "float32"), np.asarray(logits, "float32"), reference)
+        panels.append(ops.convert_to_numpy(resize_nearest(estimate, full_size)).astype("float32"))
     return panels
 
 
@@ -90,7 +83,7 @@ def sample_rows(generator, batch, with_attention=True):
     Args:
         generator: an `NTEDGenerator` (usually the EMA one).
         batch: a dict with `source_image`, `target_skeleton` and optionally `target_image`.
-        with_attention: add the spec §9 attention panels.
+        with_attention: add the attention panels (`attention_panels`).
 
     Returns:
         `(rows, generated)`: a `(batch, H, n * W, 3)` uint8 array and the generated images

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.losses.attention import nearest_indices
+from keras_nted.losses.attention import resize_nearest
 
 REGIONS = ("upper", "lower")
 # OpenPose COCO-18 keypoints of the seed polygons (spec §4.2 order).
@@ -32,9 +32,7 @@ def resize_mask(mask, size):
     """Nearest resize of a `(H, W)` or `(B, H, W)` mask to `size = (h, w)`, as torch's default
     `F.interpolate` (top-left sampling), which the release uses for its masks."""
     mask = np.asarray(mask)
-    rows = nearest_indices(mask.shape[-2], size[0])
-    cols = nearest_indices(mask.shape[-1], size[1])
-    return np.take(np.take(mask, rows, axis=-2), cols, axis=-1)
+    return ops.convert_to_numpy(resize_nearest(mask, size, axes=(-2, -1))).astype(mask.dtype, copy=False)
 
 
 def load_mask(mask, image_size, name="mask"):
