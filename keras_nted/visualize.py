@@ -1,4 +1,4 @@
-"""Pictures of NTED results: attention panels (paper Fig. 5) and sample grids, as uint8 numpy arrays.
+"""Pictures of NTED results: attention panels and sample grids, as uint8 numpy arrays.
 
 Everything here takes and returns numpy arrays on the host (model outputs converted with
 `keras.ops.convert_to_numpy`) and never enters a compiled step; the attention panels compute the
@@ -9,9 +9,13 @@ import numpy as np
 from keras import ops
 
 from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
+from keras_nted.generation import run_generator
 from keras_nted.losses.attention import estimated_target
 from keras_nted.losses.attention import resize_nearest
 from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
+
+# `run_generator` (a model-running helper, not a picture) lives in `keras_nted.generation`;
+# imported above for `sample_rows` and re-exported for old callers of `visualize.run_generator`.
 
 
 def attention_panels(extraction_softmax, distribution_logits, reference_image):
@@ -33,7 +37,7 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
         A list of `(batch, H, W, 3)` float32 arrays in `[-1, 1]`, one per NTED index.
 
     Reference:
-        Ren et al., CVPR 2022, Fig. 5 (the attention visualisation).
+        The released `util/visualization/linear_attention.py` (`attn2image`).
     """
     if len(extraction_softmax) != len(distribution_logits):
         raise ValueError(
@@ -58,20 +62,6 @@ def skeleton_picture(skeleton):
     """
     levels = np.rint(np.asarray(skeleton, dtype="float32")[..., :3] * 255.0)
     return ((levels + 0.5) / 127.5 - 1.0).astype("float32")
-
-
-def run_generator(generator, reference_image, skeleton):
-    """The generator's outputs as numpy arrays, from one compiled call (`predict_on_batch`).
-
-    Compiled, not eager: on JAX an eager call of the generator is many times slower.
-    """
-
-    out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
-    return {
-        "image": np.asarray(out["image"], "float32"),
-        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
-        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
-    }
 
 
 def sample_rows(generator, batch, with_attention=True):
