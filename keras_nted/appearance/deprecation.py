@@ -1,8 +1,9 @@
-"""Old public spellings kept working for one release, with a `DeprecationWarning`.
+"""Old public names kept working for one release, with a `DeprecationWarning`.
 
 keras-nted spells `color` as keras does; `colour` (its earlier spelling in appearance control)
 still works until the next release: the `colour_loss` function, the `colour_weight` argument and
-attribute, and the `"colour"` key of `AppearanceResult.history`.
+attribute, and the `"colour"` key of `AppearanceResult.history`. `GeneratorParts.texture_encoder`
+is now `reference_encoder`, as the paper and the generator name it.
 """
 
 import warnings
@@ -11,10 +12,10 @@ import warnings
 RENAMED_KEYS = {"colour": "color"}
 
 
-def warn_renamed(old, new, stacklevel=3):
-    """Warns that the public name `old` is deprecated in favour of `new`."""
+def warn_renamed(old, new, stacklevel=3, reason="keras' spelling"):
+    """Warns that the public name `old` is deprecated in favour of `new` (`reason`)."""
     warnings.warn(
-        f"`{old}` is deprecated and will be removed in the next release: use `{new}` (keras' spelling).",
+        f"`{old}` is deprecated and will be removed in the next release: use `{new}` ({reason}).",
         DeprecationWarning,
         stacklevel=stacklevel,
     )

@@ -69,7 +69,8 @@ def estimated_target(extraction_softmax, distribution_logits, reference_image):
     [[5.0, 5.0], [5.0, 5.0]]
 
     Reference:
-        Ren et al., CVPR 2022, Eq. 8 and Fig. 5; released `loss/attn_recon.py`.
+        Ren et al., CVPR 2022, Eq. 8; released `loss/attn_recon.py` and
+        `util/visualization/linear_attention.py`.
     """
     _, h, w, k = distribution_logits.shape
     reference = ops.cast(reference_image, "float32")
