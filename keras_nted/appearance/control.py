@@ -19,13 +19,13 @@ from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
 from keras_nted.appearance.objective import DEFAULT_WEIGHTS
-from keras_nted.appearance.objective import LOSSES  # noqa: F401  (re-exported: moved to appearance.objective)
+from keras_nted.appearance.objective import LOSSES  # noqa: F401  (re-exported: moved)
 from keras_nted.appearance.objective import ControlObjective
-from keras_nted.appearance.objective import color_loss  # noqa: F401  (re-exported: moved to appearance.objective)
+from keras_nted.appearance.objective import color_loss  # noqa: F401  (importable where colour_loss was)
 from keras_nted.appearance.objective import colour_loss  # noqa: F401  (re-exported: deprecated spelling)
 from keras_nted.appearance.objective import initial_coefficients
 from keras_nted.appearance.objective import reconstruction_loss
-from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (re-exported: moved to appearance.objective)
+from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (re-exported: moved)
 from keras_nted.appearance.parts import as_batch
 from keras_nted.appearance.result import AppearanceResult
 from keras_nted.backend import autodiff

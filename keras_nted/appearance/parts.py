@@ -36,9 +36,10 @@ class GeneratorParts:
     copied), so `render(encode_skeleton(s), extract_textures(x))` is the generator's output
     for `[x, s]`.
 
-    Textures come in the generator's order (the released `Generator`'s recorder lists): coarsest level first and, within a
-    level, extraction operation 1 before 0; index `i` is the texture the renderer's `i`-th
-    distribution operation reads, and `distribution_logits[i]` belongs to the same pair.
+    Textures come in the generator's order (the released `Generator`'s recorder lists):
+    coarsest level first and, within a level, extraction operation 1 before 0; index `i` is the
+    texture the renderer's `i`-th distribution operation reads, and `distribution_logits[i]`
+    belongs to the same pair.
 
     Args:
         generator: an `NTEDGenerator` (for example loaded with
