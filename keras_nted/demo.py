@@ -4,15 +4,22 @@ import pathlib
 
 import numpy as np
 
-from keras_nted.visualize import run_generator
+from keras_nted.generation import run_generator
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
 from keras_nted.visualize import stack_rows
 from keras_nted.utils.images import to_uint8
 from keras_nted.files import write_png
 
+SHIPPED_MODEL = "nted_mannequin_64.keras"
 # Target poses come from test identities far from the re-posed ones.
 _POSE_IDENTITY_OFFSET = 50
+
+
+def shipped_model_path():
+    """`saved_models/nted_mannequin_64.keras` of the repository this package runs from."""
+    # keras_nted/demo.py -> the repository root (the package is installed editable).
+    return pathlib.Path(__file__).resolve().parents[1] / "saved_models" / SHIPPED_MODEL
 
 
 def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
@@ -54,7 +61,8 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     identity: its reference image, then the generated image in each target pose.
     `ground_truth.png`: the same layout with the rendered ground truth.
     `attention.png`: per identity (first target pose) reference | target skeleton |
-    generated | ground truth | one attention panel per NTED operation (spec §9).
+    generated | ground truth | one attention panel per NTED operation (the released
+    `util/visualization/linear_attention.py`).
 
     Returns:
         A dict `{description: path}` of the files written.

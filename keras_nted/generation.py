@@ -5,7 +5,7 @@ target pose file and the output file name; `pairs_from_files` (reference and pos
 directly) and `pairs_from_pairs_file` (a released-style pairs file over a DeepFashion-layout
 root) make lists of them, and `generate` runs a generator over such a list in batches.
 
-Inputs are prepared as the released demo prepares them (spec §7): the image is opened with
+Inputs are prepared as the released `demo.py` prepares them: the image is opened with
 PIL, converted to RGB, resized to the model's size with bilinear filtering and normalised to
 [-1, 1]; the pose is rendered as the 20-channel skeleton at the model's size. Results are
 clipped to [-1, 1] and mapped to uint8 by `(x + 1) / 2 * 255` with truncation, as released.
@@ -33,12 +33,25 @@ from keras_nted.data.keypoints import read_openpose_json
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
-from keras_nted.visualize import run_generator
 from keras_nted.utils.images import to_uint8
 from keras_nted.files import write_png
 
 # The coordinate frame each pose file type is in unless told otherwise.
 DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
+
+
+def run_generator(generator, reference_image, skeleton):
+    """The generator's outputs as numpy arrays, from one compiled call (`predict_on_batch`).
+
+    Compiled, not eager: on JAX an eager call of the generator is many times slower.
+    """
+
+    out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
+    return {
+        "image": np.asarray(out["image"], "float32"),
+        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
+        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
+    }
 
 
 class _Files:

@@ -1,30 +1,30 @@
-"""Pictures of NTED results: attention panels (spec §9) and sample grids, as uint8 numpy arrays.
+"""Pictures of NTED results: attention panels and sample grids, as uint8 numpy arrays.
 
-Everything here runs on numpy arrays on the host (model outputs converted with
-`keras.ops.convert_to_numpy`), so it is the same on every backend and never enters a compiled step.
+Everything here takes and returns numpy arrays on the host (model outputs converted with
+`keras.ops.convert_to_numpy`) and never enters a compiled step; the attention panels compute the
+loss's own `estimated_target` (`keras.ops`) and convert it back.
 """
 
 import numpy as np
+from keras import ops
 
 from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
-from keras_nted.losses.attention import nearest_indices
+from keras_nted.generation import run_generator
+from keras_nted.losses.attention import estimated_target
+from keras_nted.losses.attention import resize_nearest
 from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
 
-
-def _resize_nearest(images, size):
-    """`(batch, H, W, C)` -> `(batch, h, w, C)` with torch's default nearest mode."""
-    images = np.take(images, nearest_indices(images.shape[1], size[0]), axis=1)
-    return np.take(images, nearest_indices(images.shape[2], size[1]), axis=2)
+# `run_generator` (a model-running helper, not a picture) lives in `keras_nted.generation`;
+# imported above for `sample_rows` and re-exported for old callers of `visualize.run_generator`.
 
 
 def attention_panels(extraction_softmax, distribution_logits, reference_image):
-    """The NTED attention pictures of spec §9: one estimated target per NTED operation.
+    """The NTED attention pictures: one estimated target per NTED operation.
 
-    For NTED index `i` (maps of size `h_i x w_i` with `k_i` textures) the reference is
-    nearest-resized to `h_i x w_i`; the extraction softmax (over positions) turns it into a
-    `k_i x 3` colour table; the distribution softmax (over textures) spreads the table over
-    the target, giving an "estimated target" (the quantity the attention loss compares with
-    the ground truth), which is nearest-upsampled to the full image size.
+    For NTED index `i` (maps of size `h_i x w_i` with `k_i` textures), the "estimated target"
+    of `keras_nted.losses.attention.estimated_target` (the reference's colors through the
+    extraction and distribution attention: the quantity the attention loss compares with the
+    ground truth), nearest-upsampled to the full image size.
 
     Args:
         extraction_softmax: list of `(batch, h_i, w_i, k_i)` arrays (the generator's
@@ -35,6 +35,9 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
 
     Returns:
         A list of `(batch, H, W, 3)` float32 arrays in `[-1, 1]`, one per NTED index.
+
+    Reference:
+        The released `util/visualization/linear_attention.py` (`attn2image`).
     """
     if len(extraction_softmax) != len(distribution_logits):
         raise ValueError(
@@ -45,14 +48,8 @@ def attention_panels(extraction_softmax, distribution_logits, reference_image):
     full_size = reference.shape[1:3]
     panels = []
     for softmax, logits in zip(extraction_softmax, distribution_logits):
-        softmax = np.asarray(softmax, dtype="float32")
-        logits = np.asarray(logits, dtype="float32")
-        small = _resize_nearest(reference, softmax.shape[1:3])
-        table = np.einsum("bhwk,bhwc->bkc", softmax, small)
-        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        weights /= weights.sum(axis=-1, keepdims=True)
-        estimate = np.einsum("bhwk,bkc->bhwc", weights, table)
-        panels.append(_resize_nearest(estimate, full_size))
+        estimate = estimated_target(np.asarray(softmax, "float32"), np.asarray(logits, "float32"), reference)
+        panels.append(ops.convert_to_numpy(resize_nearest(estimate, full_size)).astype("float32"))
     return panels
 
 
@@ -67,20 +64,6 @@ def skeleton_picture(skeleton):
     return ((levels + 0.5) / 127.5 - 1.0).astype("float32")
 
 
-def run_generator(generator, reference_image, skeleton):
-    """The generator's outputs as numpy arrays, from one compiled call (`predict_on_batch`).
-
-    Compiled, not eager: on JAX an eager call of the generator is many times slower.
-    """
-
-    out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
-    return {
-        "image": np.asarray(out["image"], "float32"),
-        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
-        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
-    }
-
-
 def sample_rows(generator, batch, with_attention=True):
     """Run `generator` on a batch and lay out one row per pair.
 
@@ -90,7 +73,7 @@ def sample_rows(generator, batch, with_attention=True):
     Args:
         generator: an `NTEDGenerator` (usually the EMA one).
         batch: a dict with `source_image`, `target_skeleton` and optionally `target_image`.
-        with_attention: add the spec §9 attention panels.
+        with_attention: add the attention panels (`attention_panels`).
 
     Returns:
         `(rows, generated)`: a `(batch, H, n * W, 3)` uint8 array and the generated images

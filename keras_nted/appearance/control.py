@@ -1,4 +1,8 @@
-"""Appearance control by optimisation (paper Sec. 4, Eq. 13-18), as the release runs it (spec §8.2)."""
+"""Appearance control by optimisation (paper Sec. 4, Eq. 13-18), as the release runs it.
+
+The loop is here; the objective's terms are in `objective.py` and the result type in `result.py`
+(both re-exported from this module, their first home).
+"""
 
 import dataclasses
 import logging
@@ -9,167 +13,47 @@ from keras import ops
 
 from keras_nted.appearance.blend import as_parts
 from keras_nted.appearance.blend import interpolate_textures
+from keras_nted.appearance.deprecation import RenamedKeyDict
+from keras_nted.appearance.deprecation import renamed_argument
+from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
-from keras_nted.appearance.masks import mask_select
-from keras_nted.appearance.masks import masked_mean_probabilities
-from keras_nted.appearance.parts import _as_batch
+from keras_nted.appearance.objective import DEFAULT_WEIGHTS
+from keras_nted.appearance.objective import LOSSES  # noqa: F401  (re-exported: moved)
+from keras_nted.appearance.objective import ControlObjective
+from keras_nted.appearance.objective import color_loss  # noqa: F401  (importable where colour_loss was)
+from keras_nted.appearance.objective import colour_loss  # noqa: F401  (re-exported: deprecated spelling)
+from keras_nted.appearance.objective import initial_coefficients
+from keras_nted.appearance.objective import reconstruction_loss
+from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (re-exported: moved)
+from keras_nted.appearance.parts import as_batch
+from keras_nted.appearance.result import AppearanceResult
 from keras_nted.backend import autodiff
-
-LOSSES = ("perceptual", "l1")
-# (maintain, edit, colour) weights per loss. Maintain and edit are the release's: its total is
-# 300000 * (10 * L_r1 + L_r2) + L_regu. The colour term is not in the release (0 with the
-# perceptual loss, as released; used only with a `garment_image_mask`): with the pixel L1
-# fallback, the edit term matches the region to `I_g`, whose colours are only as good as the
-# model's pose transfer, and the maintain term pulls the textures back to the person's; the
-# mean colour of the garment image's own region does not depend on the model. Its weight was
-# chosen on held-out pairs disjoint from the benchmark's (docs/appearance_control.md).
-DEFAULT_WEIGHTS = {"perceptual": (3.0e6, 3.0e5, 0.0), "l1": (3.0e6, 3.0e5, 300.0)}
+from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_number
 
 logger = logging.getLogger(__name__)
 
 
-def initial_coefficients(garment_logits, garment_mask, person_logits, person_mask):
-    """The release's initial coefficients: `m_i = [max(a_i(I_g, M_g), a_i(I_r, M_r)) >= 3 / k_i]`.
-
-    `a_i` is `mask_select` (the mean distribution probability of each texture inside the
-    mask) of the garment render `I_g` and of the person render `I_r`, both in the target pose.
-
-    Args:
-        garment_logits: the garment render's distribution logits, list of `(1, h_i, w_i, k_i)`.
-        garment_mask: bool `(H, W)` region of the garment render, `M_g`.
-        person_logits: the person render's distribution logits.
-        person_mask: bool `(H, W)` region of the person render, `M_r`.
-
-    Returns:
-        A list of `(k_i,)` float32 numpy arrays of 0 and 1.
-
-    Reference:
-        Ren et al., CVPR 2022, Eq. 15; spec §8.2 step 3.
-    """
-    garment = mask_select(garment_logits, garment_mask)
-    person = mask_select(person_logits, person_mask)
-    coefficients = []
-    for a_g, a_r in zip(garment, person):
-        a = np.maximum(ops.convert_to_numpy(a_g)[0], ops.convert_to_numpy(a_r)[0])
-        coefficients.append((a >= 3.0 / a.shape[0]).astype("float32"))
-    return coefficients
-
-
-def regularization_loss(distribution_logits, coefficients, mask):
-    """`L_regu` (paper Eq. 16) as released: hinge terms averaged over the textures, summed over layers.
-
-    `rel_i = [mask_select(logits, S)_i >= 3/k_i]` and `unrel_i = [mask_select(logits, 1 - S)_i
-    >= 3/k_i]` (both detached), and `L_regu = sum_i mean_k(rel_i * relu(1 - m_i) + unrel_i *
-    relu(m_i))`: textures painting the region are pushed to 1, those painting the rest to 0.
-
-    Args:
-        distribution_logits: the current render's list of `(1, h_i, w_i, k_i)` logits.
-        coefficients: list of `(1, k_i, 1)` coefficient tensors or variables.
-        mask: bool `(H, W)` region `S` of the current render.
-
-    Returns:
-        Scalar float32 tensor.
-
-    Reference:
-        Ren et al., CVPR 2022, Eq. 15-16; spec §8.2 step 5c.
-    """
-    levels = [ops.convert_to_tensor(m) for m in level_masks(mask, distribution_logits)]
-    return _regularization(distribution_logits, coefficients, levels)
-
-
-def _regularization(distribution_logits, coefficients, levels):
-    """`regularization_loss` with the mask given at every NTED index's size (tensors)."""
-    total = ops.zeros((), "float32")
-    for logits, m, inside in zip(distribution_logits, coefficients, levels):
-        k = logits.shape[-1]
-        sigma = 3.0 / k
-        a_in = masked_mean_probabilities(logits, inside)
-        # Nearest resizing samples pixels, so the complement's resize is the resize's complement.
-        a_out = masked_mean_probabilities(logits, 1.0 - inside)
-        rel = ops.stop_gradient(ops.cast(a_in >= sigma, "float32"))
-        unrel = ops.stop_gradient(ops.cast(a_out >= sigma, "float32"))
-        m = ops.reshape(ops.cast(m, "float32"), (-1, k))
-        total = total + ops.mean(rel * ops.relu(1.0 - m) + unrel * ops.relu(m))
-    return total
-
-
-def colour_loss(image, region, target_colour):
-    """Mean absolute difference between the mean colour of `image` in `region` and a colour.
-
-    The term keras-nted adds to the released optimisation when the garment's region in the
-    garment image itself is known: `target_colour` is that region's mean colour, which, unlike
-    the garment render `I_g`, does not depend on how well the model re-poses the garment.
-
-    Args:
-        image: `(1, H, W, 3)` render.
-        region: `(1, H, W, 1)` float32 mask `S` (non-empty).
-        target_colour: `(3,)` mean colour, in the image's range.
-
-    Returns:
-        Scalar float32 tensor, `mean_c |mean_S(image)_c - target_c|`.
-
-    Example:
-    >>> image = np.zeros((1, 4, 4, 3), "float32"); image[:, :2] = 1.0
-    >>> region = np.zeros((1, 4, 4, 1), "float32"); region[:, :2] = 1.0
-    >>> float(colour_loss(image, region, np.array([1.0, 0.0, 0.5], "float32")))
-    0.5
-    """
-    image = ops.cast(image, "float32")
-    region = ops.cast(region, "float32")
-    mean = ops.sum(image * region, axis=(0, 1, 2)) / ops.sum(region)
-    return ops.mean(ops.abs(mean - ops.cast(target_colour, "float32")))
-
-
-def _l1(inputs, targets):
-    return ops.mean(ops.abs(ops.cast(inputs, "float32") - ops.cast(targets, "float32")))
-
-
 @dataclasses.dataclass
-class AppearanceResult:
-    """What `AppearanceControl` returns (numpy arrays; images `(H, W, 3)`, unbounded like the
-    generator's: clip to [-1, 1] for display).
+class _Setup:
+    """One call's fixed part: the step's inputs (all but the region), the renders and masks."""
 
-    Attributes:
-        image: the final render, with the coefficients after all steps.
-        coefficients: the optimised `m_i`, a list of `(k_i,)` arrays, one per NTED index.
-        initial_coefficients: the released initialisation, same layout.
-        history: per iteration `0..steps`, the lists `loss` (total), `maintain`
-            (weighted `L_r1`), `edit` (weighted `L_r2`), `regularization` (weighted
-            `L_regu`) and `colour` (the weighted colour term, 0 without a
-            `garment_image_mask`), computed on the render before that iteration's update.
-        snapshots: `{iteration: render}` for the requested iterations (the render before that
-            iteration's update: iteration `n` shows the coefficients after `n` updates).
-        garment_render: `I_g`, the garment reference's textures in the target pose.
-        person_render: `I_r`, the person reference's textures in the target pose.
-        masks: bool `(H, W)` masks: `garment` (`M_g`), `person` (`M_r`) and `final` (`S` at
-            the last iteration).
-    """
-
-    image: np.ndarray
-    coefficients: list
-    initial_coefficients: list
-    history: dict
-    snapshots: dict
-    garment_render: np.ndarray
-    person_render: np.ndarray
-    masks: dict
-
-    def coefficient_arrays(self):
-        """`{"coefficients_i": ..., "initial_coefficients_i": ..., "loss": ...}` for `np.savez`."""
-        arrays = {}
-        for i, (m, m0) in enumerate(zip(self.coefficients, self.initial_coefficients)):
-            arrays[f"coefficients_{i}"] = m
-            arrays[f"initial_coefficients_{i}"] = m0
-        for key, values in self.history.items():
-            arrays[f"history_{key}"] = np.asarray(values, "float32")
-        return arrays
+    inputs: dict
+    render: object  # textures -> {"image", "distribution_logits"} as numpy
+    person_textures: list
+    garment_textures: list
+    garment_render: dict
+    person_render: dict
+    garment_mask: np.ndarray
+    person_mask: np.ndarray
+    initial: list
 
 
 class AppearanceControl:
     """Moves a region's appearance (e.g. the upper garment) from one reference to another.
 
-    The released optimisation (paper Sec. 4, spec §8.2), for one garment image, one person
+    The released optimisation (paper Sec. 4; the released `appearance_control.py`), for one garment image, one person
     image and one target pose:
 
     1. Encode the target skeleton once; extract the neural textures `T_g` of the garment
@@ -187,14 +71,14 @@ class AppearanceControl:
        weights are 3e6 and 3e5 (`300000 * (10 * L_r1 + L_r2)`), Adam(0.01, 0.9, 0.999, 1e-8)
        and 200 steps.
     4. Not in the release: given `garment_image_mask` (the region in the garment image
-       itself), `colour_weight * colour_loss(out, S, c)` is added, with `c` the mean colour of
-       the garment image in that region. `I_g` carries the garment's colours only as well as
+       itself), `color_weight * color_loss(out, S, c)` is added, with `c` the mean color of
+       the garment image in that region. `I_g` carries the garment's colors only as well as
        the model re-poses it; `c` is read off the garment itself. With the L1 fallback on the
-       shipped mannequin model it is what moves the colour inside the region towards the
+       shipped mannequin model it is what moves the color inside the region towards the
        garment's (docs/appearance_control.md has the figures).
 
     The loss `L` is the released VGG19 perceptual loss (5 layers, no style term) when its
-    weights are available, or a pixel L1 fallback (`loss="l1"`, the same weights plus the colour
+    weights are available, or a pixel L1 fallback (`loss="l1"`, the same weights plus the color
     term of step 4 when the garment image's region is given, see docs/appearance_control.md),
     or any callable.
 
@@ -211,7 +95,7 @@ class AppearanceControl:
         maintain_weight: weight of `L_r1`; `None` for the default of `loss`.
         edit_weight: weight of `L_r2`; `None` for the default of `loss`.
         regularization_weight: weight of `L_regu` (the release: 1).
-        colour_weight: weight of the colour term (used only when a `garment_image_mask` is
+        color_weight: weight of the color term (used only when a `garment_image_mask` is
             given); `None` for the default of `loss` (`DEFAULT_WEIGHTS`: 0 for the
             perceptual loss, as released).
         reestimate_every: re-segment the current render every this many steps (the release:
@@ -219,6 +103,7 @@ class AppearanceControl:
         snapshots: iterations in `[0, steps]` whose renders are kept; default every 50 and
             the last (the release's 0, 50, 100, 150, 200).
         verbose: 1 shows a progress bar, 0 nothing.
+        colour_weight: deprecated spelling of `color_weight` (removed in the next release).
 
     Call arguments:
         garment: `(H, W, 3)` or `(1, H, W, 3)` image in [-1, 1] whose region is taken.
@@ -229,7 +114,7 @@ class AppearanceControl:
             path (`load_mask`); default `segmenter(I_g)`.
         person_mask: the region in the person render `I_r`; default `segmenter(I_r)`.
         garment_image_mask: optional region of the garment image itself (its own pose), an
-            array or PNG path; turns on the colour term (step 4).
+            array or PNG path; turns on the color term (step 4).
         segmenter: a callable `(image (H, W, 3), distribution_logits) -> (H, W) mask` applied
             to renders, like the release's fashion segmenter: for the masks not given, and to
             re-estimate `S`. Without one, `S` stays `M_g`. `DistributionSegmenter` needs no
@@ -270,87 +155,56 @@ class AppearanceControl:
         maintain_weight=None,
         edit_weight=None,
         regularization_weight=1.0,
-        colour_weight=None,
+        color_weight=None,
         reestimate_every=50,
         snapshots=None,
         verbose=1,
+        colour_weight=None,
     ):
-        for name, value in (("steps", steps), ("reestimate_every", reestimate_every)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"Expected a non-negative integer. Received: {name}={value!r}")
-        if not learning_rate > 0:
-            raise ValueError(f"Expected a positive number. Received: learning_rate={learning_rate!r}")
+        color_weight = renamed_argument("colour_weight", colour_weight, "color_weight", color_weight)
+        steps = check_int("steps", steps, minimum=0)
+        reestimate_every = check_int("reestimate_every", reestimate_every, minimum=0)
+        learning_rate = check_number("learning_rate", learning_rate)
         if snapshots is None:  # the release's: every 50 iterations, 0 to 200
-            snapshots = sorted({0, int(steps), *range(0, int(steps) + 1, 50)})
+            snapshots = sorted({0, steps, *range(0, steps + 1, 50)})
         snapshots = tuple(int(s) for s in snapshots)
         bad = [s for s in snapshots if not 0 <= s <= steps]
         if bad:
             raise ValueError(
                 f"Expected snapshot iterations in [0, {steps}] (steps={steps}). Received: snapshots={list(snapshots)}"
             )
-        from keras_nted.losses.perceptual import PerceptualLoss
-
-        if isinstance(loss, PerceptualLoss):
-            loss_name, loss_fn = "perceptual", loss
-        elif callable(loss):
-            loss_name, loss_fn = getattr(loss, "__name__", type(loss).__name__), loss
-        elif loss == "l1":
-            loss_name, loss_fn = "l1", _l1
-        elif loss == "perceptual":
-            loss_name = "perceptual"
-            loss_fn = PerceptualLoss(weights=vgg_weights, num_scales=perceptual_scales, style_weight=0.0)
-        else:
-            raise ValueError(f"Expected loss to be one of {LOSSES} or a callable. Received: loss={loss!r}")
+        loss_name, loss_fn = reconstruction_loss(loss, vgg_weights, perceptual_scales)
         defaults = DEFAULT_WEIGHTS.get(loss_name, DEFAULT_WEIGHTS["perceptual"])
-        self.maintain_weight = float(defaults[0] if maintain_weight is None else maintain_weight)
-        self.edit_weight = float(defaults[1] if edit_weight is None else edit_weight)
-        self.regularization_weight = float(regularization_weight)
-        self.colour_weight = float(defaults[2] if colour_weight is None else colour_weight)
-        for name in ("maintain_weight", "edit_weight", "regularization_weight", "colour_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"Expected a non-negative number. Received: {name}={getattr(self, name)!r}")
+        weights = {
+            "maintain_weight": defaults[0] if maintain_weight is None else maintain_weight,
+            "edit_weight": defaults[1] if edit_weight is None else edit_weight,
+            "regularization_weight": regularization_weight,
+            "color_weight": defaults[2] if color_weight is None else color_weight,
+        }
+        for name, value in weights.items():
+            setattr(self, name, check_number(name, float(value), inclusive=True))
         self.parts = as_parts(generator)
-        self.steps = int(steps)
-        self.learning_rate = float(learning_rate)
+        self.steps = steps
+        self.learning_rate = learning_rate
         self.loss = loss_name
         self.loss_fn = loss_fn
-        self.reestimate_every = int(reestimate_every)
+        self.reestimate_every = reestimate_every
         self.snapshots = snapshots
         self.verbose = verbose
+        self.objective = ControlObjective(
+            self.parts, loss_fn, self.maintain_weight, self.edit_weight, self.regularization_weight
+        )
         # One set of coefficient variables and one compiled gradient step per instance, reused
-        # by every call (the inputs are arguments of the step, so it compiles once).
+        # by every call (the inputs are the step's argument, so it compiles once).
         self._coefficients = [
             keras.Variable(np.zeros((1, k, 1), "float32"), dtype="float32", name=f"coefficients_{i}")
             for i, k in enumerate(self.parts.num_labels)
         ]
         self._step = autodiff.compiled_value_and_grad(self._loss, self._coefficients)
 
-    def _loss(self, features, *tensors):
-        """The total loss of the current coefficients (Eq. 14) and its weighted terms and render.
-
-        `tensors`: person textures, garment textures (one per NTED index each), the masked
-        targets `I_r * (1 - M_r)` and `I_g * M_g`, the garment image's mean colour `(3,)` and
-        the colour term's weight (a scalar tensor, 0 without a garment image mask), the region
-        `S` `(1, H, W, 1)` and `S` at every NTED index's size `(1, h_i, w_i)`.
-        """
-        n = self.parts.num_textures
-        person_textures, garment_textures = tensors[:n], tensors[n : 2 * n]
-        person_target, garment_target, target_colour, colour_weight, inside = tensors[2 * n : 2 * n + 5]
-        levels = tensors[2 * n + 5 :]
-        textures = interpolate_textures(person_textures, garment_textures, self._coefficients)
-        out = self.parts.render(features, textures)
-        image = out["image"]
-        area = ops.sum(inside)
-        maintain = self.loss_fn(image * (1.0 - inside), person_target) / (float(np.prod(self.parts.image_size)) - area)
-        edit = self.loss_fn(image * inside, garment_target) / area
-        regularization = _regularization(out["distribution_logits"], self._coefficients, levels)
-        terms = (
-            self.maintain_weight * maintain,
-            self.edit_weight * edit,
-            self.regularization_weight * regularization,
-            colour_weight * colour_loss(image, inside, target_colour),
-        )
-        return terms[0] + terms[1] + terms[2] + terms[3], (terms, image)
+    def _loss(self, inputs):
+        """The objective of the current coefficients; `inputs` is `ControlObjective`'s dict."""
+        return self.objective(self._coefficients, inputs)
 
     def _masks(self, name, mask, segmenter, render):
         size = self.parts.image_size
@@ -361,9 +215,29 @@ class AppearanceControl:
         estimate = segmenter(render["image"][0], render["distribution_logits"])
         return load_mask(estimate, size, name=f"segmenter output for {name}")
 
-    def __call__(
-        self, garment, person, skeleton, garment_mask=None, person_mask=None, segmenter=None, garment_image_mask=None
-    ):
+    @property
+    def colour_weight(self):
+        """Deprecated spelling of `color_weight` (removed in the next release)."""
+        warn_renamed("colour_weight", "color_weight")
+        return self.color_weight
+
+    @colour_weight.setter
+    def colour_weight(self, value):
+        warn_renamed("colour_weight", "color_weight")
+        self.color_weight = value
+
+    def _color_inputs(self, garment, source):
+        """`target_color` and `color_weight`: the garment image's mean color in `source` (or 0, 0)."""
+        if source is None:
+            return {"target_color": ops.zeros((3,), "float32"), "color_weight": ops.zeros((), "float32")}
+        image = ops.convert_to_numpy(as_batch("garment", garment, 3, self.parts.image_size))[0]
+        color = image[source].mean(axis=0).astype("float32")
+        return {
+            "target_color": ops.convert_to_tensor(color),
+            "color_weight": ops.convert_to_tensor(np.float32(self.color_weight)),
+        }
+
+    def _setup(self, garment, person, skeleton, garment_mask, person_mask, segmenter, garment_image_mask):
         parts = self.parts
         source = None
         if garment_image_mask is not None:  # checked before any work
@@ -392,42 +266,48 @@ class AppearanceControl:
         initial = initial_coefficients(
             garment_render["distribution_logits"], m_g, person_render["distribution_logits"], m_r
         )
+        inputs = {
+            "skeleton_features": features,
+            "person_textures": person_textures,
+            "garment_textures": garment_textures,
+            "person_target": ops.convert_to_tensor(person_render["image"] * (1.0 - m_r[None, :, :, None])),
+            "garment_target": ops.convert_to_tensor(garment_render["image"] * m_g[None, :, :, None]),
+            **self._color_inputs(garment, source),
+        }
+        return _Setup(
+            inputs, render, person_textures, garment_textures, garment_render, person_render, m_g, m_r, initial
+        )
+
+    def _region_inputs(self, region, setup):
+        """`region` and `region_levels` of the step's inputs for the bool `(H, W)` region `S`."""
+        levels = level_masks(region, setup.person_render["distribution_logits"])
+        return {
+            "region": ops.convert_to_tensor(region[None, :, :, None].astype("float32")),
+            "region_levels": [ops.convert_to_tensor(x) for x in levels],
+        }
+
+    def __call__(
+        self, garment, person, skeleton, garment_mask=None, person_mask=None, segmenter=None, garment_image_mask=None
+    ):
+        setup = self._setup(garment, person, skeleton, garment_mask, person_mask, segmenter, garment_image_mask)
         coefficients = self._coefficients
-        for variable, m in zip(coefficients, initial):
+        for variable, m in zip(coefficients, setup.initial):
             variable.assign(m[None, :, None])
         optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
         optimizer.build(coefficients)
-        inputs = [
-            features,
-            *person_textures,
-            *garment_textures,
-            ops.convert_to_tensor(person_render["image"] * (1.0 - m_r[None, :, :, None])),
-            ops.convert_to_tensor(garment_render["image"] * m_g[None, :, :, None]),
-        ]
-        if source is None:
-            inputs += [ops.zeros((3,), "float32"), ops.zeros((), "float32")]
-        else:
-            image = ops.convert_to_numpy(_as_batch("garment", garment, 3, parts.image_size))[0]
-            colour = image[source].mean(axis=0).astype("float32")
-            inputs += [ops.convert_to_tensor(colour), ops.convert_to_tensor(np.float32(self.colour_weight))]
-
-        def region_tensors(region):
-            levels = level_masks(region, person_render["distribution_logits"])
-            return [ops.convert_to_tensor(x) for x in [region[None, :, :, None].astype("float32"), *levels]]
-
-        default_region = region_tensors(m_g)
-        history = {"loss": [], "maintain": [], "edit": [], "regularization": [], "colour": []}
+        default_region = self._region_inputs(setup.garment_mask, setup)
+        history = RenamedKeyDict(loss=[], **{term: [] for term in ControlObjective.TERMS})
         snapshots = {}
         progress = keras.utils.Progbar(
             self.steps + 1, verbose=self.verbose, stateful_metrics=list(history), unit_name="step"
         )
         for it in range(self.steps + 1):
-            region, region_inputs = m_g, default_region
+            region, region_inputs = setup.garment_mask, default_region
             if segmenter is not None and self.reestimate_every and it and it % self.reestimate_every == 0:
-                current = render(interpolate_textures(person_textures, garment_textures, coefficients))
-                region = self._reestimate(segmenter, current, m_g, it)
-                region_inputs = region_tensors(region)
-            total, (terms, image), grads = self._step(*inputs, *region_inputs)
+                textures = interpolate_textures(setup.person_textures, setup.garment_textures, coefficients)
+                region = self._reestimate(segmenter, setup.render(textures), setup.garment_mask, it)
+                region_inputs = self._region_inputs(region, setup)
+            total, (terms, image), grads = self._step({**setup.inputs, **region_inputs})
             values = [float(ops.convert_to_numpy(t)) for t in (total, *terms)]
             for key, value in zip(history, values):
                 history[key].append(value)
@@ -440,12 +320,12 @@ class AppearanceControl:
         return AppearanceResult(
             image=ops.convert_to_numpy(image)[0],
             coefficients=[ops.convert_to_numpy(m)[0, :, 0].copy() for m in coefficients],
-            initial_coefficients=initial,
+            initial_coefficients=setup.initial,
             history=history,
             snapshots=snapshots,
-            garment_render=garment_render["image"][0],
-            person_render=person_render["image"][0],
-            masks={"garment": m_g, "person": m_r, "final": region},
+            garment_render=setup.garment_render["image"][0],
+            person_render=setup.person_render["image"][0],
+            masks={"garment": setup.garment_mask, "person": setup.person_mask, "final": region},
         )
 
     run = __call__

@@ -1,7 +1,8 @@
 """Region masks for appearance control: loading and checking them, the release's `mask_select`
 (paper Eq. 15), and segmenters that need no external segmentation network.
 
-The release segments its renders with an external fashion Mask R-CNN (spec §8.1). keras-nted
+The release segments its renders with an external fashion Mask R-CNN (mmfashion's, in its
+`appearance_control.py`). keras-nted
 takes masks from the caller instead (arrays or PNG files), reads exact masks from the mannequin
 set's part labels (`mannequin_region_mask`), and offers `DistributionSegmenter`, which estimates a
 render's region from the model's own distribution maps (the paper's Fig. 4: a neural texture
@@ -16,10 +17,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.losses.attention import nearest_indices
+from keras_nted.losses.attention import resize_nearest
 
 REGIONS = ("upper", "lower")
-# OpenPose COCO-18 keypoints of the seed polygons (spec §4.2 order).
+# OpenPose COCO-18 keypoints of the seed polygons (the released pose files' order).
 _SEED_KEYPOINTS = {
     "upper": {"right_shoulder": 2, "left_shoulder": 5, "left_hip": 11, "right_hip": 8},
     "lower": {"right_hip": 8, "left_hip": 11, "left_knee": 12, "right_knee": 9},
@@ -32,9 +33,7 @@ def resize_mask(mask, size):
     """Nearest resize of a `(H, W)` or `(B, H, W)` mask to `size = (h, w)`, as torch's default
     `F.interpolate` (top-left sampling), which the release uses for its masks."""
     mask = np.asarray(mask)
-    rows = nearest_indices(mask.shape[-2], size[0])
-    cols = nearest_indices(mask.shape[-1], size[1])
-    return np.take(np.take(mask, rows, axis=-2), cols, axis=-1)
+    return ops.convert_to_numpy(resize_nearest(mask, size, axes=(-2, -1))).astype(mask.dtype, copy=False)
 
 
 def load_mask(mask, image_size, name="mask"):
@@ -159,7 +158,7 @@ def mask_select(distribution_logits, mask):
     array([[0.25, 0.25, 0.25, 0.25]], dtype=float32)
 
     Reference:
-        Ren et al., CVPR 2022, Eq. 15 (operator A); spec §8.2 step 2.
+        Ren et al., CVPR 2022, Eq. 15 (operator A); the released `appearance_control.py`.
     """
     return [
         masked_mean_probabilities(logits, ops.convert_to_tensor(small))

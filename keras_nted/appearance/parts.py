@@ -4,12 +4,14 @@ import keras
 import numpy as np
 from keras import ops
 
-# The first renderer layer reads the skeleton encoder's output (spec §2.1: the decoder's
-# input is the skeleton features at 16 x W/16).
+from keras_nted.appearance.deprecation import warn_renamed
+
+# The first renderer layer reads the skeleton encoder's output (the released generator's
+# decoder takes the skeleton features at 16 x W/16).
 _RENDERER_INPUT_LAYER = "target_image_renderer-convs-0-conv0-conv"
 
 
-def _as_batch(name, x, channels, image_size):
+def as_batch(name, x, channels, image_size):
     """`(H, W, C)` or `(B, H, W, C)` array-like -> float32 `(B, H, W, C)`, checked."""
     if isinstance(x, np.ndarray) or not hasattr(x, "shape"):
         x = np.asarray(x, "float32")
@@ -25,7 +27,7 @@ def _as_batch(name, x, channels, image_size):
 
 
 class GeneratorParts:
-    """An `NTEDGenerator` cut into its skeleton encoder, texture encoder and renderer.
+    """An `NTEDGenerator` cut into its skeleton encoder, reference encoder and renderer.
 
     The generator is one functional model; appearance control needs its pieces separately:
     encode the target skeleton once, extract the neural textures of two reference images,
@@ -34,9 +36,10 @@ class GeneratorParts:
     copied), so `render(encode_skeleton(s), extract_textures(x))` is the generator's output
     for `[x, s]`.
 
-    Textures come in the generator's order (spec §2.3): coarsest level first and, within a
-    level, extraction operation 1 before 0; index `i` is the texture the renderer's `i`-th
-    distribution operation reads, and `distribution_logits[i]` belongs to the same pair.
+    Textures come in the generator's order (the released `Generator`'s recorder lists):
+    coarsest level first and, within a level, extraction operation 1 before 0; index `i` is the
+    texture the renderer's `i`-th distribution operation reads, and `distribution_logits[i]`
+    belongs to the same pair.
 
     Args:
         generator: an `NTEDGenerator` (for example loaded with
@@ -45,8 +48,9 @@ class GeneratorParts:
     Attributes:
         skeleton_encoder: `keras.Model`, skeleton `(batch, H, W, 20)` -> features
             `(batch, 16, W * 16 / H, C)`.
-        texture_encoder: `keras.Model`, image `(batch, H, W, 3)` in [-1, 1] -> the list of
-            neural textures `(batch, k_i, C_i)`.
+        reference_encoder: `keras.Model`, image `(batch, H, W, 3)` in [-1, 1] -> the list of
+            neural textures `(batch, k_i, C_i)` (the paper's and the generator's reference
+            encoder; `texture_encoder` is its deprecated alias, until the next release).
         renderer: `keras.Model`, `[features, *textures]` -> `{"image", "distribution_logits"}`.
         num_labels: `k_i` of every NTED index, in texture order.
         image_size: `(H, W)`.
@@ -74,7 +78,7 @@ class GeneratorParts:
         textures = list(outputs["neural_textures"])
         self.generator = generator
         self.skeleton_encoder = keras.Model(skeleton, features, name="skeleton_encoder")
-        self.texture_encoder = keras.Model(reference, textures, name="texture_encoder")
+        self.reference_encoder = keras.Model(reference, textures, name="reference_encoder")
         self.renderer = keras.Model(
             [features] + textures,
             {"image": outputs["image"], "distribution_logits": list(outputs["distribution_logits"])},
@@ -88,14 +92,20 @@ class GeneratorParts:
         """The number of NTED indices (texture tensors): 8 for the 256 config, 10 for 512."""
         return len(self.num_labels)
 
+    @property
+    def texture_encoder(self):
+        """Deprecated alias of `reference_encoder` (removed in the next release)."""
+        warn_renamed("texture_encoder", "reference_encoder", reason="the paper's and the generator's name")
+        return self.reference_encoder
+
     def encode_skeleton(self, skeleton):
         """Skeleton features of `(batch, H, W, 20)` (or `(H, W, 20)`) pose maps."""
         semantic_dim = self.generator.semantic_dim
-        return self.skeleton_encoder(_as_batch("skeleton", skeleton, semantic_dim, self.image_size))
+        return self.skeleton_encoder(as_batch("skeleton", skeleton, semantic_dim, self.image_size))
 
     def extract_textures(self, image):
         """The neural textures of `(batch, H, W, 3)` (or `(H, W, 3)`) images in [-1, 1]."""
-        return list(self.texture_encoder(_as_batch("image", image, 3, self.image_size)))
+        return list(self.reference_encoder(as_batch("image", image, 3, self.image_size)))
 
     def render(self, skeleton_features, textures):
         """`{"image", "distribution_logits"}` of skeleton features dressed in `textures`."""

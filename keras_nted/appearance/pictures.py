@@ -37,7 +37,7 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
     `name = <garment>_2_<person>_2_<skeleton>`), and `<name>_coefficients.npz` holding
     `coefficients_i` and `initial_coefficients_i` (`(k_i,)` float32 per NTED index) and the
     loss history (`history_loss`, `history_maintain`, `history_edit`,
-    `history_regularization`).
+    `history_regularization`, `history_color`, and `history_colour`, its deprecated spelling).
 
     Args:
         result: an `AppearanceResult`.

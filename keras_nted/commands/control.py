@@ -46,7 +46,7 @@ def add_arguments(parser):
         "--garment-region",
         metavar="MASK.png",
         help="PNG mask of the region in the --garment image itself (its size, white = region): turns on the "
-        "colour term (the region's mean colour in the garment image; not in the release, see "
+        "color term (the region's mean color in the garment image; not in the release, see "
         "docs/appearance_control.md)",
     )
     garment_region.add_argument(
@@ -54,7 +54,7 @@ def add_arguments(parser):
         metavar="POSE",
         help="the --garment image's own pose (same formats and --pose-frame as --pose): with --region "
         "upper|lower, the garment's region in its own image is estimated from it (the model's distribution "
-        "maps) and turns on the colour term",
+        "maps) and turns on the color term",
     )
     parser.add_argument(
         "--model", help="generator .keras file (default: the shipped saved_models/nted_mannequin_64.keras)"
@@ -143,7 +143,7 @@ def run(args):
     from keras_nted.appearance import write_control_outputs
     from keras_nted.appearance.masks import REGIONS
     from keras_nted.appearance.masks import resize_mask
-    from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.demo import shipped_model_path
     from keras_nted.data.images import read_image
     from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
@@ -207,10 +207,10 @@ def run(args):
     name = f"{_name(args.garment)}_2_{_name(args.person)}_2_{_name(args.pose)}"
     written = write_control_outputs(result, garment, person, skeleton, args.output, name)
     history = result.history["loss"]
-    colour = "with" if "garment_image_mask" in options and control.colour_weight else "without"
+    color = "with" if "garment_image_mask" in options and control.color_weight else "without"
     print(
         f"{len(written) - 1} strips and the coefficients ({generator.image_size[0]}x{generator.image_size[1]}, "
-        f"{loss} loss {colour} the colour term, {args.steps} steps, loss {history[0]:.4g} -> {history[-1]:.4g}) "
+        f"{loss} loss {color} the color term, {args.steps} steps, loss {history[0]:.4g} -> {history[-1]:.4g}) "
         f"-> {args.output}"
     )
     return 0

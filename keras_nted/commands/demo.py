@@ -1,21 +1,16 @@
 """`keras-nted demo`: re-pose held-out mannequin identities with the shipped model."""
 
+# The shipped model's path has its home in the library (other commands use it too); both names
+# stay importable from here for old callers.
+from keras_nted.demo import SHIPPED_MODEL  # noqa: F401  (re-exported: moved to keras_nted.demo)
+from keras_nted.demo import shipped_model_path  # noqa: F401  (re-exported: moved to keras_nted.demo)
+
 NAME = "demo"
 HELP = (
     "Load the shipped mannequin model (saved_models/nted_mannequin_64.keras), re-pose held-out "
     "mannequin identities into several target poses, and write a results grid and attention "
-    "pictures (spec §9) to ./demo_output/. Takes seconds on a CPU; nothing is downloaded."
+    "pictures (as the release draws them) to ./demo_output/. Takes seconds on a CPU; nothing is downloaded."
 )
-
-SHIPPED_MODEL = "nted_mannequin_64.keras"
-
-
-def shipped_model_path():
-    """`saved_models/nted_mannequin_64.keras` of the repository this package runs from."""
-    import pathlib
-
-    # keras_nted/commands/demo.py -> the repository root (the package is installed editable).
-    return pathlib.Path(__file__).resolve().parents[2] / "saved_models" / SHIPPED_MODEL
 
 
 def add_arguments(parser):

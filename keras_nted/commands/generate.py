@@ -82,7 +82,7 @@ def _model_path(args):
 
     if args.model:
         return pathlib.Path(args.model)
-    from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.demo import shipped_model_path
 
     return shipped_model_path()
 

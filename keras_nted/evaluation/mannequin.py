@@ -43,7 +43,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
         `gap_closed`: `(ssim_model - ssim_copy) / (1 - ssim_copy)`.
     """
     from keras_nted.data.mannequin import MannequinDataset
-    from keras_nted.visualize import run_generator
+    from keras_nted.generation import run_generator
 
     data = MannequinDataset(image_size=generator.image_size, batch_size=batch_size, split="test", seed=seed)
     check_num_pairs(num_pairs, data.num_pairs)

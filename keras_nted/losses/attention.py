@@ -1,4 +1,4 @@
-"""Attention reconstruction loss: rebuild the target's colours from the NTED attention maps."""
+"""Attention reconstruction loss: rebuild the target's colors from the NTED attention maps."""
 
 import keras
 import numpy as np
@@ -18,22 +18,69 @@ def nearest_indices(in_size, out_size):
     return np.minimum(index, in_size - 1)
 
 
-def resize_nearest(images, size):
-    """Nearest-neighbour resize of `(batch, H, W, C)` images to `size = (h, w)`, as torch's
-    default `F.interpolate` (pixel `(floor(y * H / h), floor(x * W / w))`).
+def resize_nearest(images, size, axes=(1, 2)):
+    """Nearest-neighbour resize, as torch's default `F.interpolate` (pixel `(floor(y * H / h),
+    floor(x * W / w))`): keras-nted's one nearest resize (images, attention panels, masks).
 
     Args:
-        images: `(batch, height, width, channels)` tensor with static height and width.
+        images: tensor or array with static sizes along `axes`; by default `(batch, H, W, C)`
+            images. Any dtype (bool and integer masks too); values are copied, not mixed.
         size: `(h, w)` output size.
+        axes: the two axes resized: `(1, 2)` for `(batch, H, W, C)`, `(-2, -1)` for `(H, W)`
+            or `(batch, H, W)` masks.
 
     Returns:
-        `(batch, h, w, channels)` tensor.
+        A tensor of the input's dtype, with `h` and `w` along `axes`.
+
+    Example:
+    >>> image = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    >>> ops.convert_to_numpy(resize_nearest(image, (2, 2)))[0, :, :, 0].tolist()
+    [[0.0, 2.0], [8.0, 10.0]]
     """
-    height, width = images.shape[1], images.shape[2]
+    height, width = images.shape[axes[0]], images.shape[axes[1]]
     if height is None or width is None:
         raise ValueError(f"Expected static spatial sizes. Received: images.shape={images.shape}")
-    images = ops.take(images, ops.convert_to_tensor(nearest_indices(height, size[0])), axis=1)
-    return ops.take(images, ops.convert_to_tensor(nearest_indices(width, size[1])), axis=2)
+    images = ops.take(images, ops.convert_to_tensor(nearest_indices(height, size[0])), axis=axes[0])
+    return ops.take(images, ops.convert_to_tensor(nearest_indices(width, size[1])), axis=axes[1])
+
+
+def estimated_target(extraction_softmax, distribution_logits, reference_image):
+    """The "estimated target" of one NTED operation: the reference's colors, re-spread by its attention.
+
+    The reference is nearest-resized to the maps' `h x w`; the extraction softmax (over the
+    positions) turns it into a `k x C` color table, `table[b, j] = sum_p softmax[b, p, j] *
+    ref[b, p]`, and the distribution softmax (over the `k` textures) spreads the table over the
+    target, `est[b, p] = sum_j softmax_j(logits[b, p]) * table[b, j]`. The attention
+    reconstruction loss compares it with the (resized) ground truth; the attention pictures
+    show it. Computed in float32.
+
+    Args:
+        extraction_softmax: `(batch, h, w, k)` extraction attention map.
+        distribution_logits: `(batch, h, w, k)` distribution logits (before the softmax over `k`).
+        reference_image: `(batch, H, W, C)` reference images.
+
+    Returns:
+        `(batch, h, w, C)` float32 tensor.
+
+    Example:
+    >>> softmax = np.full((1, 2, 2, 3), 1 / 4, "float32")
+    >>> image = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    >>> ops.convert_to_numpy(estimated_target(softmax, np.zeros((1, 2, 2, 3)), image))[0, :, :, 0].tolist()
+    [[5.0, 5.0], [5.0, 5.0]]
+
+    Reference:
+        Ren et al., CVPR 2022, Eq. 8; released `loss/attn_recon.py` and
+        `util/visualization/linear_attention.py`.
+    """
+    _, h, w, k = distribution_logits.shape
+    reference = ops.cast(reference_image, "float32")
+    channels = reference.shape[-1]
+    ref = ops.reshape(resize_nearest(reference, (h, w)), (-1, h * w, channels))
+    extraction = ops.reshape(ops.cast(extraction_softmax, "float32"), (-1, h * w, k))
+    distribution = ops.softmax(ops.reshape(ops.cast(distribution_logits, "float32"), (-1, h * w, k)), axis=-1)
+    table = ops.matmul(ops.transpose(extraction, (0, 2, 1)), ref)  # (batch, k, C)
+    estimate = ops.matmul(distribution, table)  # (batch, h*w, C)
+    return ops.reshape(estimate, (-1, h, w, channels))
 
 
 def _normalize_level_weights(level_weights):
@@ -51,14 +98,14 @@ def _normalize_level_weights(level_weights):
 def attention_reconstruction_loss(
     extraction_softmax, distribution_logits, reference_image, target_image, level_weights=None
 ):
-    """Attention reconstruction loss of the released NTED trainer (spec 5.3).
+    """Attention reconstruction loss of the released NTED trainer (its `loss/attn_recon.py`).
 
     For each NTED pair `i` (with attention maps of size `h x w` and `k` semantic labels),
     both images are resized to `h x w` with torch's default nearest mode (the top-left pixel
     of each block for integer factors) and held constant. The extraction softmax turns the
-    reference into a colour table, `table[b, j] = sum_p softmax[b, p, j] * ref[b, p]`, the
-    distribution re-spreads it, `est[b, p] = sum_j softmax_j(logits[b, p]) * table[b, j]`,
-    and `loss_i = mean|est - target|`. The result is `sum_i w_i loss_i / sum_i w_i`, with
+    reference into a color table, `table[b, j] = sum_p softmax[b, p, j] * ref[b, p]`, the
+    distribution re-spreads it, `est[b, p] = sum_j softmax_j(logits[b, p]) * table[b, j]`
+    (`estimated_target`), and `loss_i = mean|est - target|`. The result is `sum_i w_i loss_i / sum_i w_i`, with
     `w_i = level_weights[h_i]` (the release keys weights by the level height and uses 1
     everywhere, i.e. the plain mean over NTED ops: the default).
 
@@ -112,7 +159,7 @@ def attention_reconstruction_loss(
                 "Expected each extraction_softmax / distribution_logits pair to share "
                 f"(h, w, k). Received: {tuple(softmax.shape)} and {tuple(logits.shape)}"
             )
-        _, h, w, k = logits.shape
+        h, w = logits.shape[1], logits.shape[2]
         if weights_by_height is None:
             weight = 1.0
         elif h in weights_by_height:
@@ -121,12 +168,8 @@ def attention_reconstruction_loss(
             raise ValueError(
                 f"No weight for level height {h}. Received: level_weights={level_weights!r}"
             )
-        ref = ops.reshape(resize_nearest(reference, (h, w)), (-1, h * w, reference.shape[-1]))
+        estimate = ops.reshape(estimated_target(softmax, logits, reference), (-1, h * w, reference.shape[-1]))
         tgt = ops.reshape(resize_nearest(target, (h, w)), (-1, h * w, target.shape[-1]))
-        extraction = ops.reshape(ops.cast(softmax, "float32"), (-1, h * w, k))
-        distribution = ops.softmax(ops.reshape(ops.cast(logits, "float32"), (-1, h * w, k)), axis=-1)
-        table = ops.matmul(ops.transpose(extraction, (0, 2, 1)), ref)  # (batch, k, 3)
-        estimate = ops.matmul(distribution, table)  # (batch, h*w, 3)
         total = total + weight * ops.mean(ops.abs(estimate - tgt))
         weight_sum += weight
     if weight_sum <= 0:

@@ -9,7 +9,7 @@ from keras_nted.appearance import blend_textures
 from keras_nted.appearance import initial_coefficients
 from keras_nted.losses import PerceptualLoss
 
-# 10 steps of the pixel-L1 optimisation with the colour term on `pair` (test identity 2's upper
+# 10 steps of the pixel-L1 optimisation with the color term on `pair` (test identity 2's upper
 # garment onto 52): measured on TensorFlow; JAX and PyTorch gave the same to 2e-6 (coefficients)
 # and 1e-5 (relative, losses). Each backend runs this file in its own process and compares.
 REFERENCE_COEFFICIENTS = [
@@ -72,8 +72,8 @@ def test_loss_decreases_and_terms_add_up(ten_steps):
     assert len(h["loss"]) == 11
     assert h["loss"][-1] < 0.98 * h["loss"][0]
     assert all(b < a for a, b in zip(h["loss"], h["loss"][1:]))
-    assert min(h["colour"]) > 0
-    total = np.sum([h["maintain"], h["edit"], h["regularization"], h["colour"]], axis=0)
+    assert min(h["color"]) > 0
+    total = np.sum([h["maintain"], h["edit"], h["regularization"], h["color"]], axis=0)
     np.testing.assert_allclose(total, h["loss"], rtol=1e-5)
 
 
@@ -117,7 +117,7 @@ def test_perceptual_loss_runs(shipped_parts, pair):
     loss = PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights=None, style_weight=0.0)
     control = AppearanceControl(shipped_parts, steps=2, loss=loss, verbose=0)
     assert (control.loss, control.maintain_weight, control.edit_weight) == ("perceptual", 3e6, 3e5)
-    assert control.colour_weight == 0.0  # as released: no colour term with the perceptual loss
+    assert control.color_weight == 0.0  # as released: no color term with the perceptual loss
     result = control(pair["garment"], pair["person"], pair["skeleton"], **_masks(pair))
     assert np.all(np.isfinite(result.history["loss"])) and result.history["loss"][2] != result.history["loss"][0]
 
@@ -135,8 +135,8 @@ def test_clear_errors(shipped_parts, pair):
         control(*inputs, **_masks(pair), garment_image_mask=np.ones((64, 45), bool))
     with pytest.raises(ValueError, match="Expected a non-empty `garment_image_mask`"):
         control(*inputs, **_masks(pair), garment_image_mask=np.zeros((64, 44), bool))
-    with pytest.raises(ValueError, match="Received: colour_weight=-1.0"):
-        AppearanceControl(shipped_parts, loss="l1", colour_weight=-1)
+    with pytest.raises(ValueError, match="Received: color_weight=-1.0"):
+        AppearanceControl(shipped_parts, loss="l1", color_weight=-1)
     with pytest.raises(ValueError, match=r"Expected one skeleton \(batch 1"):
         control(pair["garment"], pair["person"], np.stack([pair["skeleton"]] * 2), **_masks(pair))
     with pytest.raises(ValueError, match="Expected loss to be one of"):
@@ -147,22 +147,48 @@ def test_clear_errors(shipped_parts, pair):
         AppearanceControl(shipped_parts, steps=-1, loss="l1")
 
 
-def test_colour_term(shipped_parts, pair):
-    from keras_nted.appearance import colour_loss
+def test_color_term(shipped_parts, pair):
+    from keras_nted.appearance import color_loss
 
     region = pair["person_mask"][None, :, :, None].astype("float32")
     image = pair["person"][None]
     target = pair["garment"][pair["garment_image_mask"]].mean(axis=0)
     expected = np.abs(pair["person"][pair["person_mask"]].mean(axis=0) - target).mean()
-    np.testing.assert_allclose(float(colour_loss(image, region, target)), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(color_loss(image, region, target)), expected, rtol=1e-5)
     # off without the garment image's region, on (and weighted) with it
     control = AppearanceControl(shipped_parts, steps=0, loss="l1", verbose=0)
-    assert control.colour_weight == 300.0
+    assert control.color_weight == 300.0
     off = control(pair["garment"], pair["person"], pair["skeleton"], **_masks(pair))
     on = control(pair["garment"], pair["person"], pair["skeleton"], **_masks(pair),
                  garment_image_mask=pair["garment_image_mask"])  # fmt: skip
-    assert off.history["colour"] == [0.0]
+    assert off.history["color"] == [0.0]
     render = on.snapshots[0][None]
     s = pair["garment_mask"][None, :, :, None].astype("float32")  # S = M_g without a segmenter
-    np.testing.assert_allclose(on.history["colour"][0], 300.0 * float(colour_loss(render, s, target)), rtol=1e-4)
-    np.testing.assert_allclose(on.history["loss"][0] - on.history["colour"][0], off.history["loss"][0], rtol=1e-5)
+    np.testing.assert_allclose(on.history["color"][0], 300.0 * float(color_loss(render, s, target)), rtol=1e-4)
+    np.testing.assert_allclose(on.history["loss"][0] - on.history["color"][0], off.history["loss"][0], rtol=1e-5)
+
+
+def test_colour_spellings_are_deprecated_aliases(shipped_parts, pair):
+    """`colour` (the earlier spelling) still works for one release: function, keyword, attribute, key."""
+    from keras_nted.appearance import color_loss
+    from keras_nted.appearance import colour_loss
+
+    region = pair["person_mask"][None, :, :, None].astype("float32")
+    image, target = pair["person"][None], pair["garment"].mean(axis=(0, 1))
+    with pytest.warns(DeprecationWarning, match="use `color_loss`"):
+        old = colour_loss(image, region, target_colour=target)
+    assert float(old) == float(color_loss(image, region, target_color=target))
+    with pytest.warns(DeprecationWarning, match="use `color_weight`"):
+        control = AppearanceControl(shipped_parts, steps=0, loss="l1", colour_weight=7.0, verbose=0)
+    assert control.color_weight == 7.0
+    with pytest.warns(DeprecationWarning, match="use `color_weight`"):
+        assert control.colour_weight == 7.0
+    with pytest.raises(TypeError, match="both `color_weight` and its deprecated spelling `colour_weight`"):
+        AppearanceControl(shipped_parts, loss="l1", color_weight=1.0, colour_weight=1.0)
+    result = control(pair["garment"], pair["person"], pair["skeleton"], **_masks(pair),
+                     garment_image_mask=pair["garment_image_mask"])  # fmt: skip
+    assert list(result.history) == ["loss", "maintain", "edit", "regularization", "color"]
+    with pytest.warns(DeprecationWarning, match=r'use `history\["color"\]`'):
+        assert result.history["colour"] == result.history["color"]
+    arrays = result.coefficient_arrays()
+    np.testing.assert_array_equal(arrays["history_colour"], arrays["history_color"])

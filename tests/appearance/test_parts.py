@@ -54,3 +54,9 @@ def test_clear_errors():
         parts.render(features, textures[:3])
     with pytest.raises(ValueError, match=r"Expected textures\[1\] of shape \(batch, 6, channels\)"):
         parts.render(features, [textures[0], textures[2], textures[1], textures[3]])
+
+
+def test_reference_encoder_and_its_deprecated_alias(shipped_parts):
+    assert shipped_parts.reference_encoder.name == "reference_encoder"
+    with pytest.warns(DeprecationWarning, match="use `reference_encoder`"):
+        assert shipped_parts.texture_encoder is shipped_parts.reference_encoder

@@ -15,12 +15,14 @@
 
 The export runs on the TensorFlow backend, which writes plain TF ops (the JAX backend writes
 one `XlaCallModule` op, the torch backend cannot export a two-input model). On another backend
-the model is saved to a temporary `.keras` file and exported by `python -m keras_nted export`
-in a subprocess with `KERAS_BACKEND=tensorflow`, so a model trained on any backend serves.
+the model is saved to a temporary `.keras` file and exported by `python -m keras_nted.export`
+(the `keras_nted/export/__main__.py` entry point) in a subprocess with `KERAS_BACKEND=tensorflow`,
+which reports its outcome as a JSON file; so a model trained on any backend serves.
 """
 
 import contextlib
 import importlib.util
+import json
 import logging
 import numbers
 import os
@@ -36,6 +38,8 @@ from keras import ops
 from keras_nted.data.keypoints import MAX_COORDINATE
 from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
+from keras_nted.utils.images import ops_from_uint8
+from keras_nted.utils.images import ops_to_uint8
 
 FORMATS = ("tf_saved_model", "onnx")
 # What ONNX export needs on the TensorFlow backend (not installed by default).
@@ -109,17 +113,6 @@ def _check_generator(generator_or_path):
     return generator_or_path
 
 
-def _to_unit_range(images):
-    """uint8 images -> float32 in [-1, 1] with the float32 operations of `ToTensor` + `Normalize(0.5, 0.5)`."""
-    return (ops.cast(images, "float32") / 255.0 - 0.5) / 0.5
-
-
-def _to_uint8(images):
-    """Model output -> uint8: clipped to [-1, 1], `(x + 1) * 127.5`, truncated (as `generate`)."""
-    images = (ops.clip(ops.cast(images, "float32"), -1.0, 1.0) + 1.0) * 127.5
-    return ops.cast(ops.floor(images), "uint8")
-
-
 def serving_functions(generator):
     """The two signature functions of `generator` and their input specs (TensorFlow backend).
 
@@ -150,8 +143,8 @@ def serving_functions(generator):
         reference_image, keypoints = check_batch([reference_image, keypoints], ["reference_image", "keypoints"])
         keypoints = check_keypoints(keypoints, MAX_COORDINATE)
         skeleton = renderer(keypoints)
-        outputs = generator([_to_unit_range(reference_image), skeleton], training=False)
-        return {"image": _to_uint8(outputs["image"])}
+        outputs = generator([ops_from_uint8(reference_image), skeleton], training=False)
+        return {"image": ops_to_uint8(outputs["image"])}
 
     def generate_from_skeleton(reference_image, skeleton):
         reference_image = ensure_shape(reference_image, image_shape, "reference_image")
@@ -210,21 +203,45 @@ def _write(generator, directory, format):
 
 
 def _export_in_subprocess(model_path, export_dir, version, format):
-    """`python -m keras_nted --backend tensorflow export ...`, with one-line errors."""
-    package_root = str(pathlib.Path(__file__).resolve().parents[1])
+    """`python -m keras_nted.export ...` with `KERAS_BACKEND=tensorflow`; its outcome read from its JSON file."""
+    package_root = str(pathlib.Path(__file__).resolve().parents[2])
     env = dict(os.environ, KERAS_BACKEND="tensorflow")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    command = [
-        sys.executable, "-m", "keras_nted", "--backend", "tensorflow", "export",
-        os.path.abspath(model_path), os.path.abspath(export_dir), "--version", str(version), "--format", format,
-    ]  # fmt: skip
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
+    with tempfile.TemporaryDirectory(prefix="keras_nted_export_") as scratch:
+        outcome_path = pathlib.Path(scratch) / "outcome.json"
+        command = [
+            sys.executable, "-m", "keras_nted.export", os.path.abspath(model_path), os.path.abspath(export_dir),
+            "--version", str(version), "--format", format, "--outcome", str(outcome_path),
+        ]  # fmt: skip
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        outcome = json.loads(outcome_path.read_text()) if outcome_path.is_file() else {}
+    if result.returncode == 0 and "path" in outcome:
+        return
+    if "error" in outcome:
+        reason = outcome["error"]["message"]
+    else:  # it ended before it could report (a crash): its exit code and last words
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[-1] if lines else f"exit code {result.returncode}"
-        reason = reason.removeprefix("keras-nted export: error: ")
-        raise RuntimeError(f"The TensorFlow-backend export subprocess failed: {reason}")
+        reason = f"exit code {result.returncode}" + (f" ({lines[-1]})" if lines else "")
+    raise RuntimeError(f"The TensorFlow-backend export subprocess failed: {reason}")
+
+
+def export_outcome(model_path, export_dir, version, format):
+    """The subprocess side of `export_saved_model`: the export, or its error, as a JSON-ready dict.
+
+    Returns:
+        `{"path": "<version folder>"}`, or `{"error": {"type": "<exception class>", "message": "..."}}`
+        for any error (the export runs on this process's backend, TensorFlow when the library
+        starts it).
+    """
+    if keras.backend.backend() != "tensorflow":
+        message = f"Expected the TensorFlow backend. Received: backend {keras.backend.backend()}"
+        return {"error": {"type": "RuntimeError", "message": message}}
+    try:
+        path = export_saved_model(model_path, export_dir, version=version, format=format)
+    except Exception as e:  # reported to the parent process, which raises it
+        return {"error": {"type": type(e).__name__, "message": str(e)}}
+    return {"path": str(path)}
 
 
 def export_saved_model(generator_or_path, export_dir, version=None, format="tf_saved_model"):
@@ -240,7 +257,7 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
 
     The export runs on the TensorFlow backend. On JAX or torch, the model is saved to a
     temporary `.keras` file and exported by a `KERAS_BACKEND=tensorflow` subprocess
-    (`python -m keras_nted export`).
+    (`python -m keras_nted.export`, which reports its outcome as JSON).
 
     Args:
         generator_or_path: an `NTEDGenerator`, or the path of one saved as `.keras`.
