@@ -8,19 +8,19 @@ inside the garment region closer to A's garment, outside closer to B.
 
 Two mask set-ups:
 - `exact`: the part labels give `M_r` (B's garment), `M_g` (A's garment rendered in B's
-  pose) and the garment image's own region (the colour term's), standing in for the release's
+  pose) and the garment image's own region (the color term's), standing in for the release's
   segmenter; `S` stays `M_g` (no re-estimation).
 - `seed`: no masks at all: the torso polygon of the target keypoints seeds a
   `DistributionSegmenter` (the model's own distribution maps), which gives `M_g`, `M_r` and the
   re-estimated `S` every 50 steps; the torso polygon of A's own keypoints, on A re-rendered in
   its own pose, gives the garment image's region (`garment_image_region`).
-`--no-colour` leaves the garment image's region out: the release's loss alone.
+`--no-color` leaves the garment image's region out: the release's loss alone.
 
 Also scored: the person re-rendered (`I_r`, no edit), the garment person re-posed (`I_g`, a
 full swap) and iteration 0 (the released initial coefficients, before optimising).
 
 Usage: python benchmarks/appearance_control.py [--pairs 10] [--steps 200] [--loss l1]
-       [--setups exact,seed] [--colour-weight W | --no-colour] [--show 11,15,16,19]
+       [--setups exact,seed] [--color-weight W | --no-color] [--show 11,15,16,19]
        [--out docs/images/appearance_control.png]
 The pairs tuned on (the L1 fallback's weights) were start 0, offset 50, pairs 0-5: the
 defaults here (start 10, offset 50) are disjoint from them.
@@ -36,7 +36,7 @@ SETUPS = ("exact", "seed")
 # column -> score key (keras_nted.evaluation.appearance.appearance_scores); margins > 0 are wanted
 COLUMNS = {
     "in": "inside_margin",
-    "in_col": "inside_colour_margin",
+    "in_col": "inside_color_margin",
     "out": "outside_margin",
     "body": "body_margin",
     "m_in": "model_inside_margin",
@@ -45,23 +45,23 @@ COLUMNS = {
 }
 LEGEND = """columns (L1 on [0, 1]; margin > 0 = the wanted direction):
   in      inside the garment region: L1 to B's image - L1 to the ground truth (B wearing A's garment)
-  in_col  the same with mean colours (Euclidean distance of mean RGB)
+  in_col  the same with mean colors (Euclidean distance of mean RGB)
   out     outside (background included): L1 to A rendered in the pose - L1 to B's image
   body    outside, on the body only (hair, skin, the other garment, shoes)
   m_*     the same against the model's own renders: I_g (A's textures) and I_r (B's textures)"""
 
 
-def _run_pair(control, pair, setup, colour):
+def _run_pair(control, pair, setup, color):
     from keras_nted.appearance import DistributionSegmenter
     from keras_nted.appearance import garment_image_region
     from keras_nted.appearance import region_seed_mask
 
     if setup == "exact":
-        source = pair["garment_image_mask"] if colour else None
+        source = pair["garment_image_mask"] if color else None
         return control(pair["garment"], pair["person"], pair["skeleton"], garment_mask=pair["garment_mask"],
                        person_mask=pair["person_mask"], garment_image_mask=source)  # fmt: skip
     source = None
-    if colour:
+    if color:
         source = garment_image_region(control.parts, pair["garment"], pair["garment_skeleton"],
                                       pair["garment_keypoints"], "upper")  # fmt: skip
     seed = region_seed_mask(pair["keypoints"], pair["person"].shape[:2], "upper")
@@ -86,9 +86,9 @@ def main():
     parser.add_argument("--loss", default="l1", help="l1 or perceptual (needs the VGG19 weights)")
     parser.add_argument("--setups", default=",".join(SETUPS))
     parser.add_argument("--maintain-weight", type=float, help="weight of L_r1 (default: AppearanceControl's)")
-    parser.add_argument("--colour-weight", type=float, help="weight of the colour term (default: AppearanceControl's)")
-    parser.add_argument("--no-colour", action="store_true",
-                        help="no garment image mask, so no colour term: the release's loss only")  # fmt: skip
+    parser.add_argument("--color-weight", type=float, help="weight of the color term (default: AppearanceControl's)")
+    parser.add_argument("--no-color", action="store_true",
+                        help="no garment image mask, so no color term: the release's loss only")  # fmt: skip
     parser.add_argument("--show", default="", help="garment identities of the pairs in the picture (default: the first 4)")
     parser.add_argument("--out", default=os.path.join("docs", "images", "appearance_control.png"))
     args = parser.parse_args()
@@ -108,12 +108,12 @@ def main():
     parts = GeneratorParts(load_generator(args.model))
     control = AppearanceControl(
         parts, steps=args.steps, loss=args.loss, maintain_weight=args.maintain_weight,
-        colour_weight=args.colour_weight, verbose=0,
+        color_weight=args.color_weight, verbose=0,
     )  # fmt: skip
-    colour = not args.no_colour
+    color = not args.no_color
     print(f"backend {keras.backend.backend()} | model {args.model} | loss {args.loss} "
           f"(maintain {control.maintain_weight:g}, edit {control.edit_weight:g}, "
-          f"colour {control.colour_weight if colour else 0:g}) | {args.steps} steps")  # fmt: skip
+          f"color {control.color_weight if color else 0:g}) | {args.steps} steps")  # fmt: skip
     scores = {name: [] for name in ("person render", "full swap", *[f"{s} init" for s in setups], *setups)}
     decrease, rows = {s: [] for s in setups}, {}
     shown = [int(v) for v in args.show.split(",") if v] or list(range(args.start, args.start + 4))
@@ -125,7 +125,7 @@ def main():
         label = f"{garment_id}->{person_id}"
         for setup in setups:
             start = time.time()
-            result = _run_pair(control, pair, setup, colour)
+            result = _run_pair(control, pair, setup, color)
             seconds = time.time() - start
             renders = {"garment_render": result.garment_render, "person_render": result.person_render}
             if setup == setups[0]:

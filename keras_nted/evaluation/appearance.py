@@ -81,7 +81,7 @@ def _l1(a, b, region):
     return float(np.abs(a - b)[region].mean() / 2.0) if region.any() else float("nan")  # on [0, 1]
 
 
-def _colour_distance(a, b, region):
+def _color_distance(a, b, region):
     if not region.any():
         return float("nan")
     return float(np.linalg.norm((a[region].mean(axis=0) - b[region].mean(axis=0)) / 2.0))
@@ -91,13 +91,13 @@ def appearance_scores(image, pair, garment_render=None, person_render=None):
     """Inside / outside distances of a result to the garment's and the person's appearance.
 
     Regions (from the exact part labels): `inside` = garment region of both B's image and the
-    ground truth (where the colour must change to A's garment); `outside` = garment region of
+    ground truth (where the color must change to A's garment); `outside` = garment region of
     neither (where B must stay B, background included); `body` = `outside` without the
     background (hair, skin, the other garment, shoes). Pixels in only one of the two garment
     masks (a sleeve the new garment adds or drops) are in none.
 
     Distances are on [0, 1] images (the result clipped to [-1, 1] first): `l1` is the mean
-    absolute difference, `colour` the Euclidean distance between mean RGB colours.
+    absolute difference, `color` the Euclidean distance between mean RGB colors.
 
     - inside: `*_to_garment` compares with the ground truth (B wearing A's garment),
       `*_to_person` with B's image; `margin = to_person - to_garment` (> 0: closer to A's
@@ -118,10 +118,10 @@ def appearance_scores(image, pair, garment_render=None, person_render=None):
         person_render: optional `(H, W, 3)` `I_r`.
 
     Returns:
-        A flat dict of floats: `{region}_{l1|colour}_to_{garment|person}`,
-        `{region}_margin` (L1) and `{region}_colour_margin` for `region` in `inside`,
+        A flat dict of floats: `{region}_{l1|color}_to_{garment|person}`,
+        `{region}_margin` (L1) and `{region}_color_margin` for `region` in `inside`,
         `outside`, `body`; with the renders also `model_{region}_margin` and
-        `model_{region}_colour_margin`.
+        `model_{region}_color_margin`.
     """
     image = np.clip(np.asarray(image, "float32"), -1.0, 1.0)
     inside = pair["person_mask"] & pair["ground_truth_mask"]
@@ -137,11 +137,11 @@ def appearance_scores(image, pair, garment_render=None, person_render=None):
             garment = garment_inside if name == "inside" else garment_outside
             # > 0: nearer what the region should look like (A's garment inside, B outside)
             sign = 1.0 if name == "inside" else -1.0
-            for metric, fn in (("l1", _l1), ("colour", _colour_distance)):
+            for metric, fn in (("l1", _l1), ("color", _color_distance)):
                 to_garment, to_person = fn(image, garment, region), fn(image, person, region)
                 if not prefix:
                     scores[f"{name}_{metric}_to_garment"] = to_garment
                     scores[f"{name}_{metric}_to_person"] = to_person
-                key = f"{prefix}{name}_margin" if metric == "l1" else f"{prefix}{name}_colour_margin"
+                key = f"{prefix}{name}_margin" if metric == "l1" else f"{prefix}{name}_color_margin"
                 scores[key] = sign * (to_person - to_garment)
     return scores

@@ -104,7 +104,7 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
 
     from keras_nted.generation import load_image
     from keras_nted.pose.estimator import PoseEstimator
-    from keras_nted.visualize import run_generator
+    from keras_nted.generation import run_generator
     from keras_nted.utils.images import to_uint8
 
     estimator = estimator or PoseEstimator()

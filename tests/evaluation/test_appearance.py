@@ -20,7 +20,7 @@ def test_pair_holds_the_ground_truth(pair):
     np.testing.assert_array_equal(pair["person_mask"], pair["person_labels"] == upper)
     for key in ("person_mask", "garment_mask", "ground_truth_mask", "garment_image_mask"):
         assert pair[key].dtype == bool and pair[key].any()
-    # A's own image and pose: its top's colour is the ground truth's top colour
+    # A's own image and pose: its top's color is the ground truth's top color
     assert pair["garment_skeleton"].shape == (64, 44, 20) and pair["garment_keypoints"].shape == (18, 2)
     assert not np.array_equal(pair["garment_keypoints"], pair["keypoints"])
     inside = pair["person_mask"] & pair["ground_truth_mask"]
@@ -43,7 +43,7 @@ def test_scores_of_the_ground_truth_and_of_the_person(pair):
     swapped = appearance_scores(pair["garment_in_pose"], pair)
     assert swapped["outside_margin"] < 0 and swapped["inside_margin"] > 0
     with_renders = appearance_scores(pair["ground_truth"], pair, pair["garment_in_pose"], pair["person"])
-    assert with_renders["model_inside_margin"] > 0 and "model_body_colour_margin" in with_renders
+    assert with_renders["model_inside_margin"] > 0 and "model_body_color_margin" in with_renders
     assert "model_inside_margin" not in truth
 
 
