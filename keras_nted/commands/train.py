@@ -51,7 +51,7 @@ def add_arguments(parser):
     )
     weights = parser.add_argument_group("loss weights (default: the config's training section, else the release's)")
     for setting in LOSS_TABLE:
-        weights.add_argument(setting.flag, type=setting.type, help=f"{setting.help} (released: {setting.default})")
+        weights.add_argument(setting.flag, type=setting.type, help=setting.flag_help)
     parser.add_argument("--learning-rate", type=float, help="generator learning rate (default: 0.002, as released)")
     parser.add_argument(
         "--lr-decay-steps",
@@ -66,6 +66,11 @@ def add_arguments(parser):
         "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
     )
     parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
+    _add_distribution_arguments(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
+
+
+def _add_distribution_arguments(parser):
     parallel = parser.add_argument_group("distributed training (JAX and TensorFlow; Keras has none for torch's fit)")
     parallel.add_argument(
         "--data-parallel",
@@ -86,7 +91,6 @@ def add_arguments(parser):
     )
     parallel.add_argument("--num-processes", type=int, help="JAX multi-process: the number of processes")
     parallel.add_argument("--process-id", type=int, help="JAX multi-process: this process's index, from 0")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
 
 
 def run(args):

@@ -46,12 +46,14 @@ class LossSetting(NamedTuple):
         default: the released value (the `nted_fashion_256` configuration).
         help: the command line's help text.
         type: `float` for a loss weight (finite, >= 0), `int` for a step number.
+        released: whether the release has this setting (else `default` turns it off).
     """
 
     name: str
     default: float
     help: str
     type: type = float
+    released: bool = True
 
     @property
     def is_weight(self):
@@ -68,14 +70,21 @@ class LossSetting(NamedTuple):
         """The `keras-nted train` option: `--weight-perceptual`."""
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def flag_help(self):
+        """The option's help text, with the default."""
+        if self.released:
+            return f"{self.help} (the release's: {self.default})"
+        return f"{self.help} (not in the release; default {self.default})"
+
 
 LOSS_TABLE = (
     LossSetting("weight_perceptual", 2.0, "perceptual (VGG19 content and style) loss"),
     LossSetting("weight_attention", 15.0, "attention reconstruction loss"),
     LossSetting("weight_face", 1.0, "face (VGG19 on the face crop) loss"),
-    LossSetting("weight_gan", 1.5, "generator's adversarial loss"),
-    LossSetting("weight_l1", 0.0, "plain L1 reconstruction term (not in the release)"),
-    LossSetting("weight_ssim", 0.0, "1 - SSIM reconstruction term (not in the release)"),
+    LossSetting("weight_gan", 1.5, "the generator's adversarial loss"),
+    LossSetting("weight_l1", 0.0, "plain L1 reconstruction term", released=False),
+    LossSetting("weight_ssim", 0.0, "1 - SSIM reconstruction term", released=False),
     LossSetting("gan_start_step", 20000, "the GAN terms run on steps > this", type=int),
 )
 LOSS_SETTINGS = tuple(setting.name for setting in LOSS_TABLE)
