@@ -238,7 +238,9 @@ class NTEDGAN(keras.Model):
         r1_interval = check_int("r1_interval", r1_interval)
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
-        self._set_loss_settings(locals())
+        # The keyword arguments named in LOSS_TABLE (a test keeps the signature and the table alike).
+        arguments = locals()
+        self._set_loss_settings({setting.name: arguments[setting.name] for setting in LOSS_TABLE})
         self.r1_interval = r1_interval
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.ema_decay = float(ema_decay)
