@@ -1,17 +1,26 @@
-"""Training callbacks: crash-safe checkpoints that resume at the exact step, and a stop on non-finite losses."""
+"""Training callbacks: crash-safe checkpoints that resume at the exact step, stops on Ctrl-C and
+non-finite losses, and what a training run writes after every epoch (sample grids, the EMA
+generator, its wall time)."""
 
 import contextlib
+import importlib.util
+import json
 import logging
 import math
 import pathlib
 import re
 import signal
 import threading
+import time
 
 import keras
 
+from keras_nted.distribute import is_chief
+from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
 from keras_nted.files import remove_stale_temporaries
+from keras_nted.models.generator import save_generator
+from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -73,11 +82,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         super().__init__()
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"Expected save_freq='epoch' or a positive integer. Received: save_freq={save_freq!r}")
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"Expected keep to be a positive integer. Received: keep={keep!r}")
         self.directory = pathlib.Path(directory)
         self.save_freq = save_freq
-        self.keep = keep
+        self.keep = check_int("keep", keep)
         self.write = bool(write)
         self._last_saved_step = None
 
@@ -218,3 +225,86 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 f"Training diverged at step {step}: {values}. Stopped; the last checkpoint and the saved model "
                 "are from before it. Try a lower learning rate or smaller loss weights."
             )
+
+
+class EpochSetter(keras.callbacks.Callback):
+    """Sets `data.epoch` at every epoch start (`keras_nted.training.RotatingEpochs` orders its batches by it)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.epoch = epoch
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Writes `folder/epoch_NNNN.png` after every epoch: held-out pairs through the EMA generator.
+
+    Rows: reference | target skeleton | generated | ground truth | attention panels (the
+    released `util/visualization/linear_attention.py`'s estimated targets).
+    """
+
+    def __init__(self, folder, batch):
+        super().__init__()
+        self.folder = pathlib.Path(folder)
+        self.batch = batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_nted.files import write_png
+        from keras_nted.visualize import sample_rows
+        from keras_nted.visualize import stack_rows
+
+        rows, _ = sample_rows(self.model.ema_generator, self.batch)  # on every process: it may be collective
+        if is_chief():
+            write_png(self.folder / f"epoch_{epoch + 1:04d}.png", stack_rows(rows))
+
+
+class SaveGenerator(keras.callbacks.Callback):
+    """Saves the EMA generator as a `.keras` file, atomically, after every epoch."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if is_chief():
+            save_generator(self.model.ema_generator, self.path)
+
+
+class Timer(keras.callbacks.Callback):
+    """Adds up training wall time across resumed runs in `path` (JSON)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+        self.start = None
+
+    def _read(self):
+        if self.path.is_file():
+            try:
+                return json.loads(self.path.read_text())
+            except ValueError:
+                pass
+        return {"seconds": 0.0}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not is_chief():
+            return
+        state = self._read()
+        state["seconds"] = state.get("seconds", 0.0) + time.time() - self.start
+        state["epochs"] = epoch + 1
+        state["step"] = int(to_host(self.model.step))
+        state["backend"] = keras.backend.backend()
+        # Strict JSON: a non-finite value is written as null.
+        state["logs"] = {k: float(v) if math.isfinite(float(v)) else None for k, v in (logs or {}).items()}
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(state, indent=2, allow_nan=False))
+
+
+def tensorboard_available():
+    """Whether `keras.callbacks.TensorBoard` can write logs (it needs tensorflow and tensorboard)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "tensorboard"))

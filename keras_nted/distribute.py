@@ -19,6 +19,7 @@ import os
 import keras
 
 from keras_nted.backend import distribution as backend
+from keras_nted.utils.validation import check_int
 
 process_index = backend.process_index
 process_count = backend.process_count
@@ -49,9 +50,7 @@ def split_host_cpu(count):
     Raises:
         ValueError: for a bad `count`, or on torch (no distribution API for `fit`).
     """
-    if not isinstance(count, int) or count < 1:
-        raise ValueError(f"Expected a positive integer. Received: count={count!r}")
-    backend.split_host_cpu(count)
+    backend.split_host_cpu(check_int("count", count))
 
 
 def initialize(job_addresses=None, num_processes=None, process_id=None):
@@ -88,8 +87,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
             "Multi-process training needs the JAX backend (keras.distribution.initialize). "
             f"Received: KERAS_BACKEND={keras.backend.backend()}"
         )
-    if num_processes is not None and (not isinstance(num_processes, int) or num_processes < 1):
-        raise ValueError(f"Expected a positive integer. Received: num_processes={num_processes!r}")
+    if num_processes is not None:
+        num_processes = check_int("num_processes", num_processes)
     if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
         raise ValueError(
             f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
@@ -211,8 +210,7 @@ class ProcessShard(keras.utils.PyDataset):
         self.data = data
         self.count = backend.process_count() if count is None else count
         self.index = backend.process_index() if index is None else index
-        if not isinstance(self.count, int) or self.count < 1:
-            raise ValueError(f"Expected a positive integer. Received: count={self.count!r}")
+        self.count = check_int("count", self.count)
         if not isinstance(self.index, int) or not 0 <= self.index < self.count:
             raise ValueError(f"Expected 0 <= index < count={self.count}. Received: index={self.index!r}")
         if len(data) < self.count:

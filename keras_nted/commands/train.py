@@ -1,5 +1,7 @@
 """`keras-nted train`: train (or resume) an NTED model with `fit`."""
 
+from keras_nted.models.loss_settings import LOSS_TABLE
+
 NAME = "train"
 HELP = (
     "Train an NTED model from a preset or a YAML/JSON config on the mannequin set (default, generated "
@@ -48,13 +50,8 @@ def add_arguments(parser):
         ),
     )
     weights = parser.add_argument_group("loss weights (default: the config's training section, else the release's)")
-    weights.add_argument("--weight-perceptual", type=float)
-    weights.add_argument("--weight-attention", type=float)
-    weights.add_argument("--weight-face", type=float)
-    weights.add_argument("--weight-gan", type=float)
-    weights.add_argument("--weight-l1", type=float, help="plain L1 reconstruction term (not in the release)")
-    weights.add_argument("--weight-ssim", type=float, help="1 - SSIM reconstruction term (not in the release)")
-    weights.add_argument("--gan-start-step", type=int, help="the GAN terms run on steps > this")
+    for setting in LOSS_TABLE:
+        weights.add_argument(setting.flag, type=setting.type, help=setting.flag_help)
     parser.add_argument("--learning-rate", type=float, help="generator learning rate (default: 0.002, as released)")
     parser.add_argument(
         "--lr-decay-steps",
@@ -69,6 +66,11 @@ def add_arguments(parser):
         "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
     )
     parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
+    _add_distribution_arguments(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
+
+
+def _add_distribution_arguments(parser):
     parallel = parser.add_argument_group("distributed training (JAX and TensorFlow; Keras has none for torch's fit)")
     parallel.add_argument(
         "--data-parallel",
@@ -89,13 +91,12 @@ def add_arguments(parser):
     )
     parallel.add_argument("--num-processes", type=int, help="JAX multi-process: the number of processes")
     parallel.add_argument("--process-id", type=int, help="JAX multi-process: this process's index, from 0")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
 
 
 def run(args):
     import pathlib
 
-    from keras_nted.models.gan import check_non_negative
+    from keras_nted.models.loss_settings import check_non_negative
     from keras_nted.training import parse_image_size
     from keras_nted.training import train
 
@@ -105,19 +106,13 @@ def run(args):
         raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
     if args.workers < 1:
         raise ValueError(f"Expected --workers >= 1. Received: {args.workers}")
-    loss_weights = {
-        "weight_perceptual": args.weight_perceptual,
-        "weight_attention": args.weight_attention,
-        "weight_face": args.weight_face,
-        "weight_gan": args.weight_gan,
-        "weight_l1": args.weight_l1,
-        "weight_ssim": args.weight_ssim,
-    }
+    loss_weights = {setting.name: getattr(args, setting.name) for setting in LOSS_TABLE}
     # Named as typed; `train` checks the same again for Python callers.
-    for name, value in {"learning_rate": args.learning_rate, **loss_weights}.items():
-        if value is not None:
-            check_non_negative("--" + name.replace("_", "-"), value)
-    loss_weights["gan_start_step"] = args.gan_start_step
+    if args.learning_rate is not None:
+        check_non_negative("--learning-rate", args.learning_rate)
+    for setting in LOSS_TABLE:
+        if setting.is_weight and loss_weights[setting.name] is not None:
+            check_non_negative(setting.flag, loss_weights[setting.name])
 
     import keras
 

@@ -18,6 +18,7 @@ from keras_nted.layers.nted import NTEDDistribution
 from keras_nted.layers.nted import NTEDExtraction
 from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
+from keras_nted.models.config import released_part
 from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.presets import PRESETS
@@ -30,8 +31,7 @@ _DENSE = lambda w: np.transpose(w, (1, 0))  # noqa: E731  (out, in) -> (in, out)
 _SAME = lambda w: w  # noqa: E731
 _CHECKPOINT_KEYS = {"generator": ("net_G_ema", "net_G"), "discriminator": ("net_D",)}
 _FIXTURE_PREFIX = {"generator": "", "discriminator": "dis."}
-_GENERATOR_ARGS = ("size", "channels", "num_labels", "match_kernels", "semantic_dim")
-_DISCRIMINATOR_ARGS = ("size", "channels", "is_square_image")
+_NETWORKS = {"generator": NTEDGenerator, "discriminator": NTEDDiscriminator}
 
 
 def released_path(layer_name):
@@ -198,7 +198,8 @@ def assign_released_weights(model, state_dict, config_name="this configuration")
 
 def _resolve_config(config, part):
     """A preset name or a released-style `gen.param` / `dis.param` dict -> constructor kwargs."""
-    allowed = _GENERATOR_ARGS if part == "generator" else _DISCRIMINATOR_ARGS
+    # The released YAML's arguments: the network's config but the width (not a released setting).
+    allowed = tuple(arg for arg in _NETWORKS[part].config_args if arg != "image_width")
     if isinstance(config, str):
         return get_preset(config)[part], config
     if not isinstance(config, dict):
@@ -206,6 +207,7 @@ def _resolve_config(config, part):
             f"Expected `config` to be a preset name ({', '.join(sorted(PRESETS))}) or a released-style dict. "
             f"Received: {config!r}"
         )
+    config = released_part(config, part)
     kwargs = {k: v for k, v in config.items() if k in allowed}
     ignored = set(config) - set(allowed) - {"blur_kernel", "input_nc", "type"}
     if ignored:
@@ -222,8 +224,8 @@ def load_official_generator(source, config="nted_fashion_256", image_width=None,
         source: a released checkpoint `.pt` (`net_G_ema` is used when present, then `net_G`
             with or without `module.`), a plain state-dict file, an `.npz` of released keys,
             or a mapping of key -> array.
-        config: a preset name (`nted_fashion_256`, `nted_fashion_512`, `nted_tiny`) or the
-            released YAML's `gen.param` dict.
+        config: a preset name (`nted_fashion_256`, `nted_fashion_512`, `nted_tiny`), the
+            released YAML's `gen.param` dict, or the whole released config (`gen: {param: ...}`).
         image_width: input width (default `size * 11 / 16`).
         **kwargs: passed to `NTEDGenerator` (e.g. `dtype`).
 
@@ -247,7 +249,7 @@ def load_official_discriminator(source, config="nted_fashion_256", image_width=N
 
     Args:
         source: as for `load_official_generator`; `net_D` is read from training checkpoints.
-        config: a preset name or the released YAML's `dis.param` dict.
+        config: a preset name, the released YAML's `dis.param` dict, or the whole released config.
         image_width: input width (default `size * 11 / 16`).
         **kwargs: passed to `NTEDDiscriminator`.
 

@@ -11,13 +11,10 @@ from keras import ops
 
 from keras_nted.backend.conv import conv2d
 from keras_nted.backend.conv import conv_transpose2d
+from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_number
 
 _SQRT2 = math.sqrt(2.0)
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"Expected a positive integer. Received: {name}={value!r}")
 
 
 def _check_padding(padding):
@@ -59,9 +56,9 @@ class EqualizedConv2D(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="same", use_bias=True, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("filters", filters)
-        _check_positive_int("kernel_size", kernel_size)
-        _check_positive_int("strides", strides)
+        filters = check_int("filters", filters)
+        kernel_size = check_int("kernel_size", kernel_size)
+        strides = check_int("strides", strides)
         _check_padding(padding)
         self.filters = filters
         self.kernel_size = kernel_size
@@ -143,9 +140,9 @@ class EqualizedConv2DTranspose(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size=3, strides=2, use_bias=False, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("filters", filters)
-        _check_positive_int("kernel_size", kernel_size)
-        _check_positive_int("strides", strides)
+        filters = check_int("filters", filters)
+        kernel_size = check_int("kernel_size", kernel_size)
+        strides = check_int("strides", strides)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
@@ -270,11 +267,10 @@ class EqualizedDense(keras.layers.Layer):
 
     def __init__(self, units, use_bias=True, bias_init=0.0, lr_multiplier=1.0, activation=None, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("units", units)
+        units = check_int("units", units)
         if activation not in (None, "fused_lrelu"):
             raise ValueError(f"Expected activation to be None or 'fused_lrelu'. Received: activation={activation!r}")
-        if lr_multiplier <= 0:
-            raise ValueError(f"Expected a positive lr_multiplier. Received: lr_multiplier={lr_multiplier}")
+        lr_multiplier = check_number("lr_multiplier", lr_multiplier)
         self.units = units
         self.use_bias = use_bias
         self.bias_init = bias_init

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_nted.utils.validation import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_nted")
 class MinibatchStdDev(keras.layers.Layer):
@@ -39,9 +41,7 @@ class MinibatchStdDev(keras.layers.Layer):
 
     def __init__(self, group_size=4, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(group_size, int) or group_size < 1:
-            raise ValueError(f"Expected a positive integer. Received: group_size={group_size!r}")
-        self.group_size = group_size
+        self.group_size = check_int("group_size", group_size)
 
     def call(self, inputs):
         batch = inputs.shape[0]

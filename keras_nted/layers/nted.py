@@ -5,20 +5,17 @@ import keras
 from keras import ops
 
 from keras_nted.layers.equalized import EqualizedConv2D
+from keras_nted.utils.validation import check_int
 
 # The released feature normalisation adds Python's float epsilon to the L2 norm.
 FEATURE_NORM_EPSILON = 2.220446049250313e-16
 
 
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"Expected a positive integer. Received: {name}={value!r}")
-
-
 def _check_match_kernel(value):
-    _check_positive_int("match_kernel_size", value)
+    value = check_int("match_kernel_size", value)
     if value % 2 == 0:
         raise ValueError(f"Expected an odd match_kernel_size (same-padded convolution). Received: match_kernel_size={value}")
+    return value
 
 
 def _check_feature_map(name, shape):
@@ -32,7 +29,7 @@ def _check_feature_map(name, shape):
 def feature_norm(x):
     """Centre each pixel's feature vector over channels and divide by its L2 norm (+ eps).
 
-    Computed in float32 (the released `feature_norm`, spec §1.4).
+    Computed in float32 (the released `feature_norm` of `base_function.py`).
     """
     x = ops.cast(x, "float32")
     x = x - ops.mean(x, axis=-1, keepdims=True)
@@ -44,7 +41,8 @@ def feature_norm(x):
 class NTEDExtraction(keras.layers.Layer):
     """The extraction step of NTED: `num_labels` neural textures from a reference feature map.
 
-    Eq. 1-3 with the released details (spec §1.4): the key is the feature-normalised input;
+    Eq. 1-3 with the released details (`ExtractionOperation` in the released
+    `base_function.py`): the key is the feature-normalised input;
     `C_e = W_e * key` (an `m x m` equalized convolution without bias); its softmax runs over
     the `h * w` positions (Eq. 2); the textures are `softmax(C_e)^T f(F_r)` (Eq. 3 with the
     normalised matrix), where `f` is an `m x m` equalized convolution with bias.
@@ -74,10 +72,10 @@ class NTEDExtraction(keras.layers.Layer):
 
     def __init__(self, num_labels, match_kernel_size, filters=None, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("num_labels", num_labels)
-        _check_match_kernel(match_kernel_size)
+        num_labels = check_int("num_labels", num_labels)
+        match_kernel_size = _check_match_kernel(match_kernel_size)
         if filters is not None:
-            _check_positive_int("filters", filters)
+            filters = check_int("filters", filters)
         self.num_labels = num_labels
         self.match_kernel_size = match_kernel_size
         self.filters = filters
@@ -158,8 +156,8 @@ class NTEDDistribution(keras.layers.Layer):
 
     def __init__(self, num_labels, match_kernel_size, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("num_labels", num_labels)
-        _check_match_kernel(match_kernel_size)
+        num_labels = check_int("num_labels", num_labels)
+        match_kernel_size = _check_match_kernel(match_kernel_size)
         self.num_labels = num_labels
         self.match_kernel_size = match_kernel_size
         self.semantic_distribution_filter = EqualizedConv2D(

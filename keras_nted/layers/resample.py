@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_nted.backend.conv import depthwise_conv2d
 from keras_nted.backend.conv import separable_fir
+from keras_nted.utils.validation import check_int
 
 DEFAULT_KERNEL = (1, 3, 3, 1)
 
@@ -55,9 +56,7 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):
     kernel = np.asarray(kernel, dtype="float32")
     if kernel.ndim != 2:
         raise ValueError(f"Expected a 2-D kernel. Received: kernel.shape={kernel.shape}")
-    for name, value in (("up", up), ("down", down)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"Expected a positive integer. Received: {name}={value!r}")
+    up, down = check_int("up", up), check_int("down", down)
     channels = x.shape[-1]
     if channels is None:
         raise ValueError("upfirdn2d needs a known channel count.")
@@ -209,8 +208,7 @@ class Upsample(keras.layers.Layer):
 
     def __init__(self, factor=2, kernel=DEFAULT_KERNEL, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(factor, int) or factor < 1:
-            raise ValueError(f"Expected a positive integer. Received: factor={factor!r}")
+        factor = check_int("factor", factor)
         self.factor = factor
         self.kernel = tuple(kernel)
         self._kernel_2d = make_kernel(self.kernel, factor**2)

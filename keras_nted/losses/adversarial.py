@@ -2,6 +2,9 @@
 
 from keras import ops
 
+from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_number
+
 
 def generator_gan_loss(fake_logits):
     """Non-saturating generator loss `mean(softplus(-D(fake)))`.
@@ -98,8 +101,6 @@ def lazy_r1_weight(r1_weight=10.0, r1_interval=16):
     Raises:
         ValueError: for a negative `r1_weight` or a non-positive `r1_interval`.
     """
-    if r1_weight < 0:
-        raise ValueError(f"Expected a non-negative number. Received: r1_weight={r1_weight!r}")
-    if not isinstance(r1_interval, int) or isinstance(r1_interval, bool) or r1_interval < 1:
-        raise ValueError(f"Expected a positive integer. Received: r1_interval={r1_interval!r}")
-    return float(r1_weight) / 2.0 * r1_interval
+    r1_weight = check_number("r1_weight", r1_weight, inclusive=True)
+    r1_interval = check_int("r1_interval", r1_interval)
+    return r1_weight / 2.0 * r1_interval

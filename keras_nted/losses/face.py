@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_nted.losses.perceptual import DEFAULT_LAYERS
 from keras_nted.losses.perceptual import PerceptualLoss
+from keras_nted.utils.validation import check_int
 
 
 def default_face_size(height):
@@ -87,8 +88,7 @@ def face_crop(images, face_centers, face_size=None):
         )
     if face_size is None:
         face_size = default_face_size(height)
-    if not isinstance(face_size, int) or isinstance(face_size, bool) or face_size < 1:
-        raise ValueError(f"Expected a positive integer. Received: face_size={face_size!r}")
+    face_size = check_int("face_size", face_size)
     if len(face_centers.shape) != 2 or face_centers.shape[-1] != 4:
         raise ValueError(f"Expected face_centers of shape (batch, 4). Received: {face_centers.shape}")
     images = ops.cast(images, "float32")[..., -3:]
@@ -177,11 +177,7 @@ class FaceLoss(PerceptualLoss):
             input_normalization=input_normalization,
             **kwargs,
         )
-        if face_size is not None and (
-            not isinstance(face_size, int) or isinstance(face_size, bool) or face_size < 1
-        ):
-            raise ValueError(f"Expected a positive integer or None. Received: face_size={face_size!r}")
-        self.face_size = face_size
+        self.face_size = None if face_size is None else check_int("face_size", face_size)
 
     def call(self, inputs, targets, face_centers):
         centers = ops.stop_gradient(face_centers)

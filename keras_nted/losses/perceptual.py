@@ -6,6 +6,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_number
+
 # Keras' ImageNet VGG19 (no top), as `keras.applications.VGG19(weights="imagenet")` fetches it.
 KERAS_VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_VGG19_NOTOP_URL = (
@@ -322,10 +325,8 @@ class PerceptualLoss(keras.layers.Layer):
                 "Expected one weight per layer. Received: "
                 f"layer_weights={layer_weights!r} for layers={layers!r}"
             )
-        if not isinstance(num_scales, int) or isinstance(num_scales, bool) or num_scales < 1:
-            raise ValueError(f"Expected a positive integer. Received: num_scales={num_scales!r}")
-        if style_weight < 0:
-            raise ValueError(f"Expected a non-negative number. Received: style_weight={style_weight!r}")
+        num_scales = check_int("num_scales", num_scales)
+        style_weight = check_number("style_weight", style_weight, inclusive=True)
         if input_normalization is None:
             input_normalization = _default_normalization(weights)
         if input_normalization not in _NORMALIZATIONS:

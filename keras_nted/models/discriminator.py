@@ -10,13 +10,13 @@ from keras_nted.layers.equalized import FusedLeakyReLU
 from keras_nted.layers.merge import ScaledAdd
 from keras_nted.layers.minibatch_std import MinibatchStdDev
 from keras_nted.layers.resample import Blur
-from keras_nted.models.generator import _log2_size
-from keras_nted.models.generator import default_width
+from keras_nted.models.base import PresetNetwork
+from keras_nted.models.base import default_width
+from keras_nted.models.base import log2_size
 from keras_nted.models.presets import MAX_CHANNELS
 from keras_nted.models.presets import MAX_SIZE
 from keras_nted.models.presets import bounded_int
 from keras_nted.models.presets import bounded_int_keys
-from keras_nted.models.presets import get_preset
 
 
 def _down(n):
@@ -25,7 +25,7 @@ def _down(n):
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
-class NTEDDiscriminator(keras.Model):
+class NTEDDiscriminator(PresetNetwork, keras.Model):
     """The released discriminator: a StyleGAN2 ResNet discriminator with minibatch stddev.
 
     A 1x1 conv, one ResBlock per halving from `size` down to 4 (each
@@ -54,13 +54,16 @@ class NTEDDiscriminator(keras.Model):
     (2, 1)
     """
 
+    preset_section = "discriminator"
+    config_args = ("size", "channels", "is_square_image", "image_width")
+
     def __init__(self, size, channels, is_square_image=False, image_width=None, **kwargs):
         # Bounded before anything is allocated (a .keras file's config is input too).
         channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
         bounded_int(size, "size", 32, MAX_SIZE)
         if image_width is not None:
             bounded_int(image_width, "image_width", 1, 4 * size)
-        log_size = _log2_size(size)
+        log_size = log2_size(size)
         missing = [2**i for i in range(2, log_size + 1) if 2**i not in channels]
         if missing:
             raise ValueError(f"Expected `channels` to define resolutions {missing}. Received: channels={channels}")
@@ -110,27 +113,3 @@ class NTEDDiscriminator(keras.Model):
                 f"Expected images of shape (batch, {self.size}, {self.image_width}, 3). Received: inputs.shape={shape}"
             )
         return super().__call__(inputs, *args, **kwargs)
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "size": self.size,
-            "channels": {str(k): v for k, v in self.channels.items()},
-            "is_square_image": self.is_square_image,
-            "image_width": self.image_width,
-            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
-        return cls(**config)
-
-    @classmethod
-    def from_preset(cls, preset, image_width=None, **kwargs):
-        """Build from a preset name (`nted_tiny`, `nted_fashion_256`, `nted_fashion_512`)."""
-        config = get_preset(preset)["discriminator"]
-        return cls(**config, image_width=image_width, **kwargs)

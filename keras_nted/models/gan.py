@@ -1,7 +1,6 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
 import logging
-import math
 
 import keras
 from keras import ops
@@ -22,46 +21,26 @@ from keras_nted.losses.perceptual import PerceptualLoss
 from keras_nted.losses.ssim import ssim_loss
 from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
+from keras_nted.models.loss_settings import DEFAULT_TRAINING
+from keras_nted.models.loss_settings import LOSS_TABLE
+from keras_nted.models.loss_settings import NO_VGG_WEIGHT_L1
+from keras_nted.models.loss_settings import check_non_negative
+from keras_nted.models.optimizers import OptimizerGroup
+from keras_nted.models.optimizers import default_optimizers
+from keras_nted.models.optimizers import loss_scaled
+from keras_nted.models.optimizers import scaled_loss
 from keras_nted.models.presets import get_preset
+from keras_nted.models.resume import OneRun
+from keras_nted.models.resume import SkipBatches
+from keras_nted.utils.validation import check_int
 
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
-DEFAULT_TRAINING = {
-    "weight_perceptual": 2.0,
-    "weight_attention": 15.0,
-    "weight_face": 1.0,
-    "weight_gan": 1.5,
-    "weight_l1": 0.0,
-    "weight_ssim": 0.0,
-    "gan_start_step": 20000,
-}
-# The plain-L1 weight when there is no loss network (`perceptual_loss=None`) and the preset
-# sets none: L1 is then the reconstruction term.
-NO_VGG_WEIGHT_L1 = 10.0
+# The step phases `(gan_on, r1_on)`: each is compiled as its own train function.
+PHASES = ((False, False), (True, False), (True, True))
+# The generator's loss terms (`LOSS_TABLE`'s weights without the `weight_` prefix), in log order.
+TERMS = ("perceptual", "l1", "ssim", "attention", "face", "gan")
 # `vgg_weights` of `from_preset` (and of `keras-nted train --vgg-weights`) that build no loss network.
 NO_VGG = (None, "none")
-
-
-def check_non_negative(name, value):
-    """`float(value)`, or a `ValueError` naming `name` unless `value` is a finite number >= 0.
-
-    Loss weights, the R1 weight and learning rates: a NaN, an infinity or a negative value
-    trains a NaN or diverging model without any error, so they are refused up front.
-
-    Example:
-    >>> check_non_negative("weight_l1", 2)
-    2.0
-    >>> check_non_negative("weight_l1", float("nan"))
-    Traceback (most recent call last):
-    ...
-    ValueError: Expected a finite number >= 0. Received: weight_l1=nan
-    """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and number >= 0.0):
-        raise ValueError(f"Expected a finite number >= 0. Received: {name}={value!r}")
-    return number
 
 
 def loss_networks(training, vgg_weights, face_loss=True):
@@ -88,104 +67,11 @@ def loss_networks(training, vgg_weights, face_loss=True):
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
-class OptimizerGroup(keras.optimizers.Optimizer):
-    """Holds the generator and discriminator optimizers as the model's one `optimizer`.
-
-    Keras' JAX trainer threads only `model.optimizer.variables` through the jitted step;
-    exposing both optimizers' variables here is what makes the discriminator's Adam state
-    advance on JAX (without it, it silently never updates). Never applied directly.
-    """
-
-    def __init__(self, optimizers=None, name="optimizer_group", **kwargs):
-        kwargs.pop("learning_rate", None)
-        super().__init__(learning_rate=0.0, name=name, **kwargs)
-        self.named_optimizers = dict(optimizers or {})
-        # A list, as Keras expects of grouped optimizers (TensorBoard logs each one's rate).
-        self.optimizers = list(self.named_optimizers.values())
-
-    def build(self, var_list):
-        super().build([])
-
-    @property
-    def variables(self):
-        return list(self._variables) + [v for opt in self.optimizers for v in opt.variables]
-
-    def apply(self, grads, trainable_variables=None):
-        raise NotImplementedError("OptimizerGroup is never applied; its optimizers are.")
-
-    def save_own_variables(self, store):
-        # The grouped optimizers save their own state: do not store it twice.
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = keras.ops.convert_to_numpy(variable)
-
-    def load_own_variables(self, store):
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
-
-    def get_config(self):
-        config = super().get_config()
-        config["optimizers"] = {k: keras.saving.serialize_keras_object(v) for k, v in self.named_optimizers.items()}
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["optimizers"] = {
-            k: keras.saving.deserialize_keras_object(v, custom_objects=custom_objects)
-            for k, v in config.get("optimizers", {}).items()
-        }
-        return cls(**config)
-
-
-def _default_optimizers(learning_rate=0.002, generator_schedule=None):
-    """The released Adam pair for generator rate `learning_rate`.
-
-    The discriminator's rate is `learning_rate * 0.001882 / 0.002` (the release's lazy-R1
-    correction); `generator_schedule` (a Keras learning-rate schedule) replaces the
-    generator's constant rate.
-    """
-    learning_rate = check_non_negative("learning_rate", learning_rate)
-    generator = keras.optimizers.Adam(
-        learning_rate if generator_schedule is None else generator_schedule,
-        beta_1=0.0, beta_2=0.99, epsilon=1e-8, name="generator_adam",
-    )  # fmt: skip
-    discriminator = keras.optimizers.Adam(
-        learning_rate * 0.001882 / 0.002, beta_1=0.0, beta_2=0.9905, epsilon=1e-8, name="discriminator_adam"
-    )
-    return generator, discriminator
-
-
-def _loss_scaled(optimizer, network):
-    """`optimizer` wrapped in a `LossScaleOptimizer` when `network` computes in float16.
-
-    float16 gradients underflow without loss scaling (bfloat16 has float32's range and needs
-    none). The wrapper keeps the inner optimizer's name, so logs and TensorBoard tags are the
-    same with and without it.
-    """
-    if network.compute_dtype != "float16" or isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer, name=optimizer.name)
-
-
-def _scaled_loss(optimizer, loss_fn):
-    """`loss_fn() -> (loss, aux)` as `() -> (optimizer.scale_loss(loss), (loss, aux))`.
-
-    Gradients are taken of the scaled loss (a `LossScaleOptimizer` unscales them in `apply`;
-    other optimizers return the loss as it is) while the unscaled loss is logged.
-    """
-
-    def scaled():
-        loss, aux = loss_fn()
-        return optimizer.scale_loss(loss), (loss, aux)
-
-    return scaled
-
-
-@keras.saving.register_keras_serializable(package="keras_nted")
 class NTEDGAN(keras.Model):
     """The NTED training model: generator, discriminator, EMA generator and the released losses.
 
-    `fit` runs the released trainer's iteration (spec §5-6) on TensorFlow, JAX and PyTorch
+    `fit` runs the iteration of the released
+    `trainers/extraction_distribution_trainer.py` on TensorFlow, JAX and PyTorch
     with one shared step: each batch of `B` pairs becomes a `2B` batch of both directions
     (source -> target and target -> source); the generator minimises
     `w_perc * perceptual + w_attn * attention + w_face * face (+ w_gan * gan)`, the EMA copy
@@ -266,10 +152,7 @@ class NTEDGAN(keras.Model):
         self.step = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, aggregation="only_first_replica", name="step"
         )
-        names = (
-            "loss", "perceptual", "l1", "ssim", "attention", "face", "gan",
-            "discriminator_loss", "real_score", "fake_score", "r1_penalty",
-        )
+        names = ("loss", *TERMS, "discriminator_loss", "real_score", "fake_score", "r1_penalty")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self._phase = (False, False)
         self._host_step = None
@@ -290,8 +173,15 @@ class NTEDGAN(keras.Model):
             image_width: input width (default `size * 11 / 16`).
             face_loss: include the face term.
         """
-        config = get_preset(preset)
-        training = config["training"]
+        return cls.from_model_config(get_preset(preset), vgg_weights, image_width, face_loss, **kwargs)
+
+    @classmethod
+    def from_model_config(cls, config, vgg_weights="imagenet", image_width=None, face_loss=True, **kwargs):
+        """As `from_preset`, for a model config in the preset form (`generator`, `discriminator`, `training`).
+
+        `config` is a `keras_nted.models.PRESETS` entry or a `keras_nted.models.config.load_config` result.
+        """
+        training = config.get("training") or {}
         generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
         discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
         perceptual, face = loss_networks(training, vgg_weights, face_loss)
@@ -345,54 +235,50 @@ class NTEDGAN(keras.Model):
         """
         if steps_per_execution != 1:
             raise ValueError(f"NTEDGAN chooses its phase per step: steps_per_execution must be 1. Received: {steps_per_execution}")
-        if not isinstance(r1_interval, int) or r1_interval < 1:
-            raise ValueError(f"Expected a positive integer. Received: r1_interval={r1_interval!r}")
+        r1_interval = check_int("r1_interval", r1_interval)
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
-        d = dict(self.training_defaults)
-        if self.perceptual_loss is None and not d["weight_l1"]:
-            d["weight_l1"] = NO_VGG_WEIGHT_L1  # no loss network: L1 reconstructs
-        given = {
-            "weight_perceptual": weight_perceptual, "weight_attention": weight_attention, "weight_face": weight_face,
-            "weight_gan": weight_gan, "weight_l1": weight_l1, "weight_ssim": weight_ssim,
-        }  # fmt: skip
-        for name, value in given.items():
-            setattr(self, name, check_non_negative(name, d[name] if value is None else value))
-        # A term without its network is off (its weight is recorded as 0).
-        if self.perceptual_loss is None:
-            self.weight_perceptual = 0.0
-        if self.face_loss is None:
-            self.weight_face = 0.0
-        self.gan_start_step = int(d["gan_start_step"] if gan_start_step is None else gan_start_step)
+        # The keyword arguments named in LOSS_TABLE (a test keeps the signature and the table alike).
+        arguments = locals()
+        self._set_loss_settings({setting.name: arguments[setting.name] for setting in LOSS_TABLE})
         self.r1_interval = r1_interval
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.ema_decay = float(ema_decay)
-        default_g, default_d = _default_optimizers()
-        self.generator_optimizer = _loss_scaled(generator_optimizer or default_g, self.generator)
-        self.discriminator_optimizer = _loss_scaled(discriminator_optimizer or default_d, self.discriminator)
+        default_g, default_d = default_optimizers()
+        self.generator_optimizer = loss_scaled(generator_optimizer or default_g, self.generator)
+        self.discriminator_optimizer = loss_scaled(discriminator_optimizer or default_d, self.discriminator)
         # Built eagerly, outside any jit / tf.function (JAX needs the slots to exist).
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
         group = OptimizerGroup({"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer})
         # auto_scale_loss=False: Keras would wrap the group, whose scale no step uses; the
-        # sub-optimizers scale their own losses (see `_loss_scaled`).
+        # sub-optimizers scale their own losses (see `loss_scaled`).
         super().compile(
             optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
             auto_scale_loss=False,
         )  # fmt: skip
         self._variants = {}
         self._compile_args = {
-            "weight_perceptual": self.weight_perceptual,
-            "weight_attention": self.weight_attention,
-            "weight_face": self.weight_face,
-            "weight_gan": self.weight_gan,
-            "weight_l1": self.weight_l1,
-            "weight_ssim": self.weight_ssim,
-            "gan_start_step": self.gan_start_step,
+            **{setting.name: getattr(self, setting.name) for setting in LOSS_TABLE},
             "r1_interval": self.r1_interval,
             "r1_weight": self.r1_weight,
             "ema_decay": self.ema_decay,
         }
+
+    def _set_loss_settings(self, arguments):
+        """Set every `LOSS_TABLE` setting from `compile`'s `arguments`; `None`: the training default."""
+        d = dict(self.training_defaults)
+        if self.perceptual_loss is None and not d["weight_l1"]:
+            d["weight_l1"] = NO_VGG_WEIGHT_L1  # no loss network: L1 reconstructs
+        for setting in LOSS_TABLE:
+            value = arguments[setting.name]
+            value = d[setting.name] if value is None else value
+            setattr(self, setting.name, check_non_negative(setting.name, value) if setting.is_weight else int(value))
+        # A term without its network is off (its weight is recorded as 0).
+        if self.perceptual_loss is None:
+            self.weight_perceptual = 0.0
+        if self.face_loss is None:
+            self.weight_face = 0.0
 
     @property
     def metrics(self):
@@ -441,12 +327,12 @@ class NTEDGAN(keras.Model):
         # callbacks: one progress display, one History, one on_train_begin and one
         # on_train_end (TensorBoard closes its writers at the end and cannot begin again).
         kwargs.pop("steps_per_epoch", None)
-        callback_list = _OneRun(
+        callback_list = OneRun(
             callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps - done,
             model=self,
         )  # fmt: skip
         history = super().fit(
-            _SkipBatches(x, done), batch_size=batch_size, epochs=epoch + 1, verbose=verbose, callbacks=callback_list,
+            SkipBatches(x, done), batch_size=batch_size, epochs=epoch + 1, verbose=verbose, callbacks=callback_list,
             **kwargs,
         )  # fmt: skip
         if epoch + 1 < epochs and not self.stop_training:
@@ -480,29 +366,32 @@ class NTEDGAN(keras.Model):
         # variables' values right after this call, and a distributed function needs their
         # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
         # their first call), so each phase still compiles once, when first used.
-        variants = self._variants = {}
-        for phase in ((False, False), (True, False), (True, True)):
-            # A fresh function object per phase: JAX caches traces by function identity.
-            def phase_step(*step_args, _phase=phase):
-                self._phase = _phase
-                return NTEDGAN.train_step(self, *step_args)
+        self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
+        self.train_function = self._phase_train_function
+        return self.train_function
 
-            self.train_step = phase_step
-            try:
-                super().make_train_function(force=True)
-            finally:
-                del self.train_step
-            variants[phase] = self.train_function
+    def _make_phase_function(self, phase):
+        """Keras' train function (jit, tf.function or eager, as compiled) of a step in `phase`."""
 
-        def dispatch(*args):
-            phase = self.phase_for_step(self._host_step)
-            self._phase = phase  # read when a variant is traced (once per phase)
-            out = variants[phase](*args)
-            self._host_step += 1
-            return out
+        # A fresh function object per phase: JAX caches traces by function identity.
+        def phase_step(*step_args):
+            self._phase = phase
+            return NTEDGAN.train_step(self, *step_args)
 
-        self.train_function = dispatch
-        return dispatch
+        self.train_step = phase_step
+        try:
+            super().make_train_function(force=True)
+        finally:
+            del self.train_step
+        return self.train_function
+
+    def _phase_train_function(self, *args):
+        """The train function `fit` calls: the step counter's phase (read on the host) runs its variant."""
+        phase = self.phase_for_step(self._host_step)
+        self._phase = phase  # read when a variant is traced (once per phase)
+        out = self._variants[phase](*args)
+        self._host_step += 1
+        return out
 
     # ------------------------------------------------------------------ steps
     def _state_variables(self):
@@ -539,11 +428,10 @@ class NTEDGAN(keras.Model):
 
     def enabled_terms(self, gan_on):
         """The generator's loss terms a step computes and logs: weight != 0, network present."""
-        weights = {
-            "perceptual": self.weight_perceptual, "l1": self.weight_l1, "ssim": self.weight_ssim,
-            "attention": self.weight_attention, "face": self.weight_face, "gan": self.weight_gan if gan_on else 0.0,
-        }  # fmt: skip
-        return {name: weight for name, weight in weights.items() if weight}
+        weights = {setting.term: getattr(self, setting.name) for setting in LOSS_TABLE if setting.is_weight}
+        if not gan_on:
+            weights["gan"] = 0.0
+        return {term: weights[term] for term in TERMS if weights[term]}
 
     def _generator_losses(self, generator, batch, gan_on, training):
         """`(total, terms)`: the weighted sum of the enabled terms (float32), each term, `fake`."""
@@ -578,7 +466,7 @@ class NTEDGAN(keras.Model):
     def _generator_update(self, batch, gan_on):
         """One optimizer step of the generator and its EMA: `(logs, fake)`."""
         g_vars = self.generator.trainable_variables
-        g_fn = _scaled_loss(self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True))
+        g_fn = scaled_loss(self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True))
         _, (g_loss, terms), g_grads = autodiff.value_and_grad(g_fn, g_vars, self._state_variables())
         with autodiff.no_grad():
             apply_gradients(self.generator_optimizer, g_grads, g_vars)
@@ -599,7 +487,7 @@ class NTEDGAN(keras.Model):
             fake_logits = self.discriminator(fake, training=True)
             return discriminator_gan_loss(real_logits, fake_logits), (real_logits, fake_logits)
 
-        d_fn = _scaled_loss(self.discriminator_optimizer, d_loss_fn)
+        d_fn = scaled_loss(self.discriminator_optimizer, d_loss_fn)
         _, (d_loss, (real_logits, fake_logits)), d_grads = autodiff.value_and_grad(d_fn, d_vars, state)
         with autodiff.no_grad():
             apply_gradients(self.discriminator_optimizer, d_grads, d_vars)
@@ -616,7 +504,7 @@ class NTEDGAN(keras.Model):
                 penalty = r1_penalty(grads)
                 return penalty * weight, penalty
 
-            r1_fn = _scaled_loss(self.discriminator_optimizer, r1_fn)
+            r1_fn = scaled_loss(self.discriminator_optimizer, r1_fn)
             _, (_, penalty), r1_grads = autodiff.value_and_grad(r1_fn, d_vars, state)
             with autodiff.no_grad():
                 apply_gradients(self.discriminator_optimizer, r1_grads, d_vars)
@@ -676,49 +564,3 @@ class NTEDGAN(keras.Model):
             if key in config:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
-
-
-class _OneRun(keras.callbacks.CallbackList):
-    """Callbacks shared by consecutive `fit` calls that make one run.
-
-    `on_train_begin` reaches the callbacks at the first call only; `on_train_end` is held
-    back until `end()`, which passes on the last call's logs.
-    """
-
-    _began = False
-    _end_logs = None
-
-    def on_train_begin(self, logs=None):
-        if not self._began:
-            self._began = True
-            super().on_train_begin(logs)
-
-    def on_train_end(self, logs=None):
-        self._end_logs = logs
-
-    def end(self):
-        if self._began:
-            self._began = False
-            super().on_train_end(self._end_logs)
-
-
-class _SkipBatches(keras.utils.PyDataset):
-    """`data` without its first `skip` batches (the rest of an interrupted epoch)."""
-
-    def __init__(self, data, skip):
-        super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing,
-                         max_queue_size=data.max_queue_size)  # fmt: skip
-        self.data = data
-        self.skip = int(skip)
-
-    def __len__(self):
-        return len(self.data) - self.skip
-
-    def __getitem__(self, index):
-        return self.data[self.skip + index]
-
-    def on_epoch_begin(self):
-        self.data.on_epoch_begin()
-
-    def on_epoch_end(self):
-        self.data.on_epoch_end()

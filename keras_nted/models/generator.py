@@ -1,10 +1,12 @@
 """The NTED generator (reference encoder, skeleton encoder, target image renderer)."""
 
 import math
+import pathlib
 
 import keras
 import numpy as np
 
+from keras_nted.files import atomic_path
 from keras_nted.layers.equalized import EqualizedConv2D
 from keras_nted.layers.equalized import EqualizedConv2DTranspose
 from keras_nted.layers.equalized import FusedLeakyReLU
@@ -13,7 +15,9 @@ from keras_nted.layers.nted import NTEDDistribution
 from keras_nted.layers.nted import NTEDExtraction
 from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
-from keras_nted.models.presets import get_preset
+from keras_nted.models.base import PresetNetwork
+from keras_nted.models.base import default_width
+from keras_nted.models.base import log2_size
 from keras_nted.models.presets import MAX_CHANNELS
 from keras_nted.models.presets import MAX_MATCH_KERNEL
 from keras_nted.models.presets import MAX_NUM_LABELS
@@ -26,19 +30,8 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 OUTPUT_KEYS = ("image", "neural_textures", "extraction_softmax", "distribution_logits")
 
 
-def _log2_size(size):
-    if not isinstance(size, int) or size < 32 or size & (size - 1):
-        raise ValueError(f"Expected `size` to be a power of two >= 32. Received: size={size!r}")
-    return int(math.log2(size))
-
-
 def _has_nted(num_labels, match_kernels, resolution):
     return bool(num_labels.get(resolution)) and bool(match_kernels.get(resolution))
-
-
-def default_width(height):
-    """The DeepFashion aspect ratio: `width = height * 11 / 16`."""
-    return height * 11 // 16
 
 
 def check_image_size(size, height, width, num_levels, name="image"):
@@ -55,7 +48,7 @@ def check_image_size(size, height, width, num_levels, name="image"):
 def _encoder(x, prefix, size, channels, num_labels=None, match_kernels=None, dtype=None):
     """Released `Encoder`: returns the last activation and the recorded (textures, softmax)."""
     textures, softmaxes = [], []
-    log_size = _log2_size(size)
+    log_size = log2_size(size)
     x = EqualizedConv2D(channels[size], 1, use_bias=False, dtype=dtype, name=f"{prefix}-first-conv")(x)
     x = FusedLeakyReLU(dtype=dtype, name=f"{prefix}-first-activate")(x)
     for index, i in enumerate(range(log_size - 1, 3, -1)):
@@ -75,7 +68,7 @@ def _encoder(x, prefix, size, channels, num_labels=None, match_kernels=None, dty
     return x, textures, softmaxes
 
 
-def _decoder_layer(x, name, filters, upsample, texture, num_labels, match_kernel, dtype):
+def _renderer_layer(x, name, filters, upsample, texture, num_labels, match_kernel, dtype):
     if upsample:
         x = EqualizedConv2DTranspose(filters, 3, strides=2, dtype=dtype, name=f"{name}-conv")(x)
         x = Blur(pad=(1, 1), gain=4.0, dtype=dtype, name=f"{name}-blur")(x)
@@ -91,12 +84,13 @@ def _decoder_layer(x, name, filters, upsample, texture, num_labels, match_kernel
     return x, logits
 
 
-def _decoder(x, textures, size, channels, num_labels, match_kernels, dtype):
+def _target_image_renderer(x, textures, size, channels, num_labels, match_kernels, dtype):
+    """The paper's target image renderer (released `Decoder`): distributes the textures over the skeleton features."""
     prefix = "target_image_renderer"
     skip = None
     logits_list = []
     counter = 0
-    for level, i in enumerate(range(4, _log2_size(size) + 1)):
+    for level, i in enumerate(range(4, log2_size(size) + 1)):
         res = 2**i
         name = f"{prefix}-convs-{level}"
         upsample = i != 4
@@ -104,8 +98,8 @@ def _decoder(x, textures, size, channels, num_labels, match_kernels, dtype):
         k, m = (num_labels[res], match_kernels[res]) if nted else (None, None)
         tex0 = textures[counter] if nted else None
         tex1 = textures[counter + 1] if nted else None
-        x, logits0 = _decoder_layer(x, f"{name}-conv0", channels[res], upsample, tex0, k, m, dtype)
-        x, logits1 = _decoder_layer(x, f"{name}-conv1", channels[res], False, tex1, k, m, dtype)
+        x, logits0 = _renderer_layer(x, f"{name}-conv0", channels[res], upsample, tex0, k, m, dtype)
+        x, logits1 = _renderer_layer(x, f"{name}-conv1", channels[res], False, tex1, k, m, dtype)
         if nted:
             counter += 2
             logits_list += [logits0, logits1]
@@ -116,20 +110,20 @@ def _decoder(x, textures, size, channels, num_labels, match_kernels, dtype):
         skip = rgb
     if counter != len(textures):
         raise ValueError(
-            f"The decoder consumed {counter} neural textures but the encoder extracted {len(textures)}: "
+            f"The target image renderer consumed {counter} neural textures but the encoder extracted {len(textures)}: "
             "num_labels / match_kernels must enable NTED at the same resolutions."
         )
     return skip, logits_list
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
-class NTEDGenerator(keras.Model):
+class NTEDGenerator(PresetNetwork, keras.Model):
     """The NTED generator, architecture-identical to the released PyTorch `Generator`.
 
     A reference encoder extracts neural textures at every NTED level (two extraction
     operations per level), a skeleton encoder turns the 20-channel pose map into a
     `16 x (width / 16)` feature map, and the target image renderer distributes the textures
-    over it level by level (paper Fig. 3, spec §2). Layer names are the released module
+    over it level by level (paper Fig. 3; the released `Generator`). Layer names are the released module
     paths with `-` for `.` (`reference_encoder-convs-0-extraction_operations-1`; the torch
     backend forbids dots in names), so released checkpoints map one to one
     (`keras_nted.convert`).
@@ -152,7 +146,7 @@ class NTEDGenerator(keras.Model):
         A dict: `image` `(batch, size, width, 3)` (unbounded, no tanh, as released) and the
         lists `neural_textures` `(batch, k, c)`, `extraction_softmax` `(batch, h, w, k)` and
         `distribution_logits` `(batch, h, w, k)`, coarsest level first, index `i` of every list
-        belonging to the same NTED pair (spec §2.3).
+        belonging to the same NTED pair (as the released recorder lists: extraction op 1 before op 0).
 
     Raises:
         ValueError: for a configuration that does not fit together, or inputs whose shape
@@ -168,6 +162,9 @@ class NTEDGenerator(keras.Model):
         Ren et al., CVPR 2022, Sec. 3.2 and Fig. 3.
     """
 
+    preset_section = "generator"
+    config_args = ("size", "channels", "num_labels", "match_kernels", "semantic_dim", "image_width")
+
     def __init__(self, size, channels, num_labels, match_kernels, semantic_dim=20, image_width=None, **kwargs):
         # Bounded before anything is allocated (a .keras file's config is input too).
         channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
@@ -177,7 +174,7 @@ class NTEDGenerator(keras.Model):
         bounded_int(size, "size", 32, MAX_SIZE)
         if image_width is not None:
             bounded_int(image_width, "image_width", 1, 4 * size)
-        log_size = _log2_size(size)
+        log_size = log2_size(size)
         num_levels = log_size - 4
         missing = [2**i for i in range(4, log_size + 1) if 2**i not in channels]
         if missing:
@@ -190,7 +187,7 @@ class NTEDGenerator(keras.Model):
         skeleton = keras.Input((size, width, semantic_dim), name="skeleton")
         _, textures, softmaxes = _encoder(reference, "reference_encoder", size, channels, num_labels, match_kernels, dtype)
         skeleton_features, _, _ = _encoder(skeleton, "skeleton_encoder", size, channels, dtype=dtype)
-        image, logits = _decoder(skeleton_features, textures, size, channels, num_labels, match_kernels, dtype)
+        image, logits = _target_image_renderer(skeleton_features, textures, size, channels, num_labels, match_kernels, dtype)
         outputs = {
             "image": image,
             "neural_textures": textures,
@@ -236,32 +233,6 @@ class NTEDGenerator(keras.Model):
         self._check_inputs(inputs)
         return super().__call__(inputs, *args, **kwargs)
 
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "size": self.size,
-            "channels": {str(k): v for k, v in self.channels.items()},
-            "num_labels": {str(k): v for k, v in self.num_labels.items()},
-            "match_kernels": {str(k): v for k, v in self.match_kernels.items()},
-            "semantic_dim": self.semantic_dim,
-            "image_width": self.image_width,
-            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.saving.deserialize_keras_object(config["dtype"])
-        return cls(**config)
-
-    @classmethod
-    def from_preset(cls, preset, image_width=None, **kwargs):
-        """Build from a preset name (`nted_tiny`, `nted_fashion_256`, `nted_fashion_512`)."""
-        config = get_preset(preset)["generator"]
-        return cls(**config, image_width=image_width, **kwargs)
-
 
 def load_generator(path):
     """Load an `NTEDGenerator` saved as `.keras` (`safe_mode=True`), with one-line errors.
@@ -299,3 +270,13 @@ def load_generator(path):
         if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
             raise ValueError(f"Expected finite weights in {path}. Received NaN or infinite values in {weight.path}")
     return model
+
+
+def save_generator(generator, path):
+    """Save a generator as `.keras` atomically (never half-written)."""
+    path = pathlib.Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"Expected a model path ending in .keras. Received: {path}")
+    with atomic_path(path) as tmp:
+        generator.save(tmp)
+    return path

@@ -1,10 +1,13 @@
 """Named configurations, in the released YAML's `gen.param` / `dis.param` form.
 
 Dict keys are resolutions (ints; the released YAML's string keys are accepted too);
-`False` disables NTED at that level.
+`False` disables NTED at that level. A preset's `training` section holds every setting of
+`keras_nted.models.loss_settings.LOSS_TABLE` (`preset_training`) and the loss networks' settings.
 """
 
 import copy
+
+from keras_nted.models.loss_settings import preset_training
 
 _CHANNELS = {16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
 _D_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64}
@@ -21,15 +24,7 @@ PRESETS = {
             "match_kernels": {16: 1, 32: 3, 64: 3, 128: 3, 256: False},
         },
         "discriminator": {"size": 256, "channels": dict(_D_CHANNELS), "is_square_image": False},
-        "training": {
-            "weight_perceptual": 2.0,
-            "weight_attention": 15.0,
-            "weight_face": 1.0,
-            "weight_gan": 1.5,
-            "style_weight": 500.0,
-            "vgg_num_scales": 1,
-            "gan_start_step": 20000,
-        },
+        "training": preset_training(style_weight=500.0, vgg_num_scales=1),
     },
     "nted_fashion_512": {
         "description": "The released DeepFashion 512x352 model (config/fashion_512.yaml).",
@@ -42,15 +37,7 @@ PRESETS = {
             "match_kernels": {16: 1, 32: 3, 64: 3, 128: 3, 256: 3, 512: False},
         },
         "discriminator": {"size": 512, "channels": dict(_D_CHANNELS), "is_square_image": False},
-        "training": {
-            "weight_perceptual": 1.0,
-            "weight_attention": 15.0,
-            "weight_face": 1.0,
-            "weight_gan": 1.5,
-            "style_weight": 1000.0,
-            "vgg_num_scales": 3,
-            "gan_start_step": 0,
-        },
+        "training": preset_training(weight_perceptual=1.0, gan_start_step=0, style_weight=1000.0, vgg_num_scales=3),
     },
     "nted_tiny": {
         "description": "A tiny 64x44 model for tests and docs (the configuration of the parity fixtures).",
@@ -63,15 +50,7 @@ PRESETS = {
             "match_kernels": {16: 1, 32: 3, 64: False},
         },
         "discriminator": {"size": 64, "channels": {4: 40, 8: 36, 16: 32, 32: 24, 64: 16}, "is_square_image": False},
-        "training": {
-            "weight_perceptual": 2.0,
-            "weight_attention": 15.0,
-            "weight_face": 1.0,
-            "weight_gan": 1.5,
-            "style_weight": 500.0,
-            "vgg_num_scales": 1,
-            "gan_start_step": 0,
-        },
+        "training": preset_training(gan_start_step=0, style_weight=500.0, vgg_num_scales=1),
     },
     "nted_mannequin_64": {
         "description": (
@@ -87,17 +66,8 @@ PRESETS = {
             "match_kernels": {16: 1, 32: 3, 64: False},
         },
         "discriminator": {"size": 64, "channels": {4: 64, 8: 64, 16: 64, 32: 48, 64: 32}, "is_square_image": False},
-        "training": {
-            "weight_perceptual": 2.0,
-            "weight_attention": 15.0,
-            "weight_face": 1.0,
-            "weight_gan": 1.5,
-            "weight_l1": 10.0,
-            "style_weight": 500.0,
-            "vgg_num_scales": 1,
-            # The GAN doubles the step time on a CPU (measured: 0.53 s vs 0.28 s at batch 8).
-            "gan_start_step": 1000000,
-        },
+        # The GAN doubles the step time on a CPU (measured: 0.53 s vs 0.28 s at batch 8).
+        "training": preset_training(weight_l1=10.0, gan_start_step=1000000, style_weight=500.0, vgg_num_scales=1),
     },
 }
 

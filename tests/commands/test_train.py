@@ -122,13 +122,13 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, message):
      ("--weight-perceptual", "-0.5"), ("--weight-gan", "inf"), ("--weight-ssim", "-inf")],
 )
 def test_bad_numbers_exit_2_before_anything_is_built(tmp_path, capsys, monkeypatch, flag, value):
-    import keras_nted.training
+    import keras_nted.training.run
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("built before the arguments were checked")
 
-    monkeypatch.setattr(keras_nted.training, "build_gan", must_not_run)
-    monkeypatch.setattr(keras_nted.training, "make_data", must_not_run)
+    monkeypatch.setattr(keras_nted.training.run, "build_gan", must_not_run)
+    monkeypatch.setattr(keras_nted.training.run, "make_data", must_not_run)
     rc = main(["train", "-o", str(tmp_path / "run"), f"{flag}={value}"])  # "-inf" would read as an option
     err = capsys.readouterr().err
     assert rc == 2
@@ -145,9 +145,9 @@ def test_bad_numbers_exit_2_before_anything_is_built(tmp_path, capsys, monkeypat
      ({"loss_weights": {"weight_attention": -2.0, "gan_start_step": -1}}, "weight_attention=-2.0")],
 )
 def test_train_refuses_bad_numbers_before_building(tmp_path, monkeypatch, kwargs, message):
-    import keras_nted.training
+    import keras_nted.training.run
 
-    monkeypatch.setattr(keras_nted.training, "load_config", lambda *a, **k: pytest.fail("config read first"))
+    monkeypatch.setattr(keras_nted.training.run, "load_config", lambda *a, **k: pytest.fail("config read first"))
     with pytest.raises(ValueError, match=rf"^Expected a finite number >= 0. Received: {message}$"):
         keras_nted.training.train(tmp_path / "run", **kwargs)
     assert not (tmp_path / "run").exists()
@@ -203,12 +203,12 @@ def test_a_diverging_run_stops_with_one_line_and_writes_nothing(tmp_path, capsys
 def test_time_record_is_strict_json(tmp_path):
     import keras
 
-    from keras_nted.training import _Timer
+    from keras_nted.callbacks import Timer
 
     class Model:
         step = keras.Variable(5, dtype="int32", trainable=False)
 
-    timer = _Timer(tmp_path / "time.json")
+    timer = Timer(tmp_path / "time.json")
     timer.set_model(Model())
     timer.on_epoch_begin(0)
     timer.on_epoch_end(0, {"loss": float("nan"), "l1": 0.5})

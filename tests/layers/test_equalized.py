@@ -1,4 +1,5 @@
-"""Equalized-learning-rate layers against keras' own layers and numpy (spec §1.1)."""
+"""Equalized-learning-rate layers against keras' own layers and numpy (the released `EqualConv2d`,
+`EqualTransposeConv2d`, `EqualLinear`, `FusedLeakyReLU`)."""
 
 import math
 

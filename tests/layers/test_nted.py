@@ -1,4 +1,5 @@
-"""NTEDExtraction, NTEDDistribution and NTED against numpy (spec §1.4-1.5), in models, mixed precision."""
+"""NTEDExtraction, NTEDDistribution and NTED against numpy (the released `ExtractionOperation` and
+`DistributionOperation`), in models, mixed precision."""
 
 import keras
 import numpy as np
@@ -10,7 +11,7 @@ from keras_nted.layers import NTEDExtraction
 from keras_nted.layers.nted import feature_norm
 from tests.layers.harness import run_layer_test
 
-EPS = 2.220446049250313e-16  # Python's float epsilon, added to the norm (spec §1.4).
+EPS = 2.220446049250313e-16  # Python's float epsilon, added to the norm (the released `feature_norm`).
 
 # One set of shapes for most tests: on JAX every new shape of a randomly initialised weight
 # compiles a random-number kernel (about a second of CPU each).

@@ -1,4 +1,4 @@
-"""`upfirdn2d`, `Blur` and `Upsample` against a plain numpy loop (spec §1.2)."""
+"""`upfirdn2d`, `Blur` and `Upsample` against a plain numpy loop (the released `upfirdn2d`, `Blur`, `Upsample`)."""
 
 import keras
 import numpy as np
@@ -40,7 +40,7 @@ def expected_side(n, kernel_size, up, down, pad):
     return (n * up + pad[0] + pad[1] - kernel_size) // down + 1
 
 
-# (kernel, up, down, pad): every combination the models use (spec §1.2), then a crop and strides.
+# (kernel, up, down, pad): every combination the models use (as released), then a crop and strides.
 CASES = {
     "blur_K_pad22": (K, 1, 1, (2, 2)),  # encoder down-layer / D ResBlock conv2
     "blur_K_pad11": (K, 1, 1, (1, 1)),  # D ResBlock skip

@@ -138,10 +138,10 @@ def test_compile_rejects_bad_loss_weights(tiny_gan, argument, value):
 
 @pytest.mark.parametrize("value", [float("nan"), float("-inf"), -0.002])
 def test_default_optimizers_reject_bad_learning_rates(value):
-    from keras_nted.models.gan import _default_optimizers
+    from keras_nted.models.optimizers import default_optimizers
 
     with pytest.raises(ValueError, match=rf"^Expected a finite number >= 0. Received: learning_rate={value!r}$"):
-        _default_optimizers(value)
+        default_optimizers(value)
 
 
 class LogKeys(keras.callbacks.Callback):
@@ -236,7 +236,7 @@ def loss_scale(optimizer):
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_mixed_precision_trains_the_generator_gan_and_r1_phases(global_dtype_policy, policy):
-    from keras_nted.models.gan import _default_optimizers
+    from keras_nted.models.optimizers import default_optimizers
 
     global_dtype_policy(policy)
     gan = light_gan()  # built under the global policy
@@ -244,7 +244,7 @@ def test_mixed_precision_trains_the_generator_gan_and_r1_phases(global_dtype_pol
     assert gan.generator.compute_dtype == gan.discriminator.compute_dtype == compute
     # An already wrapped optimizer is kept; the default discriminator Adam gets wrapped. G's
     # float16 gradients can overflow at the default 2**15 (then the step is skipped): start lower.
-    wrapped = keras.optimizers.LossScaleOptimizer(_default_optimizers()[0], initial_scale=2.0**10, name="generator_adam")
+    wrapped = keras.optimizers.LossScaleOptimizer(default_optimizers()[0], initial_scale=2.0**10, name="generator_adam")
     # Step 0: G only; steps 1, 2: G, D and R1 (two phases, each compiled once).
     gan.compile(generator_optimizer=wrapped, gan_start_step=0, r1_interval=1)
     assert not isinstance(gan.optimizer, keras.optimizers.LossScaleOptimizer)  # Keras' own wrapping is off

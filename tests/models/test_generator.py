@@ -27,7 +27,7 @@ def test_released_presets_have_the_released_parameter_counts(preset, size, gener
     generator = NTEDGenerator.from_preset(preset)
     assert generator.image_size == size
     assert generator.count_params() == generator_params
-    # Shapes of the NTED lists at the native size (spec §2.3).
+    # Shapes of the NTED lists at the native size (the released recorder lists).
     outputs = generator.output
     assert outputs["image"].shape == (None, *size, 3)
     assert len(outputs["neural_textures"]) == (8 if size[0] == 256 else 10)
