@@ -17,17 +17,13 @@ def add_arguments(parser):
     parser.add_argument("--image-width", type=int, help="input width (default: size * 11 / 16)")
 
 
-def _part_config(args, part):
+def _config(args):
+    """The preset name, or the `--config` file's dict (the loaders take their part of a released one)."""
     if not args.config:
         return args.preset
     from keras_nted.files import read_config_file
 
-    config = read_config_file(args.config)
-    key = "gen" if part == "generator" else "dis"
-    if key in config:
-        config = config[key]
-        config = config.get("param", config)
-    return config
+    return read_config_file(args.config)
 
 
 def _save(model, output):
@@ -54,12 +50,12 @@ def run(args):
     check_output_path(args.output, "-o", folder=False)
     if args.discriminator_output:
         check_output_path(args.discriminator_output, "--discriminator-output", folder=False)
-    generator = load_official_generator(args.checkpoint, _part_config(args, "generator"), image_width=args.image_width)
+    generator = load_official_generator(args.checkpoint, _config(args), image_width=args.image_width)
     _save(generator, args.output)
     print(f"generator ({generator.count_params():,} parameters) -> {args.output}")
     if args.discriminator_output:
         discriminator = load_official_discriminator(
-            args.checkpoint, _part_config(args, "discriminator"), image_width=args.image_width
+            args.checkpoint, _config(args), image_width=args.image_width
         )
         _save(discriminator, args.discriminator_output)
         print(f"discriminator ({discriminator.count_params():,} parameters) -> {args.discriminator_output}")

@@ -24,7 +24,7 @@ def add_arguments(parser):
 def run(args):
     import pathlib
 
-    from keras_nted.data.mannequin import check_image_size
+    from keras_nted.data.mannequin import check_mannequin_size
     from keras_nted.demo import write_demo
     from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
@@ -45,7 +45,7 @@ def run(args):
         )
     generator = load_generator(model)
     try:
-        check_image_size(generator.image_size)
+        check_mannequin_size(generator.image_size)
     except ValueError:
         raise ValueError(
             f"{model} makes {generator.image_size[0]}x{generator.image_size[1]} images; the mannequin demo "

@@ -22,7 +22,7 @@ def add_arguments(parser):
 def run(args):
     import json
 
-    from keras_nted.data.mannequin import check_image_size
+    from keras_nted.data.mannequin import check_mannequin_size
     from keras_nted.evaluation.mannequin import check_num_pairs
     from keras_nted.evaluation.mannequin import evaluate_mannequin
     from keras_nted.evaluation.mannequin import format_table
@@ -42,7 +42,7 @@ def run(args):
         check_output_path(args.json, "--json", folder=False)
     generator = load_generator(args.model)
     try:
-        check_image_size(generator.image_size)
+        check_mannequin_size(generator.image_size)
     except ValueError:
         raise ValueError(
             f"{args.model} makes {generator.image_size[0]}x{generator.image_size[1]} images; the mannequin set "

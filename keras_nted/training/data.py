@@ -41,9 +41,9 @@ def make_data(image_size, batch_size, seed, data_root=None, workers=1):
     """The training data and a held-out sample batch (4 pairs) for the sample grids."""
     if data_root is None:
         from keras_nted.data.mannequin import MannequinDataset
-        from keras_nted.data.mannequin import check_image_size
+        from keras_nted.data.mannequin import check_mannequin_size
 
-        check_image_size(image_size)
+        check_mannequin_size(image_size)
         data = MannequinDataset(image_size=image_size, batch_size=batch_size, split="train", seed=seed, workers=workers)
         held_out = MannequinDataset(image_size=image_size, batch_size=4, split="test", seed=seed, poses_per_identity=4)
         # Four different identities: pairs 0, 12, 24, 36 of the test order.

@@ -178,9 +178,9 @@ def train(
     config = load_config(preset, config_path)
     image_size = tuple(image_size or config["image_size"])
     if data_root is None:
-        from keras_nted.data.mannequin import check_image_size
+        from keras_nted.data.mannequin import check_mannequin_size
 
-        check_image_size(image_size)
+        check_mannequin_size(image_size)
     output_dir = pathlib.Path(output_dir)
     model_path = pathlib.Path(model_path or output_dir / "generator.keras")
     if model_path.suffix != ".keras":
