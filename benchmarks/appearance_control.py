@@ -89,7 +89,9 @@ def main():
     parser.add_argument("--color-weight", type=float, help="weight of the color term (default: AppearanceControl's)")
     parser.add_argument("--no-color", action="store_true",
                         help="no garment image mask, so no color term: the release's loss only")  # fmt: skip
-    parser.add_argument("--show", default="", help="garment identities of the pairs in the picture (default: the first 4)")
+    parser.add_argument(
+        "--show", default="", help="garment identities of the pairs in the picture (default: the first 4)"
+    )
     parser.add_argument("--out", default=os.path.join("docs", "images", "appearance_control.png"))
     args = parser.parse_args()
 
@@ -100,9 +102,9 @@ def main():
     from keras_nted.appearance import control_strip
     from keras_nted.evaluation.appearance import appearance_pair
     from keras_nted.evaluation.appearance import appearance_scores
+    from keras_nted.files import write_png
     from keras_nted.models.generator import load_generator
     from keras_nted.utils.images import to_uint8
-    from keras_nted.files import write_png
 
     setups = args.setups.split(",")
     parts = GeneratorParts(load_generator(args.model))
@@ -153,7 +155,9 @@ def main():
         print(f"loss decrease ({setup}): mean {np.mean(decrease[setup]):.1%}, min {np.min(decrease[setup]):.1%}")
     if rows and args.out:
         write_png(args.out, _picture([rows[i] for i in shown if i in rows]))
-        print(f"wrote {args.out} (garment | person | skeleton | iteration 0 | result after {args.steps} | ground truth)")
+        print(
+            f"wrote {args.out} (garment | person | skeleton | iteration 0 | result after {args.steps} | ground truth)"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ torch eager execution under `no_grad`. `--jit-compile true|false` overrides kera
 
 The floor is the time the model's FLOPs would take at this machine's float32 matmul peak,
 measured in the same process with a large `keras.ops.matmul` on the same backend (best of
-`--repeats`, measured before and after the generator runs). The goal (issue 16): every backend within 1.3x of that floor. Peak memory is the
+`--repeats`, measured before and after the generator runs). The goal (issue 16): every backend
+within 1.3x of that floor. Peak memory is the
 process's `ru_maxrss` (a running maximum: model, activations, compilation and the matmul
 operands). `--threads N` caps every backend's thread pool (see `benchmark_utils.limit_threads`;
 useful when other jobs share the cores); by default each backend uses its own default.
@@ -145,15 +146,19 @@ def run_one_backend(args):
     for preset in args.presets:
         results, path = time_generator(preset, args.batch_sizes, args.repeats, args.warmup, args.jit_compile)
         for r in results:
-            log(f"  {preset} {r['size']} batch {r['batch']}: median {r['median_s']:.3f} s (best {r['best_s']:.3f}), "
+            log(
+                f"  {preset} {r['size']} batch {r['batch']}: median {r['median_s']:.3f} s (best {r['best_s']:.3f}), "
                 f"{r['images_per_s']:.2f} images/s, "
-                f"build {r['build_s']:.1f} s, warm-up {r['warmup_s']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB")
+                f"build {r['build_s']:.1f} s, warm-up {r['warmup_s']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+            )
         cases += results
     peak_after, times_after = matmul_peak(args.matmul_size, args.repeats)
     peak = max(peak_before, peak_after)
-    log(f"backend {keras.backend.backend()}: float32 matmul {args.matmul_size}^3 peak {peak / 1e9:.1f} GFLOP/s "
+    log(
+        f"backend {keras.backend.backend()}: float32 matmul {args.matmul_size}^3 peak {peak / 1e9:.1f} GFLOP/s "
         f"(before {peak_before / 1e9:.1f}, after {peak_after / 1e9:.1f}; "
-        f"times {', '.join(f'{t:.3f}' for t in times_before + times_after)} s)")
+        f"times {', '.join(f'{t:.3f}' for t in times_before + times_after)} s)"
+    )
     for r in cases:
         flops = 2.0 * r["macs_per_pair"] * r["batch"]
         r["gflops_per_s"] = flops / r["median_s"] / 1e9
@@ -183,11 +188,16 @@ def print_table(runs):
         print("no backend produced results")
         return
     threads = runs[0]["threads"] or "backend default"
-    print(f"\nNTEDGenerator forward, float32, {runs[0]['cpu_count']} CPU cores visible, threads: {threads}; "
-          "medians of timed calls.")
+    print(
+        f"\nNTEDGenerator forward, float32, {runs[0]['cpu_count']} CPU cores visible, threads: {threads}; "
+        "medians of timed calls."
+    )
     for r in runs:
-        print(f"  {r['backend']:<10} on {r['device']}, path: {r['path']}; matmul peak {r['matmul_peak_gflops_per_s']:.1f} GFLOP/s; "
-              f"process peak RSS {r['peak_rss_mib']:.0f} MiB")
+        print(
+            f"  {r['backend']:<10} on {r['device']}, path: {r['path']}; "
+            f"matmul peak {r['matmul_peak_gflops_per_s']:.1f} GFLOP/s; "
+            f"process peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
     header = f"{'case':<28}" + "".join(f"| {r['backend']:^39} " for r in runs)
     print("\n" + header)
     print(f"{'':<28}" + "".join(f"| {'time s':>8} {'img/s':>8} {'GFLOP/s':>8} {'x floor':>8}    " for _ in runs))
@@ -201,8 +211,10 @@ def print_table(runs):
             if case is None:
                 line += f"| {'-':>8} {'-':>8} {'-':>8} {'-':>8}    "
                 continue
-            line += (f"| {case['median_s']:>8.3f} {case['images_per_s']:>8.2f} {case['gflops_per_s']:>8.1f} "
-                     f"{case['ratio_to_floor']:>8.2f}    ")
+            line += (
+                f"| {case['median_s']:>8.3f} {case['images_per_s']:>8.2f} {case['gflops_per_s']:>8.1f} "
+                f"{case['ratio_to_floor']:>8.2f}    "
+            )
         print(line)
     # The machine's floor: its FLOPs at the best matmul peak any backend reached in this run
     # (each column above uses its own backend's peak).
@@ -214,8 +226,10 @@ def print_table(runs):
         ratios = ", ".join(f"{backend} {c['median_s'] / floor:.2f}x" for backend, c in cases)
         worst = max(c["median_s"] for _, c in cases) / floor
         verdict = "MET" if worst <= GOAL_RATIO else "NOT MET"
-        print(f"{key[0]} {key[1]} batch {key[2]}: floor {floor:.3f} s; {ratios} "
-              f"(goal: every backend <= {GOAL_RATIO}x: {verdict})")
+        print(
+            f"{key[0]} {key[1]} batch {key[2]}: floor {floor:.3f} s; {ratios} "
+            f"(goal: every backend <= {GOAL_RATIO}x: {verdict})"
+        )
 
 
 def run_all_backends(args, argv):
@@ -226,7 +240,9 @@ def run_all_backends(args, argv):
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
         proc = subprocess.run(
             [sys.executable, os.path.abspath(__file__), *child_args, "--json"],
-            env=env, stdout=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         if proc.returncode != 0:
             log(f"{backend}: failed with exit status {proc.returncode}")

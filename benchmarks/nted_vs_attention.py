@@ -54,8 +54,12 @@ def parse_args(argv=None):
     parser.add_argument("--channels", type=int, default=64, help="feature channels C")
     parser.add_argument("--num-labels", type=int, default=16, help="NTED labels k = attention key size")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--memory-budget-gib", type=float, default=None,
-                        help="skip attention whose estimated memory exceeds this (default: half of MemAvailable)")
+    parser.add_argument(
+        "--memory-budget-gib",
+        type=float,
+        default=None,
+        help="skip attention whose estimated memory exceeds this (default: half of MemAvailable)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="cap the backend's thread pool")
     parser.add_argument("--quick", action="store_true", help="3 repeats")
     parser.add_argument("--case", choices=["nted", "attention"], help=argparse.SUPPRESS)
@@ -182,12 +186,22 @@ def run_case(args):
         start = time.perf_counter()
         model.predict_on_batch(inputs)
         times.append(time.perf_counter() - start)
-    print(json.dumps({
-        "case": args.case, "size": args.size, "positions": h * w, "median_s": statistics.median(times),
-        "best_s": min(times), "warmup_s": warmup, "base_rss_mib": base, "peak_rss_mib": peak_rss_mib(),
-        "run_peak_rss_mib": proc_status_mib("VmHWM") if reset else peak_rss_mib(),
-        "path": f"predict_on_batch, jit_compile={model.jit_compile}",
-    }))
+    print(
+        json.dumps(
+            {
+                "case": args.case,
+                "size": args.size,
+                "positions": h * w,
+                "median_s": statistics.median(times),
+                "best_s": min(times),
+                "warmup_s": warmup,
+                "base_rss_mib": base,
+                "peak_rss_mib": peak_rss_mib(),
+                "run_peak_rss_mib": proc_status_mib("VmHWM") if reset else peak_rss_mib(),
+                "path": f"predict_on_batch, jit_compile={model.jit_compile}",
+            }
+        )
+    )
 
 
 def fit_exponent(points):
@@ -220,24 +234,43 @@ def main(argv=None):
 
     budget = args.memory_budget_gib or mem_available_gib() / 2
     sizes = [parse_size(s) for s in args.sizes]
-    print(f"NTED vs dot-product attention, backend {keras.backend.backend()}, float32, batch 1, "
-          f"C={args.channels}, k={args.num_labels}, medians of {args.repeats}; attention memory budget "
-          f"{budget:.1f} GiB; {os.cpu_count()} CPU cores visible, threads: {args.threads or 'backend default'}.",
-          flush=True)
+    print(
+        f"NTED vs dot-product attention, backend {keras.backend.backend()}, float32, batch 1, "
+        f"C={args.channels}, k={args.num_labels}, medians of {args.repeats}; attention memory budget "
+        f"{budget:.1f} GiB; {os.cpu_count()} CPU cores visible, threads: {args.threads or 'backend default'}.",
+        flush=True,
+    )
     results = {"nted": [], "attention": []}
     for h, w in sizes:
         for case in ("nted", "attention"):
             needed = attention_bytes(h, w, args.channels, args.num_labels) / 2**30
-            row = {"case": case, "size": f"{h}x{w}", "positions": h * w,
-                   "gmac": mixing_macs(case, h, w, args.channels, args.num_labels) / 1e9}
+            row = {
+                "case": case,
+                "size": f"{h}x{w}",
+                "positions": h * w,
+                "gmac": mixing_macs(case, h, w, args.channels, args.num_labels) / 1e9,
+            }
             if case == "attention" and needed > budget:
                 row["skipped"] = f"OOM-skipped (needs >= {needed:.1f} GiB)"
             else:
                 proc = subprocess.run(
-                    [sys.executable, os.path.abspath(__file__), "--case", case, "--size", f"{h}x{w}",
-                     "--channels", str(args.channels), "--num-labels", str(args.num_labels),
-                     "--repeats", str(args.repeats)],
-                    env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), stdout=subprocess.PIPE, text=True,
+                    [
+                        sys.executable,
+                        os.path.abspath(__file__),
+                        "--case",
+                        case,
+                        "--size",
+                        f"{h}x{w}",
+                        "--channels",
+                        str(args.channels),
+                        "--num-labels",
+                        str(args.num_labels),
+                        "--repeats",
+                        str(args.repeats),
+                    ],
+                    env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+                    stdout=subprocess.PIPE,
+                    text=True,
                 )
                 if proc.returncode != 0:
                     row["skipped"] = f"failed (exit status {proc.returncode}; needs ~{needed:.1f} GiB)"
@@ -248,33 +281,46 @@ def main(argv=None):
             status = row.get("skipped") or f"{row['median_s'] * 1e3:.1f} ms, peak RSS {row['peak_rss_mib']:.0f} MiB"
             print(f"  {case:<9} {h}x{w}: {status}", file=sys.stderr, flush=True)
 
-    print("\ntimes in ms as median (best); memory in MiB: the subprocess's peak RSS, and '+base' = peak RSS "
-          "during the timed calls minus the RSS before the build")
-    print(f"{'size':>9} {'h*w':>7} | {'NTED ms':>15} {'GMAC':>6} {'RSS':>6} {'+base':>6} | "
-          f"{'attention ms':>17} {'GMAC':>7} {'RSS':>6} {'+base':>6}")
+    print(
+        "\ntimes in ms as median (best); memory in MiB: the subprocess's peak RSS, and '+base' = peak RSS "
+        "during the timed calls minus the RSS before the build"
+    )
+    print(
+        f"{'size':>9} {'h*w':>7} | {'NTED ms':>15} {'GMAC':>6} {'RSS':>6} {'+base':>6} | "
+        f"{'attention ms':>17} {'GMAC':>7} {'RSS':>6} {'+base':>6}"
+    )
     for nted, attention in zip(results["nted"], results["attention"]):
-        line = (f"{nted['size']:>9} {nted['positions']:>7} | {fmt_ms(nted):>15} "
-                f"{nted['gmac']:>6.2f} {fmt(nted.get('peak_rss_mib'), '6.0f')} "
-                f"{fmt(nted.get('above_base_mib'), '6.0f')} | ")
+        line = (
+            f"{nted['size']:>9} {nted['positions']:>7} | {fmt_ms(nted):>15} "
+            f"{nted['gmac']:>6.2f} {fmt(nted.get('peak_rss_mib'), '6.0f')} "
+            f"{fmt(nted.get('above_base_mib'), '6.0f')} | "
+        )
         if "skipped" in attention:
             line += f"{attention['skipped']} ({attention['gmac']:.0f} GMAC)"
         else:
-            line += (f"{fmt_ms(attention):>17} {attention['gmac']:>7.2f} "
-                     f"{attention['peak_rss_mib']:>6.0f} {attention['above_base_mib']:>6.0f}")
+            line += (
+                f"{fmt_ms(attention):>17} {attention['gmac']:>7.2f} "
+                f"{attention['peak_rss_mib']:>6.0f} {attention['above_base_mib']:>6.0f}"
+            )
         print(line)
 
     print("\ngrowth exponents in h*w (1 = linear, 2 = quadratic):")
-    print(f"{'':<10} {'time, all':>10} {'time, 2 largest':>16} {'memory, all':>12} {'memory, 2 largest':>18}"
-          "   (analytic mixing cost: NTED 1, attention 2)")
+    print(
+        f"{'':<10} {'time, all':>10} {'time, 2 largest':>16} {'memory, all':>12} {'memory, 2 largest':>18}"
+        "   (analytic mixing cost: NTED 1, attention 2)"
+    )
     for case in ("nted", "attention"):
         measured = [r for r in results[case] if "median_s" in r]
         t = [(r["positions"], r["best_s"]) for r in measured]
         m = [(r["positions"], r["above_base_mib"] - measured[0]["above_base_mib"]) for r in measured[1:]]
-        print(f"{case:<10} {fmt(fit_exponent(t), '10.2f')} {fmt(fit_exponent(t[-2:]), '16.2f')} "
-              f"{fmt(fit_exponent(m), '12.2f')} {fmt(fit_exponent(m[-2:]), '18.2f')}")
+        print(
+            f"{case:<10} {fmt(fit_exponent(t), '10.2f')} {fmt(fit_exponent(t[-2:]), '16.2f')} "
+            f"{fmt(fit_exponent(m), '12.2f')} {fmt(fit_exponent(m[-2:]), '18.2f')}"
+        )
     path = next((r["path"] for r in results["nted"] if "path" in r), "?")
-    print(f"\n(call path: {path}. Small sizes are dominated by per-call overhead; on a shared machine "
-          "times are noisy.)")
+    print(
+        f"\n(call path: {path}. Small sizes are dominated by per-call overhead; on a shared machine times are noisy.)"
+    )
 
 
 if __name__ == "__main__":

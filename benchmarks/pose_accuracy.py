@@ -45,10 +45,15 @@ def main():
     landmarks = {name: (p[0].landmarks.points if p else None) for name, p in people.items()}
     result = parity(landmarks, {n: (r[0] if r else None) for n, r in reference.items()}, test_set)
     print(f"Parity with mediapipe 0.10.21 on {result['images']} images:")
-    print(f"  person found by both: {len(result['found_by_both'])}; only by keras-nted: "
-          f"{result['found_only_by_estimate'] or 'none'}; only by mediapipe: {result['found_only_by_reference'] or 'none'}")
-    print(f"  33 landmarks, distance / torso: median {result['median']:.4f}, 90th percentile {result['p90']:.4f}, "
-          f"max {result['max']:.3f}; worst image's median {result['worst_image_median']:.4f}")
+    print(
+        f"  person found by both: {len(result['found_by_both'])}; only by keras-nted: "
+        f"{result['found_only_by_estimate'] or 'none'}; "
+        f"only by mediapipe: {result['found_only_by_reference'] or 'none'}"
+    )
+    print(
+        f"  33 landmarks, distance / torso: median {result['median']:.4f}, 90th percentile {result['p90']:.4f}, "
+        f"max {result['max']:.3f}; worst image's median {result['worst_image_median']:.4f}"
+    )
 
     renders = [item for item in test_set if item.image.shape[:2] == RENDER_SIZE]
     ours = [(item, people[item.name][0].keypoints if people[item.name] else None) for item in renders]
@@ -61,7 +66,10 @@ def main():
     mine, ref = pck_by_view(ours, args.threshold), pck_by_view(theirs, args.threshold)
     for view, row in mine.items():
         other = ref[view]
-        print(f"  {view:6} {row['images']:6d} | {row['found']:16d} {row['pck']:6.3f} | {other['found']:15d} {other['pck']:6.3f}")
+        print(
+            f"  {view:6} {row['images']:6d} | {row['found']:16d} {row['pck']:6.3f} | "
+            f"{other['found']:15d} {other['pck']:6.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -69,8 +69,10 @@ def main():
         }
         for name, function in stages.items():
             rows.setdefault(name, []).append(_median_ms(function, args.repeats))
-    print(f"ms per image, median over {len(images[: args.images])} mannequins at 512x352 x {args.repeats} runs "
-          f"(LiteRT threads: {args.threads or 'default'}):")
+    print(
+        f"ms per image, median over {len(images[: args.images])} mannequins at 512x352 x {args.repeats} runs "
+        f"(LiteRT threads: {args.threads or 'default'}):"
+    )
     for name, values in rows.items():
         print(f"  {name:36} {np.median(values):7.2f}")
 

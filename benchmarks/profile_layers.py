@@ -132,8 +132,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--top", type=int, default=10, help="also list the N slowest single layers")
-    parser.add_argument("--backward", action="store_true",
-                        help="time forward + gradients (weights and inputs) instead of the forward")
+    parser.add_argument(
+        "--backward", action="store_true", help="time forward + gradients (weights and inputs) instead of the forward"
+    )
     args = parser.parse_args(argv)
 
     import keras

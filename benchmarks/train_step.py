@@ -37,8 +37,21 @@ GOAL_FLOOR = 2.5
 # Generator multiply-adds per image (spec §10) and discriminator multiply-adds per image.
 GENERATOR_MACS = {"nted_fashion_256": 91.05e9}
 DISCRIMINATOR_MACS = {"nted_fashion_256": 32.29e9}
-VGG_LAYERS = [(3, 64, 0), (64, 64, 0), (64, 128, 1), (128, 128, 1), (128, 256, 2), (256, 256, 2), (256, 256, 2),
-              (256, 256, 2), (256, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 3), (512, 512, 4)]
+VGG_LAYERS = [
+    (3, 64, 0),
+    (64, 64, 0),
+    (64, 128, 1),
+    (128, 128, 1),
+    (128, 256, 2),
+    (256, 256, 2),
+    (256, 256, 2),
+    (256, 256, 2),
+    (256, 512, 3),
+    (512, 512, 3),
+    (512, 512, 3),
+    (512, 512, 3),
+    (512, 512, 4),
+]
 
 
 def vgg_macs(height, width):
@@ -48,7 +61,11 @@ def vgg_macs(height, width):
 
 def model_macs(model):
     """Multiply-adds of the convolutions and matmuls of a functional model, from its layers' shapes."""
-    from keras_nted.layers import EqualizedConv2D, EqualizedConv2DTranspose, EqualizedDense, NTEDDistribution, NTEDExtraction
+    from keras_nted.layers import EqualizedConv2D
+    from keras_nted.layers import EqualizedConv2DTranspose
+    from keras_nted.layers import EqualizedDense
+    from keras_nted.layers import NTEDDistribution
+    from keras_nted.layers import NTEDExtraction
 
     total = 0
     for layer in model.layers:
@@ -61,8 +78,11 @@ def model_macs(model):
         elif isinstance(layer, (NTEDExtraction, NTEDDistribution)):
             shape = layer.input[0].shape if isinstance(layer.input, (list, tuple)) else layer.input.shape
             pixels, channels = shape[1] * shape[2], shape[3]
-            convs = [layer.value_conv, layer.semantic_extraction_filter] if isinstance(layer, NTEDExtraction) else [
-                layer.semantic_distribution_filter]
+            convs = (
+                [layer.value_conv, layer.semantic_extraction_filter]
+                if isinstance(layer, NTEDExtraction)
+                else [layer.semantic_distribution_filter]
+            )
             total += sum(int(np.prod(c.kernel.shape)) * pixels for c in convs)
             total += pixels * channels * layer.num_labels  # the texture einsum
     return total
@@ -72,8 +92,15 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="+", default=["nted_tiny", "nted_fashion_256"])
     parser.add_argument("--phase", choices=["generator", "gan"], default="gan", help="G only, or G + D (steady state)")
-    parser.add_argument("--batch-size", "--batch-sizes", dest="batch_sizes", nargs="+", type=int, default=[1],
-                        help="pairs per step (each is generated in both directions); several: one case each")
+    parser.add_argument(
+        "--batch-size",
+        "--batch-sizes",
+        dest="batch_sizes",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="pairs per step (each is generated in both directions); several: one case each",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (compilation included; at least 1)")
     parser.add_argument("--matmul-size", type=int, default=2048)
@@ -151,9 +178,17 @@ def time_steps(preset, batch_size, args):
     del gan
     keras.backend.clear_session()
     median = statistics.median(times)
-    return {"preset": preset, "size": f"{height}x{width}", "batch": batch_size, "median_s": median,
-            "best_s": min(times), "compile_s": max(first_s - median, 0.0), "gmacs": batch_size * macs / 1e9,
-            "images_per_s": 2 * batch_size / median, "rss_mib": peak_rss_mib()}
+    return {
+        "preset": preset,
+        "size": f"{height}x{width}",
+        "batch": batch_size,
+        "median_s": median,
+        "best_s": min(times),
+        "compile_s": max(first_s - median, 0.0),
+        "gmacs": batch_size * macs / 1e9,
+        "images_per_s": 2 * batch_size / median,
+        "rss_mib": peak_rss_mib(),
+    }
 
 
 def run_one_backend(args):
@@ -161,37 +196,54 @@ def run_one_backend(args):
 
     peak = matmul_peak(args.matmul_size)
     cases = [time_steps(p, b, args) for p in args.presets for b in args.batch_sizes]
-    return {"backend": keras.backend.backend(), "device": device(), "peak": peak, "cases": cases,
-            "rss_mib": peak_rss_mib()}
+    return {
+        "backend": keras.backend.backend(),
+        "device": device(),
+        "peak": peak,
+        "cases": cases,
+        "rss_mib": peak_rss_mib(),
+    }
 
 
 def print_table(runs, args):
     runs = [r for r in runs if r]
     machine_peak = max(r["peak"] for r in runs)
-    print(f"\nNTEDGAN train step ({args.phase}), batch-size pairs both directions (images/s: generated images), "
-          f"float32; medians of {args.repeats} steps")
+    print(
+        f"\nNTEDGAN train step ({args.phase}), batch-size pairs both directions (images/s: generated images), "
+        f"float32; medians of {args.repeats} steps"
+    )
     for r in runs:
-        print(f"  {r['backend']:<10} on {r['device']}: matmul peak {r['peak'] / 1e9:6.1f} GFLOP/s, "
-              f"peak RSS {r['rss_mib']:.0f} MiB")
+        print(
+            f"  {r['backend']:<10} on {r['device']}: matmul peak {r['peak'] / 1e9:6.1f} GFLOP/s, "
+            f"peak RSS {r['rss_mib']:.0f} MiB"
+        )
     print(f"\n{'case':<30}" + "".join(f"| {r['backend']:^54} " for r in runs))
-    print(f"{'':<30}" + "".join(
-        f"| {'time s':>8} {'img/s':>8} {'GFLOP/s':>8} {'x floor':>8} {'compile s':>9} {'RSS MiB':>8} " for _ in runs))
+    print(
+        f"{'':<30}"
+        + "".join(
+            f"| {'time s':>8} {'img/s':>8} {'GFLOP/s':>8} {'x floor':>8} {'compile s':>9} {'RSS MiB':>8} " for _ in runs
+        )
+    )
     for i, case in enumerate(runs[0]["cases"]):
         line = f"{case['preset'] + ' ' + case['size'] + ' b' + str(case['batch']):<30}"
         for r in runs:
             c = r["cases"][i]
             floor = 2 * c["gmacs"] * 1e9 / machine_peak
-            line += (f"| {c['median_s']:>8.3f} {c['images_per_s']:>8.2f} {2 * c['gmacs'] / c['median_s']:>8.1f} "
-                     f"{c['median_s'] / floor:>8.2f} {c.get('compile_s', float('nan')):>9.1f} "
-                     f"{c.get('rss_mib', float('nan')):>8.0f} ")
+            line += (
+                f"| {c['median_s']:>8.3f} {c['images_per_s']:>8.2f} {2 * c['gmacs'] / c['median_s']:>8.1f} "
+                f"{c['median_s'] / floor:>8.2f} {c.get('compile_s', float('nan')):>9.1f} "
+                f"{c.get('rss_mib', float('nan')):>8.0f} "
+            )
         print(line)
     print(f"\nmachine float32 matmul peak (best backend): {machine_peak / 1e9:.1f} GFLOP/s")
     for i, case in enumerate(runs[0]["cases"]):
         floor = 2 * case["gmacs"] * 1e9 / machine_peak
         ratios = ", ".join(f"{r['backend']} {r['cases'][i]['median_s'] / floor:.2f}x" for r in runs)
         met = all(r["cases"][i]["median_s"] / floor <= GOAL_FLOOR for r in runs)
-        print(f"{case['preset']} batch {case['batch']}: {case['gmacs']:.1f} GMAC/step, floor {floor:.2f} s; {ratios} "
-              f"(goal: every backend <= {GOAL_FLOOR}x: {'MET' if met else 'NOT MET'})")
+        print(
+            f"{case['preset']} batch {case['batch']}: {case['gmacs']:.1f} GMAC/step, floor {floor:.2f} s; {ratios} "
+            f"(goal: every backend <= {GOAL_FLOOR}x: {'MET' if met else 'NOT MET'})"
+        )
 
 
 def main(argv=None):
@@ -209,7 +261,9 @@ def main(argv=None):
     for backend in args.backends:
         print(f"=== KERAS_BACKEND={backend} ===", file=sys.stderr, flush=True)
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), *child], env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), *child], env=env, stdout=subprocess.PIPE, text=True
+        )
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None)
     print_table(runs, args)
 

@@ -69,7 +69,11 @@ def main(argv=None):
     def tensor(*shape, low=-1.0, high=1.0):
         return ops.convert_to_tensor(rng.uniform(low, high, shape).astype("float32"))
 
-    image, skeleton, truth = tensor(n, height, width, 3), tensor(n, height, width, 20, low=0.0), tensor(n, height, width, 3)
+    image, skeleton, truth = (
+        tensor(n, height, width, 3),
+        tensor(n, height, width, 20, low=0.0),
+        tensor(n, height, width, 3),
+    )
     face = ops.convert_to_tensor(np.array([[width * 0.4, height * 0.2, width * 0.6, height * 0.2]] * n, "float32"))
     fake = keras.Variable(rng.uniform(-1, 1, (n, height, width, 3)).astype("float32"), name="fake")
 
@@ -79,18 +83,29 @@ def main(argv=None):
     parts = {
         "generator forward + backward (L1)": (
             lambda x, s, t: (l1(generator([x, s], training=True)["image"], t), None),
-            generator.trainable_variables, (image, skeleton, truth)),
-        "perceptual loss (VGG19), d/d fake": (
-            lambda t: (gan.perceptual_loss(fake.value, t), None), [fake], (truth,)),
+            generator.trainable_variables,
+            (image, skeleton, truth),
+        ),
+        "perceptual loss (VGG19), d/d fake": (lambda t: (gan.perceptual_loss(fake.value, t), None), [fake], (truth,)),
         "face loss (VGG19 on crops), d/d fake": (
-            lambda t, c: (gan.face_loss(fake.value, t, c), None), [fake], (truth, face)),
+            lambda t, c: (gan.face_loss(fake.value, t, c), None),
+            [fake],
+            (truth, face),
+        ),
         "GAN term through D, d/d fake": (
-            lambda: (generator_gan_loss(discriminator(fake.value, training=True)), None), [fake], ()),
+            lambda: (generator_gan_loss(discriminator(fake.value, training=True)), None),
+            [fake],
+            (),
+        ),
         "discriminator step (real + fake)": (
-            lambda t: (discriminator_gan_loss(discriminator(t, training=True), discriminator(fake.value, training=True)),
-                       None),
-            discriminator.trainable_variables, (truth,)),
-    }  # fmt: skip
+            lambda t: (
+                discriminator_gan_loss(discriminator(t, training=True), discriminator(fake.value, training=True)),
+                None,
+            ),
+            discriminator.trainable_variables,
+            (truth,),
+        ),
+    }
     rows = []
     for name, (fn, variables, fn_args) in parts.items():
         seconds, first = timed(compiled_value_and_grad(fn, list(variables)), fn_args, args.repeats)

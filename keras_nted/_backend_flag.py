@@ -106,7 +106,9 @@ def resolve_backend(flag=None):
                 f"'numpy' or 'openvino'). Received: KERAS_BACKEND={requested}"
             )
         if requested not in installed:
-            others = f"or use an installed one: --backend {' / '.join(installed)}" if installed else "(none is installed)"
+            others = (
+                f"or use an installed one: --backend {' / '.join(installed)}" if installed else "(none is installed)"
+            )
             raise StartupError(
                 f"The backend {requested} ({where}) is not installed: `pip install keras-nted[{requested}]` {others}."
             )

@@ -4,12 +4,12 @@ import pathlib
 
 import numpy as np
 
+from keras_nted.files import write_png
 from keras_nted.generation import run_generator
+from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
 from keras_nted.visualize import stack_rows
-from keras_nted.utils.images import to_uint8
-from keras_nted.files import write_png
 
 SHIPPED_MODEL = "nted_mannequin_64.keras"
 # Target poses come from test identities far from the re-posed ones.

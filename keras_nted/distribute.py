@@ -94,7 +94,7 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
             f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
         )
     if job_addresses is None and not os.environ.get(_ENV_ADDRESSES):
-        raise ValueError(f"Expected job_addresses (\"host:port\" of process 0) or ${_ENV_ADDRESSES}. Received: None")
+        raise ValueError(f'Expected job_addresses ("host:port" of process 0) or ${_ENV_ADDRESSES}. Received: None')
     backend.enable_cpu_collectives()
     keras.distribution.initialize(job_addresses, num_processes, process_id)
 

@@ -154,7 +154,9 @@ def read_config_file(path):
         try:
             import yaml
         except ImportError:
-            raise ValueError(f"Reading {path} needs PyYAML (`pip install pyyaml`), or give the config as JSON.") from None
+            raise ValueError(
+                f"Reading {path} needs PyYAML (`pip install pyyaml`), or give the config as JSON."
+            ) from None
         try:
             config = yaml.safe_load(text)
         except yaml.YAMLError as e:

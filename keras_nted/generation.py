@@ -33,8 +33,8 @@ from keras_nted.data.keypoints import read_openpose_json
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
-from keras_nted.utils.images import to_uint8
 from keras_nted.files import write_png
+from keras_nted.utils.images import to_uint8
 
 # The coordinate frame each pose file type is in unless told otherwise.
 DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
@@ -371,7 +371,9 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
         references = np.stack([reference_array(p.images, p.reference) for p in batch])
         skeletons = np.stack(
             [
-                pose_skeleton(keypoints[(p.pose, p.person)], p.pose_frame, image_size, sizes[(id(p.images), p.reference)])
+                pose_skeleton(
+                    keypoints[(p.pose, p.person)], p.pose_frame, image_size, sizes[(id(p.images), p.reference)]
+                )
                 for p in batch
             ]
         )

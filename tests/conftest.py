@@ -5,7 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-SHARED = pathlib.Path(os.environ.get("KERAS_NTED_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared"))
+SHARED = pathlib.Path(
+    os.environ.get("KERAS_NTED_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared")
+)
 FIXTURES = SHARED / "fixtures"
 
 

@@ -5,7 +5,6 @@ import json
 import keras
 import numpy as np
 
-
 # The batch contract every data source must honour, spelled out here (not imported from
 # keras_nted.data.batch) so that a change to it fails the data tests.
 BATCH_CONTRACT_KEYS = frozenset(

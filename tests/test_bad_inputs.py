@@ -8,7 +8,6 @@ process. Start-up rows (backend variables, missing backends, TensorFlow's banner
 processes: they run side by side.
 """
 
-import io
 import json
 import os
 import pathlib
@@ -121,9 +120,9 @@ def inputs(tmp_path_factory, fixtures_dir):
     np.savez(d / "object.npz", a=np.array([{"a": 1}], dtype=object))
     (d / "text.npz").write_text("not a zip")
     (d / "checkpoint.ckpt.txt").write_text("x")
-    from keras_nted.backend.torch_io import save_torch_state_dict
-
     import torch  # the test makes PyTorch files, as the release writes them
+
+    from keras_nted.backend.torch_io import save_torch_state_dict
 
     torch.save({k: torch.from_numpy(v).to(torch.bfloat16) for k, v in weights.items()}, d / "bf16.pt")
     torch.save({"net_G_ema": {k: torch.from_numpy(v).half() for k, v in weights.items()}}, d / "fp16.pt")
@@ -156,7 +155,9 @@ def inputs(tmp_path_factory, fixtures_dir):
         z.extract("model.weights.h5", d / "h5")
     with h5py.File(d / "h5" / "model.weights.h5", "r+") as f:
         datasets = []
-        f.visititems(lambda name, item: datasets.append(item) if isinstance(item, h5py.Dataset) and item.size > 1 else None)
+        f.visititems(
+            lambda name, item: datasets.append(item) if isinstance(item, h5py.Dataset) and item.size > 1 else None
+        )
         datasets[0][...] = np.nan
     with zipfile.ZipFile(MODEL) as z, zipfile.ZipFile(d / "nan.keras", "w") as out:
         for item in z.namelist():
@@ -188,101 +189,438 @@ def _run(argv, capsys):
 # or output error comes before the model loads, or the message would be about channels.
 CLI_ERRORS = [
     # generate: images
-    ("generate-missing-image", ["generate", "--reference", "{d}/nope.png", "--pose", "{d}/good.npy", "-o", "{o}"], "not found"),
-    ("generate-text-image", ["generate", "--reference", "{d}/text.png", "--pose", "{d}/good.npy", "-o", "{o}"], "Could not read image .*text.png"),
-    ("generate-empty-image", ["generate", "--reference", "{d}/empty.png", "--pose", "{d}/good.npy", "-o", "{o}"], "Could not read image .*empty.png"),
-    ("generate-bomb", ["generate", "--reference", "{d}/bomb.png", "--pose", "{d}/good.npy", "-o", "{o}"], "bomb.png.*(pixels|bomb)"),
-    ("generate-zero-size-image", ["generate", "--reference", "{d}/zero.png", "--pose", "{d}/good.npy", "-o", "{o}"], "zero.png"),
-    ("generate-float-image", ["generate", "--reference", "{d}/float.tiff", "--pose", "{d}/good.npy", "-o", "{o}"], "float.tiff.*floating-point"),
-    ("generate-truncated-later", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "{d}/good2.png", "{d}/truncated.png",
-                                  "--pose", "{d}/good.npy", "-o", "{o}"], "Could not decode image .*truncated.png"),
+    (
+        "generate-missing-image",
+        ["generate", "--reference", "{d}/nope.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "not found",
+    ),
+    (
+        "generate-text-image",
+        ["generate", "--reference", "{d}/text.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "Could not read image .*text.png",
+    ),
+    (
+        "generate-empty-image",
+        ["generate", "--reference", "{d}/empty.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "Could not read image .*empty.png",
+    ),
+    (
+        "generate-bomb",
+        ["generate", "--reference", "{d}/bomb.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "bomb.png.*(pixels|bomb)",
+    ),
+    (
+        "generate-zero-size-image",
+        ["generate", "--reference", "{d}/zero.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "zero.png",
+    ),
+    (
+        "generate-float-image",
+        ["generate", "--reference", "{d}/float.tiff", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "float.tiff.*floating-point",
+    ),
+    (
+        "generate-truncated-later",
+        [
+            "generate",
+            "--model",
+            "{d}/huge.keras",
+            "--reference",
+            "{d}/good.png",
+            "{d}/good2.png",
+            "{d}/truncated.png",
+            "--pose",
+            "{d}/good.npy",
+            "-o",
+            "{o}",
+        ],
+        "Could not decode image .*truncated.png",
+    ),
     # generate: keypoints (.npy)
-    ("generate-nan-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan.npy", "-o", "{o}"], "nan.npy.*finite"),
-    ("generate-inf-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/inf.npy", "-o", "{o}"], "inf.npy.*finite"),
-    ("generate-ninf-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/ninf.npy", "-o", "{o}"], "ninf.npy.*finite"),
-    ("generate-3e9-npy", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/big.npy", "-o", "{o}"], "big.npy.*within"),
-    ("generate-beyond-bound-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/beyond.npy", "-o", "{o}"], "beyond.npy.*within"),
-    ("generate-17-keypoints", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/shape17.npy", "-o", "{o}"], r"shape17.npy.*\(17, 2\)"),
-    ("generate-pickled-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/object.npy", "-o", "{o}"], "object.npy"),
-    ("generate-corrupt-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/corrupt.npy", "-o", "{o}"], "corrupt.npy"),
-    ("generate-empty-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.npy", "-o", "{o}"], "empty.npy.*not a numpy"),
-    ("generate-npz-as-npy", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/archive.npy", "-o", "{o}"], "archive.npy.*NpzFile"),
-    ("generate-unknown-pose-type", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/pose.xyz", "-o", "{o}"], "pose.xyz"),
+    (
+        "generate-nan-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan.npy", "-o", "{o}"],
+        "nan.npy.*finite",
+    ),
+    (
+        "generate-inf-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/inf.npy", "-o", "{o}"],
+        "inf.npy.*finite",
+    ),
+    (
+        "generate-ninf-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/ninf.npy", "-o", "{o}"],
+        "ninf.npy.*finite",
+    ),
+    (
+        "generate-3e9-npy",
+        ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/big.npy", "-o", "{o}"],
+        "big.npy.*within",
+    ),
+    (
+        "generate-beyond-bound-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/beyond.npy", "-o", "{o}"],
+        "beyond.npy.*within",
+    ),
+    (
+        "generate-17-keypoints",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/shape17.npy", "-o", "{o}"],
+        r"shape17.npy.*\(17, 2\)",
+    ),
+    (
+        "generate-pickled-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/object.npy", "-o", "{o}"],
+        "object.npy",
+    ),
+    (
+        "generate-corrupt-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/corrupt.npy", "-o", "{o}"],
+        "corrupt.npy",
+    ),
+    (
+        "generate-empty-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.npy", "-o", "{o}"],
+        "empty.npy.*not a numpy",
+    ),
+    (
+        "generate-npz-as-npy",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/archive.npy", "-o", "{o}"],
+        "archive.npy.*NpzFile",
+    ),
+    (
+        "generate-unknown-pose-type",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/pose.xyz", "-o", "{o}"],
+        "pose.xyz",
+    ),
     # generate: keypoints (.txt, .json)
-    ("generate-empty-txt", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.txt", "-o", "{o}"], "empty.txt.*empty"),
-    ("generate-words-txt", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/words.txt", "-o", "{o}"], "words.txt"),
-    ("generate-nan-txt", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan.txt", "-o", "{o}"], "nan.txt.*finite"),
-    ("generate-no-people-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/none_keypoints.json", "-o", "{o}"], "0 people"),
-    ("generate-body25-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/body25_keypoints.json", "-o", "{o}"], "BODY_25"),
-    ("generate-nan-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan_keypoints.json", "-o", "{o}"], "NaN"),
-    ("generate-list-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/list_keypoints.json", "-o", "{o}"], "not an OpenPose"),
-    ("generate-4e9-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/big_keypoints.json", "-o", "{o}"], "big_keypoints.json.*within"),
-    ("generate-latin1-json", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/latin1_keypoints.json", "-o", "{o}"], "not an OpenPose"),
-    ("generate-person-out-of-range", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/two_keypoints.json",
-                                      "--person", "2", "-o", "{o}"], "2 people; cannot read person index 2"),
-    ("generate-negative-person", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "--person", "-1", "-o", "{o}"], "--person"),
+    (
+        "generate-empty-txt",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/empty.txt", "-o", "{o}"],
+        "empty.txt.*empty",
+    ),
+    (
+        "generate-words-txt",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/words.txt", "-o", "{o}"],
+        "words.txt",
+    ),
+    (
+        "generate-nan-txt",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan.txt", "-o", "{o}"],
+        "nan.txt.*finite",
+    ),
+    (
+        "generate-no-people-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/none_keypoints.json", "-o", "{o}"],
+        "0 people",
+    ),
+    (
+        "generate-body25-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/body25_keypoints.json", "-o", "{o}"],
+        "BODY_25",
+    ),
+    (
+        "generate-nan-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/nan_keypoints.json", "-o", "{o}"],
+        "NaN",
+    ),
+    (
+        "generate-list-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/list_keypoints.json", "-o", "{o}"],
+        "not an OpenPose",
+    ),
+    (
+        "generate-4e9-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/big_keypoints.json", "-o", "{o}"],
+        "big_keypoints.json.*within",
+    ),
+    (
+        "generate-latin1-json",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/latin1_keypoints.json", "-o", "{o}"],
+        "not an OpenPose",
+    ),
+    (
+        "generate-person-out-of-range",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/two_keypoints.json", "--person", "2", "-o", "{o}"],
+        "2 people; cannot read person index 2",
+    ),
+    (
+        "generate-negative-person",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "--person", "-1", "-o", "{o}"],
+        "--person",
+    ),
     # generate: outputs and models (the output checks come before the model loads)
-    ("generate-output-is-a-file", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file"], "-o to be a folder"),
-    ("generate-output-under-a-file", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file/x"], "is a file"),
-    ("generate-60000-channels", ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
-     r"huge.keras.*channels.*\[1, 2048\].*60000"),
-    ("generate-other-architecture", ["generate", "--model", "{d}/other.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy",
-                                     "-o", "{o}"], "other.keras.*could not be loaded"),
-    ("generate-string-size", ["generate", "--model", "{d}/string.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy",
-                              "-o", "{o}"], "string.keras.*size"),
-    ("generate-nan-weights", ["generate", "--model", "{d}/nan.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy",
-                              "-o", "{o}"], "finite weights in .*nan.keras. Received NaN"),
-    ("evaluate-nan-weights", ["evaluate", "{d}/nan.keras", "--pairs", "1"], "finite weights in .*nan.keras. Received NaN"),
-    ("generate-text-model", ["generate", "--model", "{d}/text.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], "text.keras"),
-    ("generate-h5-model", ["generate", "--model", "{d}/model.h5", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], r"\.keras model file"),
+    (
+        "generate-output-is-a-file",
+        [
+            "generate",
+            "--model",
+            "{d}/huge.keras",
+            "--reference",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "-o",
+            "{d}/a_file",
+        ],
+        "-o to be a folder",
+    ),
+    (
+        "generate-output-under-a-file",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{d}/a_file/x"],
+        "is a file",
+    ),
+    (
+        "generate-60000-channels",
+        ["generate", "--model", "{d}/huge.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        r"huge.keras.*channels.*\[1, 2048\].*60000",
+    ),
+    (
+        "generate-other-architecture",
+        [
+            "generate",
+            "--model",
+            "{d}/other.keras",
+            "--reference",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "-o",
+            "{o}",
+        ],
+        "other.keras.*could not be loaded",
+    ),
+    (
+        "generate-string-size",
+        [
+            "generate",
+            "--model",
+            "{d}/string.keras",
+            "--reference",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "-o",
+            "{o}",
+        ],
+        "string.keras.*size",
+    ),
+    (
+        "generate-nan-weights",
+        ["generate", "--model", "{d}/nan.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "finite weights in .*nan.keras. Received NaN",
+    ),
+    (
+        "evaluate-nan-weights",
+        ["evaluate", "{d}/nan.keras", "--pairs", "1"],
+        "finite weights in .*nan.keras. Received NaN",
+    ),
+    (
+        "generate-text-model",
+        ["generate", "--model", "{d}/text.keras", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        "text.keras",
+    ),
+    (
+        "generate-h5-model",
+        ["generate", "--model", "{d}/model.h5", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"],
+        r"\.keras model file",
+    ),
     ("generate-pairs-without-root", ["generate", "--pairs", "{d}/good.txt", "-o", "{o}"], "--pairs needs --root"),
-    ("generate-batch-size-0", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "--batch-size", "0", "-o", "{o}"], "--batch-size"),
+    (
+        "generate-batch-size-0",
+        ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "--batch-size", "0", "-o", "{o}"],
+        "--batch-size",
+    ),
     # control
-    ("control-bomb-garment", ["control", "--garment", "{d}/bomb.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
-                              "--region", "upper", "-o", "{o}"], "--garment image .*bomb.png"),
-    ("control-truncated-person", ["control", "--model", "{d}/huge.keras", "--garment", "{d}/good.png", "--person", "{d}/truncated.png", "--pose", "{d}/good.npy",
-                                  "--region", "upper", "-o", "{o}"], "--person image .*truncated.png"),
-    ("control-3e9-pose", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/big.npy",
-                          "--region", "upper", "-o", "{o}"], "big.npy.*within"),
-    ("control-bad-mask", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
-                          "--region", "{d}/truncated.png", "-o", "{o}"], "truncated.png"),
-    ("control-output-is-a-file", ["control", "--model", "{d}/huge.keras", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/good.npy",
-                                  "--region", "upper", "-o", "{d}/a_file"], "-o to be a folder"),
-    ("control-bad-pose-person", ["control", "--garment", "{d}/good.png", "--person", "{d}/good.png", "--pose", "{d}/two_keypoints.json",
-                                 "--pose-person", "5", "--region", "upper", "-o", "{o}"], "cannot read person index 5"),
+    (
+        "control-bomb-garment",
+        [
+            "control",
+            "--garment",
+            "{d}/bomb.png",
+            "--person",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "--region",
+            "upper",
+            "-o",
+            "{o}",
+        ],
+        "--garment image .*bomb.png",
+    ),
+    (
+        "control-truncated-person",
+        [
+            "control",
+            "--model",
+            "{d}/huge.keras",
+            "--garment",
+            "{d}/good.png",
+            "--person",
+            "{d}/truncated.png",
+            "--pose",
+            "{d}/good.npy",
+            "--region",
+            "upper",
+            "-o",
+            "{o}",
+        ],
+        "--person image .*truncated.png",
+    ),
+    (
+        "control-3e9-pose",
+        [
+            "control",
+            "--garment",
+            "{d}/good.png",
+            "--person",
+            "{d}/good.png",
+            "--pose",
+            "{d}/big.npy",
+            "--region",
+            "upper",
+            "-o",
+            "{o}",
+        ],
+        "big.npy.*within",
+    ),
+    (
+        "control-bad-mask",
+        [
+            "control",
+            "--garment",
+            "{d}/good.png",
+            "--person",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "--region",
+            "{d}/truncated.png",
+            "-o",
+            "{o}",
+        ],
+        "truncated.png",
+    ),
+    (
+        "control-output-is-a-file",
+        [
+            "control",
+            "--model",
+            "{d}/huge.keras",
+            "--garment",
+            "{d}/good.png",
+            "--person",
+            "{d}/good.png",
+            "--pose",
+            "{d}/good.npy",
+            "--region",
+            "upper",
+            "-o",
+            "{d}/a_file",
+        ],
+        "-o to be a folder",
+    ),
+    (
+        "control-bad-pose-person",
+        [
+            "control",
+            "--garment",
+            "{d}/good.png",
+            "--person",
+            "{d}/good.png",
+            "--pose",
+            "{d}/two_keypoints.json",
+            "--pose-person",
+            "5",
+            "--region",
+            "upper",
+            "-o",
+            "{o}",
+        ],
+        "cannot read person index 5",
+    ),
     # convert
-    ("convert-list-pt", ["convert", "{d}/list.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "list.pt.*state dict.*list"),
-    ("convert-tensor-pt", ["convert", "{d}/tensor.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "tensor.pt.*state dict.*ndarray"),
+    (
+        "convert-list-pt",
+        ["convert", "{d}/list.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "list.pt.*state dict.*list",
+    ),
+    (
+        "convert-tensor-pt",
+        ["convert", "{d}/tensor.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "tensor.pt.*state dict.*ndarray",
+    ),
     ("convert-nan-pt", ["convert", "{d}/nan.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "nan.pt.*finite"),
     ("convert-garbage-pt", ["convert", "{d}/garbage.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "garbage.pt"),
-    ("convert-truncated-npz", ["convert", "{d}/truncated.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "truncated.npz"),
-    ("convert-nan-weights", ["convert", "{d}/nan_weights.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "nan_weights.npz.*finite.*weight"),
-    ("convert-inf-weights", ["convert", "{d}/inf_weights.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "inf_weights.npz.*finite"),
-    ("convert-pickled-npz", ["convert", "{d}/object.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "object.npz"),
+    (
+        "convert-truncated-npz",
+        ["convert", "{d}/truncated.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "truncated.npz",
+    ),
+    (
+        "convert-nan-weights",
+        ["convert", "{d}/nan_weights.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "nan_weights.npz.*finite.*weight",
+    ),
+    (
+        "convert-inf-weights",
+        ["convert", "{d}/inf_weights.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "inf_weights.npz.*finite",
+    ),
+    (
+        "convert-pickled-npz",
+        ["convert", "{d}/object.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        "object.npz",
+    ),
     ("convert-text-npz", ["convert", "{d}/text.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "text.npz"),
-    ("convert-60000-channel-config", ["convert", "{d}/released.npz", "--config", "{d}/huge.json", "-o", "{o}.keras"],
-     r"channels.*\[1, 2048\].*60000"),
-    ("convert-negative-width", ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "--image-width", "-4", "-o", "{o}.keras"],
-     "image_width"),
+    (
+        "convert-60000-channel-config",
+        ["convert", "{d}/released.npz", "--config", "{d}/huge.json", "-o", "{o}.keras"],
+        r"channels.*\[1, 2048\].*60000",
+    ),
+    (
+        "convert-negative-width",
+        ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "--image-width", "-4", "-o", "{o}.keras"],
+        "image_width",
+    ),
     ("convert-unknown-suffix", ["convert", "{d}/checkpoint.ckpt.txt", "-o", "{o}.keras"], r"\.pt, \.pth or \.npz"),
     ("convert-bad-output-suffix", ["convert", "{d}/released.npz", "-o", "{o}.h5"], r"\.weights\.h5 or \.keras"),
-    ("convert-output-is-a-folder", ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "{d}/folder.keras"], "-o to be a file"),
-    ("convert-missing-config", ["convert", "{d}/released.npz", "--config", "{d}/nope.json", "-o", "{o}.keras"], "Config file not found"),
-    ("convert-wrong-preset", ["convert", "{d}/released.npz", "--preset", "nted_fashion_256", "-o", "{o}.keras"], "does not match"),
+    (
+        "convert-output-is-a-folder",
+        ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "{d}/folder.keras"],
+        "-o to be a file",
+    ),
+    (
+        "convert-missing-config",
+        ["convert", "{d}/released.npz", "--config", "{d}/nope.json", "-o", "{o}.keras"],
+        "Config file not found",
+    ),
+    (
+        "convert-wrong-preset",
+        ["convert", "{d}/released.npz", "--preset", "nted_fashion_256", "-o", "{o}.keras"],
+        "does not match",
+    ),
     # make-mannequin, prepare-deepfashion, demo, evaluate, export, train
     ("make-mannequin-bad-size", ["make-mannequin", "{o}", "--size", "64x45"], "--size"),
     ("make-mannequin-out-is-a-file", ["make-mannequin", "{d}/a_file", "--identities", "2"], "OUT to be a folder"),
     ("make-mannequin-test-fraction", ["make-mannequin", "{o}", "--test-fraction", "1.5"], "--test-fraction"),
     ("prepare-deepfashion-no-pairs", ["prepare-deepfashion", "{d}/root", "--sizes", "64x44"], "No pairs file"),
-    ("prepare-deepfashion-truncated-image", ["prepare-deepfashion", "{d}/dfroot", "--sizes", "64x44", "--workers", "1"],
-     "Could not decode image .*b.png"),
+    (
+        "prepare-deepfashion-truncated-image",
+        ["prepare-deepfashion", "{d}/dfroot", "--sizes", "64x44", "--workers", "1"],
+        "Could not decode image .*b.png",
+    ),
     ("prepare-deepfashion-bad-sizes", ["prepare-deepfashion", "{d}/root", "--sizes", "64by44"], "sizes"),
     ("demo-output-is-a-file", ["demo", "--model", "{d}/huge.keras", "-o", "{d}/a_file"], "-o to be a folder"),
     ("demo-60000-channels", ["demo", "--model", "{d}/huge.keras", "-o", "{o}"], "huge.keras.*60000"),
     ("evaluate-pairs-0", ["evaluate", "{d}/huge.keras", "--pairs", "0"], "--pairs.*Received: 0"),
     ("evaluate-pairs-too-many", ["evaluate", "{d}/huge.keras", "--pairs", "5000"], "--pairs.*Received: 5000"),
     ("evaluate-json-is-a-folder", ["evaluate", "{d}/huge.keras", "--json", "{d}/root"], "--json to be a file"),
-    ("evaluate-other-architecture", ["evaluate", "{d}/other.keras", "--pairs", "1"], "other.keras.*could not be loaded"),
+    (
+        "evaluate-other-architecture",
+        ["evaluate", "{d}/other.keras", "--pairs", "1"],
+        "other.keras.*could not be loaded",
+    ),
     ("export-negative-version", ["export", "{d}/huge.keras", "{o}", "--version", "-1"], "--version"),
     ("export-missing-model", ["export", "{d}/nope.keras", "{o}"], "Model file not found"),
     ("export-dir-is-a-file", ["export", str(MODEL), "{d}/a_file"], "a_file"),
@@ -292,20 +630,53 @@ CLI_ERRORS = [
 
 # Inputs that have a reasonable meaning: they must work (checked by `check(out_dir, inputs)`).
 CLI_RESULTS = {
-    "generate-16-bit-greyscale": ["generate", "--reference", "{d}/grey16.png", "--pose", "{d}/good.npy", "-o", "{o}", "--strip"],
+    "generate-16-bit-greyscale": [
+        "generate",
+        "--reference",
+        "{d}/grey16.png",
+        "--pose",
+        "{d}/good.npy",
+        "-o",
+        "{o}",
+        "--strip",
+    ],
     "generate-bom-json": ["generate", "--reference", "{d}/good.png", "--pose", "{d}/bom_keypoints.json", "-o", "{o}"],
-    "generate-two-people-json": ["generate", "--reference", "{d}/good.png", "{d}/good.png", "--pose", "{d}/two_keypoints.json",
-                                 "{d}/bom_keypoints.json", "-o", "{o}", "--strip"],
+    "generate-two-people-json": [
+        "generate",
+        "--reference",
+        "{d}/good.png",
+        "{d}/good.png",
+        "--pose",
+        "{d}/two_keypoints.json",
+        "{d}/bom_keypoints.json",
+        "-o",
+        "{o}",
+        "--strip",
+    ],
     "convert-bfloat16-pt": ["convert", "{d}/bf16.pt", "--config", "{d}/tiny.json", "-o", "{o}/g.keras"],
     "convert-float16-pt": ["convert", "{d}/fp16.pt", "--config", "{d}/tiny.json", "-o", "{o}/g.weights.h5"],
 }
 
 # The backend sample: rows that run on every backend; the rest run on TensorFlow (the default).
 SAMPLE = {
-    "generate-bomb", "generate-truncated-later", "generate-3e9-npy", "generate-nan-json", "generate-60000-channels",
-    "generate-other-architecture", "control-truncated-person", "convert-list-pt", "convert-truncated-npz",
-    "convert-nan-weights", "evaluate-pairs-0", "generate-nan-weights", "export-60000-channels", "make-mannequin-bad-size",
-    "generate-16-bit-greyscale", "generate-bom-json", "convert-bfloat16-pt", "render-3e9", "generate-truncated-later",
+    "generate-bomb",
+    "generate-truncated-later",
+    "generate-3e9-npy",
+    "generate-nan-json",
+    "generate-60000-channels",
+    "generate-other-architecture",
+    "control-truncated-person",
+    "convert-list-pt",
+    "convert-truncated-npz",
+    "convert-nan-weights",
+    "evaluate-pairs-0",
+    "generate-nan-weights",
+    "export-60000-channels",
+    "make-mannequin-bad-size",
+    "generate-16-bit-greyscale",
+    "generate-bom-json",
+    "convert-bfloat16-pt",
+    "render-3e9",
 }
 
 
@@ -415,32 +786,80 @@ API_ERRORS = [
     ("render-inf", _render(_bad((4, 1), np.inf)), ValueError, "finite"),
     ("render-3e9", _render(_bad((0, 0), 3e9)), ValueError, "within"),
     ("render-shape", _render(np.zeros((17, 2))), ValueError, r"\(18, 2\)"),
-    ("read-openpose-person-type", lambda d: __import__("keras_nted").data.read_openpose_json(d / "two_keypoints.json", person="1"),
-     ValueError, "person"),
-    ("read-pose-missing", lambda d: __import__("keras_nted").data.read_pose_file(d / "nope.txt"), FileNotFoundError, "nope.txt"),
-    ("generator-60000-channels", lambda d: __import__("keras_nted").models.NTEDGenerator(
-        64, {16: 60000, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}), ValueError, "channels.*60000"),
-    ("generator-float-semantic-dim", lambda d: __import__("keras_nted").models.NTEDGenerator(
-        64, {16: 32, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}, semantic_dim=20.5), ValueError, "semantic_dim"),
-    ("discriminator-huge", lambda d: __import__("keras_nted").models.NTEDDiscriminator(64, {4: 10**6}), ValueError, "channels"),
-    ("load-official-nan", lambda d: __import__("keras_nted").convert.load_official_generator(
-        {"a.weight": np.array([np.nan])}, "nted_tiny"), ValueError, "finite.*a.weight"),
-    ("load-generator-other", lambda d: __import__("keras_nted").models.generator.load_generator(d / "other.keras"),
-     ValueError, "could not be loaded"),
+    (
+        "read-openpose-person-type",
+        lambda d: __import__("keras_nted").data.read_openpose_json(d / "two_keypoints.json", person="1"),
+        ValueError,
+        "person",
+    ),
+    (
+        "read-pose-missing",
+        lambda d: __import__("keras_nted").data.read_pose_file(d / "nope.txt"),
+        FileNotFoundError,
+        "nope.txt",
+    ),
+    (
+        "generator-60000-channels",
+        lambda d: __import__("keras_nted").models.NTEDGenerator(
+            64, {16: 60000, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}
+        ),
+        ValueError,
+        "channels.*60000",
+    ),
+    (
+        "generator-float-semantic-dim",
+        lambda d: __import__("keras_nted").models.NTEDGenerator(
+            64, {16: 32, 32: 24, 64: 16}, {16: 6, 32: 10}, {16: 1, 32: 3}, semantic_dim=20.5
+        ),
+        ValueError,
+        "semantic_dim",
+    ),
+    (
+        "discriminator-huge",
+        lambda d: __import__("keras_nted").models.NTEDDiscriminator(64, {4: 10**6}),
+        ValueError,
+        "channels",
+    ),
+    (
+        "load-official-nan",
+        lambda d: __import__("keras_nted").convert.load_official_generator(
+            {"a.weight": np.array([np.nan])}, "nted_tiny"
+        ),
+        ValueError,
+        "finite.*a.weight",
+    ),
+    (
+        "load-generator-other",
+        lambda d: __import__("keras_nted").models.generator.load_generator(d / "other.keras"),
+        ValueError,
+        "could not be loaded",
+    ),
     ("generate-truncated-later", _generate(["good.png", "truncated.png"], ["good.npy"]), ValueError, "truncated.png"),
     ("generate-bomb", _generate(["bomb.png"], ["good.npy"]), ValueError, "bomb.png"),
-    ("mask-16-bit-ok-but-empty", lambda d: __import__("keras_nted").appearance.load_mask(d / "grey16.png", (64, 44)),
-     ValueError, "grey16.png"),
-    ("export-bad-version", lambda d: __import__("keras_nted").export.export_saved_model(MODEL, d.parent / "api_export", version=-2),
-     ValueError, "version"),
+    (
+        "mask-16-bit-ok-but-empty",
+        lambda d: __import__("keras_nted").appearance.load_mask(d / "grey16.png", (64, 44)),
+        ValueError,
+        "grey16.png",
+    ),
+    (
+        "export-bad-version",
+        lambda d: __import__("keras_nted").export.export_saved_model(MODEL, d.parent / "api_export", version=-2),
+        ValueError,
+        "version",
+    ),
 ]
 
 
-@pytest.mark.parametrize("case_id, call, error, expected", _sampled(API_ERRORS), ids=[c[0] for c in _sampled(API_ERRORS)])
+@pytest.mark.parametrize(
+    "case_id, call, error, expected", _sampled(API_ERRORS), ids=[c[0] for c in _sampled(API_ERRORS)]
+)
 def test_python_api_rejects_bad_input_naming_it(case_id, call, error, expected, inputs):
     with pytest.raises(error, match=expected):
         call(inputs)
-    assert not (inputs.parent / "api_out").exists() and not (inputs.parent / "api_export").exists(), "written on failure"
+    assert not (inputs.parent / "api_out").exists() and not (inputs.parent / "api_export").exists(), (
+        "written on failure"
+    )
 
 
 def test_python_api_reads_what_has_a_meaning(inputs):
@@ -475,7 +894,8 @@ requests = {
     "inf-keypoint": (serving, image, bad(np.inf)),
     "3e9-keypoint": (serving, image, bad(3e9)),
     "skeleton-empty-batch": (skeleton_fn, np.zeros((0, 64, 44, 3), np.float32), np.zeros((0, 64, 44, 20), np.float32)),
-    "skeleton-2-images-1-skeleton": (skeleton_fn, np.zeros((2, 64, 44, 3), np.float32), np.zeros((1, 64, 44, 20), np.float32)),
+    "skeleton-2-images-1-skeleton": (
+        skeleton_fn, np.zeros((2, 64, 44, 3), np.float32), np.zeros((1, 64, 44, 20), np.float32)),
     "ok": (serving, np.repeat(image, 2, 0), np.repeat(keypoints, 2, 0)),
 }
 results = {}
@@ -532,19 +952,40 @@ def test_serving_accepts_a_good_batch_and_the_version_folder_follows_the_umask(s
 
 
 # Start-up: fresh processes, side by side; each sets its own backend, so they are collected in
-# the TensorFlow session only (the same processes would only run again in the others). (id, extra env, blocked imports, argv, expected stderr regex or None,
+# the TensorFlow session only (the same processes would only run again in the others).
+# (id, extra env, blocked imports, argv, expected stderr regex or None,
 # expected stdout regex): exit 2 and one stderr line when a stderr regex is given, else exit 0.
 STARTUP = [
     ("keras-backend-bogus", {"KERAS_BACKEND": "bogus"}, "", ["--version"], "KERAS_BACKEND=bogus", None),
     ("keras-backend-numpy", {"KERAS_BACKEND": "numpy"}, "", ["demo"], "KERAS_BACKEND=numpy", None),
     ("backend-torch-not-installed", {}, "torch", ["--backend", "torch", "--version"], "torch .*not installed", None),
-    ("convert-pt-without-torch", {"KERAS_BACKEND": "jax"}, "torch", ["convert", "x.pt", "-o", "x.keras"], "needs torch", None),
+    (
+        "convert-pt-without-torch",
+        {"KERAS_BACKEND": "jax"},
+        "torch",
+        ["convert", "x.pt", "-o", "x.keras"],
+        "needs torch",
+        None,
+    ),
     # A JAX-only install with KERAS_BACKEND unset (Keras alone would pick TensorFlow), making JAX
     # arrays: JAX logs "Unable to initialize backend 'tpu'" at INFO when it starts.
-    ("jax-only-install-unset-backend", {"KERAS_BACKEND": None}, "torch,tensorflow",
-     ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "g.keras"], None, "81,601 parameters"),
+    (
+        "jax-only-install-unset-backend",
+        {"KERAS_BACKEND": None},
+        "torch,tensorflow",
+        ["convert", "{d}/released.npz", "--config", "{d}/tiny.json", "-o", "g.keras"],
+        None,
+        "81,601 parameters",
+    ),
     ("tensorflow-help-without-banners", {"KERAS_BACKEND": "tensorflow"}, "", ["--help"], None, "usage: keras-nted"),
-    ("tensorflow-error-is-one-line", {"KERAS_BACKEND": "tensorflow"}, "", ["generate", "-o", "x"], "Give --reference", None),
+    (
+        "tensorflow-error-is-one-line",
+        {"KERAS_BACKEND": "tensorflow"},
+        "",
+        ["generate", "-o", "x"],
+        "Give --reference",
+        None,
+    ),
 ]
 
 
@@ -561,8 +1002,14 @@ def startup_results(tmp_path_factory, inputs):
                 env.pop(key, None)
             else:
                 env[key] = value
-        processes[case_id] = subprocess.Popen([sys.executable, "-m", "keras_nted", *_format(argv, inputs, "")], env=env, cwd=cwd,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        processes[case_id] = subprocess.Popen(
+            [sys.executable, "-m", "keras_nted", *_format(argv, inputs, "")],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     results = {}
     for case_id, process in processes.items():
         stdout, stderr = process.communicate(timeout=300)
@@ -573,7 +1020,9 @@ def startup_results(tmp_path_factory, inputs):
 if keras.backend.backend() == "tensorflow":
 
     @pytest.mark.parametrize("case_id, env, blocked, argv, error, output", STARTUP, ids=[c[0] for c in STARTUP])
-    def test_start_up_problems_are_one_line_before_keras_fails(case_id, env, blocked, argv, error, output, startup_results):
+    def test_start_up_problems_are_one_line_before_keras_fails(
+        case_id, env, blocked, argv, error, output, startup_results
+    ):
         import re
 
         code, stdout, stderr = startup_results[case_id]

@@ -29,7 +29,11 @@ def test_backend_flag_selects_the_backend_before_keras_loads():
     env.pop("KERAS_BACKEND", None)
     result = subprocess.run(
         [sys.executable, "-m", "keras_nted", "--backend", other, "--version"],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"backend {other}" in result.stdout

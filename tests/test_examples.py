@@ -19,7 +19,10 @@ NOTEBOOKS = {
     "01_quickstart.ipynb": ({"STEPS": 3}, ["quickstart_output/generator.keras", "quickstart_output/results.png"]),
     "02_nted_in_your_model.ipynb": ({"STEPS": 3}, ["nted_model_output/textures.png"]),
     "03_convert_released_checkpoint.ipynb": ({}, ["convert_output/converted.keras"]),
-    "04_export_for_serving.ipynb": ({"PAIRS": 2}, ["serving_output/nted/1/saved_model.pb", "serving_output/served.png"]),
+    "04_export_for_serving.ipynb": (
+        {"PAIRS": 2},
+        ["serving_output/nted/1/saved_model.pb", "serving_output/served.png"],
+    ),
     "05_appearance_control.ipynb": (
         {"STEPS": 20, "PAIRS": 1},
         ["appearance_output/appearance_control.png", "appearance_output/coefficients.npz"],

@@ -91,7 +91,11 @@ def test_every_area_has_a_floor():
 
 
 def test_modules_are_short():
-    long = {str(p.relative_to(PACKAGE.parent)): n for _, p in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for _, p in _modules()
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
 
 
@@ -101,7 +105,10 @@ def test_functions_are_short():
         text = path.read_text()
         lines = text.splitlines()
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (n := _code_lines(node, lines)) > MAX_FUNCTION_LINES:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and (n := _code_lines(node, lines)) > MAX_FUNCTION_LINES
+            ):
                 long[f"{module}.{node.name}"] = n
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines of code: {long}"
 
@@ -129,7 +136,7 @@ def test_no_private_names_across_modules():
 
 
 def test_commands_import_no_other_command():
-    """A command (`NAME`, `HELP`, `add_arguments`, `run`) shares code through the library, not through another command."""
+    """A command (`NAME`, `HELP`, `add_arguments`, `run`) shares code through the library, not another command."""
     reached = []
     for module, path in _modules():
         if module.startswith("keras_nted.commands."):
@@ -145,12 +152,17 @@ def test_ruff_clean(command):
     root = PACKAGE.parent
     result = subprocess.run(
         [sys.executable, "-m", "ruff", *command, "keras_nted", "tests", "benchmarks"],
-        cwd=root, capture_output=True, text=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, f"ruff {' '.join(command)}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
 
 
-@pytest.mark.parametrize("rule", [test_modules_are_short, test_functions_are_short, test_imports_point_down, test_no_private_names_across_modules])
+@pytest.mark.parametrize(
+    "rule",
+    [test_modules_are_short, test_functions_are_short, test_imports_point_down, test_no_private_names_across_modules],
+)
 def test_rules_can_fail(rule, tmp_path, monkeypatch):
     """Each rule catches a planted violation (so a green run means something)."""
     package = tmp_path / "keras_nted"
@@ -158,7 +170,12 @@ def test_rules_can_fail(rule, tmp_path, monkeypatch):
     (package / "__init__.py").write_text("")
     (package / "layers" / "__init__.py").write_text("")
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES + 1))
-    source = "from keras_nted.commands import run\nfrom keras_nted.data.skeleton import _LIMBS\n\ndef f():\n" + body + "\n" + "\n" * MAX_MODULE_LINES
+    source = (
+        "from keras_nted.commands import run\nfrom keras_nted.data.skeleton import _LIMBS\n\ndef f():\n"
+        + body
+        + "\n"
+        + "\n" * MAX_MODULE_LINES
+    )
     (package / "layers" / "bad.py").write_text(source)
     monkeypatch.setitem(globals(), "PACKAGE", package)
     with pytest.raises(AssertionError):

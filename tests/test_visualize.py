@@ -1,8 +1,8 @@
 import numpy as np
 
+from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import attention_panels
 from keras_nted.visualize import stack_rows
-from keras_nted.utils.images import to_uint8
 
 
 def test_uniform_attention_gives_the_mean_colour():
@@ -40,8 +40,8 @@ def test_to_uint8_clamps_and_stack_rows_pads():
 
 
 def test_skeleton_picture_round_trips_exactly_through_to_uint8():
-    from keras_nted.visualize import skeleton_picture
     from keras_nted.utils.images import to_uint8
+    from keras_nted.visualize import skeleton_picture
 
     levels = np.arange(256, dtype="float32")
     skeleton = np.zeros((1, 16, 16, 20), "float32")

@@ -211,7 +211,9 @@ class AppearanceControl:
         if mask is not None:
             return load_mask(mask, size, name=name)
         if segmenter is None:
-            raise ValueError(f"Give `{name}` (a mask of the region in the {name.split('_')[0]} render) or a `segmenter`.")
+            raise ValueError(
+                f"Give `{name}` (a mask of the region in the {name.split('_')[0]} render) or a `segmenter`."
+            )
         estimate = segmenter(render["image"][0], render["distribution_logits"])
         return load_mask(estimate, size, name=f"segmenter output for {name}")
 

@@ -189,9 +189,7 @@ def mannequin_region_mask(labels, region):
     names = {"upper": "upper_garment", "lower": "lower_garment"}
     label = names.get(region, region)
     if label not in LABEL_NAMES:
-        raise ValueError(
-            f"Expected region 'upper', 'lower' or one of {LABEL_NAMES}. Received: region={region!r}"
-        )
+        raise ValueError(f"Expected region 'upper', 'lower' or one of {LABEL_NAMES}. Received: region={region!r}")
     return np.asarray(labels) == LABEL_NAMES.index(label)
 
 
@@ -277,7 +275,8 @@ class DistributionSegmenter:
         seed = np.asarray(seed, bool)
         if seed.ndim != 2 or not seed.any():
             raise ValueError(
-                f"Expected a non-empty (H, W) seed mask. Received: seed of shape {seed.shape}, {int(seed.sum())} pixels on"
+                "Expected a non-empty (H, W) seed mask. "
+                f"Received: seed of shape {seed.shape}, {int(seed.sum())} pixels on"
             )
         if not 0 < threshold < 1:
             raise ValueError(f"Expected a threshold in (0, 1). Received: threshold={threshold!r}")

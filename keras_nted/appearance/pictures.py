@@ -5,9 +5,9 @@ import os
 import numpy as np
 
 from keras_nted.files import atomic_path
-from keras_nted.visualize import skeleton_picture
-from keras_nted.utils.images import to_uint8
 from keras_nted.files import write_png
+from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import skeleton_picture
 
 
 def control_strip(garment, person, skeleton, result):

@@ -143,8 +143,8 @@ def run(args):
     from keras_nted.appearance import write_control_outputs
     from keras_nted.appearance.masks import REGIONS
     from keras_nted.appearance.masks import resize_mask
-    from keras_nted.demo import shipped_model_path
     from keras_nted.data.images import read_image
+    from keras_nted.demo import shipped_model_path
     from keras_nted.files import check_output_path
     from keras_nted.models.generator import load_generator
 

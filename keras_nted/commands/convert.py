@@ -5,7 +5,9 @@ HELP = "Convert a released NTED PyTorch checkpoint to a Keras .weights.h5 or .ke
 
 
 def add_arguments(parser):
-    parser.add_argument("checkpoint", help="released checkpoint (.pt with net_G_ema / net_G / net_D), state dict or .npz")
+    parser.add_argument(
+        "checkpoint", help="released checkpoint (.pt with net_G_ema / net_G / net_D), state dict or .npz"
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--preset", default="nted_fashion_256", help="configuration preset (default: %(default)s)")
     source.add_argument(
@@ -54,8 +56,6 @@ def run(args):
     _save(generator, args.output)
     print(f"generator ({generator.count_params():,} parameters) -> {args.output}")
     if args.discriminator_output:
-        discriminator = load_official_discriminator(
-            args.checkpoint, _config(args), image_width=args.image_width
-        )
+        discriminator = load_official_discriminator(args.checkpoint, _config(args), image_width=args.image_width)
         _save(discriminator, args.discriminator_output)
         print(f"discriminator ({discriminator.count_params():,} parameters) -> {args.discriminator_output}")

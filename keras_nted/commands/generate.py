@@ -124,9 +124,13 @@ def run(args):
         if args.reference or args.pose or args.pose_from or args.pose_frame or args.person is not None:
             raise ValueError("Give either --pairs with --root, or --reference with --pose, not both.")
         if not (args.pairs and args.root):
-            raise ValueError("--pairs needs --root (the data set root in the released layout), and --root needs --pairs.")
+            raise ValueError(
+                "--pairs needs --root (the data set root in the released layout), and --root needs --pairs."
+            )
     elif not (args.reference and (args.pose or args.pose_from)):
-        raise ValueError("Give --reference IMAGE... and --pose POSE... (or --pose-from PHOTO..., or --pairs PAIRS_FILE --root ROOT).")
+        raise ValueError(
+            "Give --reference IMAGE... and --pose POSE... (or --pose-from PHOTO..., or --pairs PAIRS_FILE --root ROOT)."
+        )
     _check_photo_arguments(args)
     if args.batch_size < 1:
         raise ValueError(f"Expected a positive --batch-size. Received: --batch-size {args.batch_size}")

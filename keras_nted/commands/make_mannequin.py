@@ -49,7 +49,6 @@ def parse_size(text):
 
 def run(args):
     from keras_nted.data.mannequin import write_mannequin_dataset
-
     from keras_nted.files import check_output_path
 
     image_size = parse_size(args.size)

@@ -87,12 +87,12 @@ def run(args):
         return 0
     check_output_path(args.output, "-o", folder=True)
     stems = _stems(args.images)
+    from keras_nted.files import write_png
     from keras_nted.pose import PoseEstimator
     from keras_nted.pose.photos import choose_person
     from keras_nted.pose.photos import openpose_people
     from keras_nted.pose.photos import read_photo
     from keras_nted.pose.photos import skeleton_picture
-    from keras_nted.files import write_png
 
     estimator = PoseEstimator(args.models, max_people=max(args.max_people, (args.person or 0) + 1))
     found = {}

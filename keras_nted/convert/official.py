@@ -171,7 +171,9 @@ def assign_released_weights(model, state_dict, config_name="this configuration")
         target, convert = entries[key]
         value = convert(np.asarray(state_dict[key], dtype="float32"))
         if tuple(value.shape) != tuple(target.shape):
-            mis_shaped.append(f"{key}: checkpoint {tuple(state_dict[key].shape)}, expected (converted) {tuple(target.shape)}")
+            mis_shaped.append(
+                f"{key}: checkpoint {tuple(state_dict[key].shape)}, expected (converted) {tuple(target.shape)}"
+            )
         elif isinstance(target, np.ndarray):
             if not np.allclose(value, target, atol=1e-6):
                 bad_buffers.append(key)
@@ -188,7 +190,8 @@ def assign_released_weights(model, state_dict, config_name="this configuration")
         problems.append(f"FIR kernel buffers that differ from [1, 3, 3, 1]: {_list(bad_buffers)}")
     if problems:
         raise ValueError(
-            f"The checkpoint does not match {config_name} ({type(model).__name__}): " + " | ".join(problems)
+            f"The checkpoint does not match {config_name} ({type(model).__name__}): "
+            + " | ".join(problems)
             + ". Is it from another configuration?"
         )
     for key, value in values.items():

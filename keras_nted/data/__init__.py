@@ -17,11 +17,11 @@ from keras_nted.data.layout import output_name
 from keras_nted.data.layout import pose_path
 from keras_nted.data.layout import read_pairs_file
 from keras_nted.data.layout import write_pairs_file
-from keras_nted.data.prepare import prepare_deepfashion
-from keras_nted.data.skeleton import face_center
-from keras_nted.data.skeleton import render_skeleton
 from keras_nted.data.mannequin import MannequinDataset
 from keras_nted.data.mannequin import make_identity
 from keras_nted.data.mannequin import make_pose
 from keras_nted.data.mannequin import render
 from keras_nted.data.mannequin import write_mannequin_dataset
+from keras_nted.data.prepare import prepare_deepfashion
+from keras_nted.data.skeleton import face_center
+from keras_nted.data.skeleton import render_skeleton

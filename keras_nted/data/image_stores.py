@@ -86,4 +86,3 @@ def open_image_store(root, image_size):
     if os.path.isdir(sized):
         return ImageFiles(sized)
     return ImageFiles(root)
-

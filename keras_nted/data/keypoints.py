@@ -56,8 +56,7 @@ def validate_keypoints(keypoints, name="keypoints"):
     array = np.array(keypoints, dtype="float64")
     if array.shape != (NUM_KEYPOINTS, 2):
         raise ValueError(
-            f"Expected `{name}` of shape (18, 2) (OpenPose COCO-18 x, y). "
-            f"Received: {name}.shape={array.shape}"
+            f"Expected `{name}` of shape (18, 2) (OpenPose COCO-18 x, y). Received: {name}.shape={array.shape}"
         )
     if not np.all(np.isfinite(array)):
         bad = sorted({int(i) for i in np.argwhere(~np.isfinite(array))[:, 0]})
@@ -322,9 +321,12 @@ def read_openpose_json(path, person=None):
         person = int(np.argmax([values[2::3].sum() for values in poses]))
         if len(poses) > 1:
             logging.getLogger(__name__).info(
-                "%s has %d people; using person %d, the most confident (generate --person N, control --pose-person N choose).",
-                path, len(poses), person,
-            )  # fmt: skip
+                "%s has %d people; using person %d, the most confident "
+                "(generate --person N, control --pose-person N choose).",
+                path,
+                len(poses),
+                person,
+            )
     elif person >= len(poses):
         raise ValueError(f"{path} has {len(poses)} people; cannot read person index {person}.")
     values = poses[person].reshape(NUM_KEYPOINTS, 3)

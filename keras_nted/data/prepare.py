@@ -48,7 +48,7 @@ def parse_sizes(text):
 def _listed_images(root):
     """Every image path named in the pairs files, in first-mention order, with its origin."""
     images = {}
-    for split, name in PAIRS_FILES.items():
+    for name in PAIRS_FILES.values():
         path = os.path.join(root, name)
         if not os.path.isfile(path):
             continue
@@ -199,4 +199,3 @@ def _move_into(source, target):
         os.makedirs(destination, exist_ok=True)
         for name in files:
             os.replace(os.path.join(folder, name), os.path.join(destination, name))
-

@@ -13,6 +13,7 @@ import numpy as np
 from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import to_pixels
 from keras_nted.data.keypoints import validate_image_size
+
 # The OpenPose tables live in utils.openpose (the in-graph renderer reads them too); these names
 # are re-exported here.
 from keras_nted.utils.openpose import DISTANCE_STEP

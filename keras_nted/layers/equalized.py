@@ -19,9 +19,7 @@ _SQRT2 = math.sqrt(2.0)
 
 def _check_padding(padding):
     if padding not in ("same", "valid"):
-        raise ValueError(
-            f"Expected padding to be 'same' or 'valid'. Received: padding={padding!r}"
-        )
+        raise ValueError(f"Expected padding to be 'same' or 'valid'. Received: padding={padding!r}")
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")

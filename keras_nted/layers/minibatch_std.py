@@ -52,8 +52,7 @@ class MinibatchStdDev(keras.layers.Layer):
             group = min(batch, self.group_size)
             if batch % group:
                 raise ValueError(
-                    f"MinibatchStdDev needs a batch divisible by min(batch, {self.group_size}). "
-                    f"Received: batch={batch}"
+                    f"MinibatchStdDev needs a batch divisible by min(batch, {self.group_size}). Received: batch={batch}"
                 )
         h, w, c = inputs.shape[1], inputs.shape[2], inputs.shape[3]
         x = ops.cast(inputs, "float32")

@@ -1,6 +1,5 @@
 """Neural Texture Extraction and Distribution (NTED), paper Sec. 3.1, Eq. 1-7."""
 
-
 import keras
 from keras import ops
 
@@ -14,7 +13,9 @@ FEATURE_NORM_EPSILON = 2.220446049250313e-16
 def _check_match_kernel(value):
     value = check_int("match_kernel_size", value)
     if value % 2 == 0:
-        raise ValueError(f"Expected an odd match_kernel_size (same-padded convolution). Received: match_kernel_size={value}")
+        raise ValueError(
+            f"Expected an odd match_kernel_size (same-padded convolution). Received: match_kernel_size={value}"
+        )
     return value
 
 
@@ -80,8 +81,12 @@ class NTEDExtraction(keras.layers.Layer):
         self.match_kernel_size = match_kernel_size
         self.filters = filters
         self.semantic_extraction_filter = EqualizedConv2D(
-            num_labels, match_kernel_size, padding="same", use_bias=False,
-            dtype=self.dtype_policy, name="semantic_extraction_filter",
+            num_labels,
+            match_kernel_size,
+            padding="same",
+            use_bias=False,
+            dtype=self.dtype_policy,
+            name="semantic_extraction_filter",
         )
         self.value_conv = None
 
@@ -89,8 +94,12 @@ class NTEDExtraction(keras.layers.Layer):
         _check_feature_map("inputs", input_shape)
         channels = input_shape[-1]
         self.value_conv = EqualizedConv2D(
-            self.filters or channels, self.match_kernel_size, padding="same", use_bias=True,
-            dtype=self.dtype_policy, name="value_conv",
+            self.filters or channels,
+            self.match_kernel_size,
+            padding="same",
+            use_bias=True,
+            dtype=self.dtype_policy,
+            name="value_conv",
         )
         self.value_conv.build(input_shape)
         key_shape = tuple(input_shape[:-1]) + (channels,)
@@ -161,8 +170,12 @@ class NTEDDistribution(keras.layers.Layer):
         self.num_labels = num_labels
         self.match_kernel_size = match_kernel_size
         self.semantic_distribution_filter = EqualizedConv2D(
-            num_labels, match_kernel_size, padding="same", use_bias=True,
-            dtype=self.dtype_policy, name="semantic_distribution_filter",
+            num_labels,
+            match_kernel_size,
+            padding="same",
+            use_bias=True,
+            dtype=self.dtype_policy,
+            name="semantic_distribution_filter",
         )
 
     def build(self, target_features_shape, textures_shape):
@@ -243,7 +256,9 @@ class NTED(keras.layers.Layer):
         self.num_labels = num_labels
         self.match_kernel_size = match_kernel_size
         self.return_attention = return_attention
-        self.distribution = NTEDDistribution(num_labels, match_kernel_size, dtype=self.dtype_policy, name="distribution")
+        self.distribution = NTEDDistribution(
+            num_labels, match_kernel_size, dtype=self.dtype_policy, name="distribution"
+        )
         self.extraction = None
 
     def build(self, reference_features_shape, target_features_shape):

@@ -78,9 +78,7 @@ def r1_penalty(input_gradients):
     """
     grads = ops.cast(input_gradients, "float32")
     if len(grads.shape) < 2:
-        raise ValueError(
-            f"Expected batched gradients (batch, ...). Received: input_gradients.shape={grads.shape}"
-        )
+        raise ValueError(f"Expected batched gradients (batch, ...). Received: input_gradients.shape={grads.shape}")
     return ops.mean(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))))
 
 

@@ -165,9 +165,7 @@ def attention_reconstruction_loss(
         elif h in weights_by_height:
             weight = weights_by_height[h]
         else:
-            raise ValueError(
-                f"No weight for level height {h}. Received: level_weights={level_weights!r}"
-            )
+            raise ValueError(f"No weight for level height {h}. Received: level_weights={level_weights!r}")
         estimate = ops.reshape(estimated_target(softmax, logits, reference), (-1, h * w, reference.shape[-1]))
         tgt = ops.reshape(resize_nearest(target, (h, w)), (-1, h * w, target.shape[-1]))
         total = total + weight * ops.mean(ops.abs(estimate - tgt))

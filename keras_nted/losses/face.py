@@ -83,8 +83,7 @@ def face_crop(images, face_centers, face_size=None):
     _, height, width, channels = images.shape
     if height is None or width is None or channels is None or channels < 3:
         raise ValueError(
-            "Expected images with static height, width and at least 3 channels. "
-            f"Received: images.shape={images.shape}"
+            f"Expected images with static height, width and at least 3 channels. Received: images.shape={images.shape}"
         )
     if face_size is None:
         face_size = default_face_size(height)

@@ -11,9 +11,7 @@ from keras_nted.utils.validation import check_number
 
 # Keras' ImageNet VGG19 (no top), as `keras.applications.VGG19(weights="imagenet")` fetches it.
 KERAS_VGG19_NOTOP_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-KERAS_VGG19_NOTOP_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_VGG19_NOTOP_FILE
-)
+KERAS_VGG19_NOTOP_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_VGG19_NOTOP_FILE
 KERAS_VGG19_NOTOP_MD5 = "253f8cb515780f3b799900260a226db6"
 # The file the released code uses (`torchvision.models.vgg19(pretrained=True)`).
 TORCHVISION_VGG19_FILE = "vgg19-dcbb9e9d.pth"
@@ -322,8 +320,7 @@ class PerceptualLoss(keras.layers.Layer):
         layer_weights = tuple(float(w) for w in layer_weights)
         if len(layer_weights) != len(layers):
             raise ValueError(
-                "Expected one weight per layer. Received: "
-                f"layer_weights={layer_weights!r} for layers={layers!r}"
+                f"Expected one weight per layer. Received: layer_weights={layer_weights!r} for layers={layers!r}"
             )
         num_scales = check_int("num_scales", num_scales)
         style_weight = check_number("style_weight", style_weight, inclusive=True)
@@ -331,8 +328,7 @@ class PerceptualLoss(keras.layers.Layer):
             input_normalization = _default_normalization(weights)
         if input_normalization not in _NORMALIZATIONS:
             raise ValueError(
-                f"Expected one of {_NORMALIZATIONS} or None. "
-                f"Received: input_normalization={input_normalization!r}"
+                f"Expected one of {_NORMALIZATIONS} or None. Received: input_normalization={input_normalization!r}"
             )
         self.layer_names = layers
         self.layer_weights = layer_weights

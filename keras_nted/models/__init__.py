@@ -1,8 +1,8 @@
 """Models: the NTED generator and discriminator, and their presets."""
 
 from keras_nted.models.discriminator import NTEDDiscriminator
+from keras_nted.models.gan import NTEDGAN
+from keras_nted.models.gan import OptimizerGroup
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.presets import PRESETS
 from keras_nted.models.presets import get_preset
-from keras_nted.models.gan import NTEDGAN
-from keras_nted.models.gan import OptimizerGroup

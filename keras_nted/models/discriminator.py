@@ -82,10 +82,14 @@ class NTEDDiscriminator(PresetNetwork, keras.Model):
             y = EqualizedConv2D(in_ch, 3, padding="same", use_bias=False, dtype=dtype, name=f"{name}-conv1-0")(x)
             y = FusedLeakyReLU(dtype=dtype, name=f"{name}-conv1-1")(y)
             y = Blur(pad=(2, 2), dtype=dtype, name=f"{name}-conv2-0")(y)
-            y = EqualizedConv2D(out_ch, 3, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-conv2-1")(y)
+            y = EqualizedConv2D(
+                out_ch, 3, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-conv2-1"
+            )(y)
             y = FusedLeakyReLU(dtype=dtype, name=f"{name}-conv2-2")(y)
             s = Blur(pad=(1, 1), dtype=dtype, name=f"{name}-skip-0")(x)
-            s = EqualizedConv2D(out_ch, 1, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-skip-1")(s)
+            s = EqualizedConv2D(
+                out_ch, 1, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-skip-1"
+            )(s)
             x = ScaledAdd(1.0 / math.sqrt(2.0), dtype=dtype, name=f"{name}-residual")([y, s])
             in_ch = out_ch
             h, w = _down(h), _down(w)

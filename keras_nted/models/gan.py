@@ -6,9 +6,9 @@ import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
+from keras_nted.backend.distribution import num_replicas
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
-from keras_nted.backend.distribution import num_replicas
 from keras_nted.distribute import check_fit_distribution
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
@@ -234,7 +234,9 @@ class NTEDGAN(keras.Model):
                 `steps_per_execution != 1`.
         """
         if steps_per_execution != 1:
-            raise ValueError(f"NTEDGAN chooses its phase per step: steps_per_execution must be 1. Received: {steps_per_execution}")
+            raise ValueError(
+                f"NTEDGAN chooses its phase per step: steps_per_execution must be 1. Received: {steps_per_execution}"
+            )
         r1_interval = check_int("r1_interval", r1_interval)
         if not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
@@ -306,7 +308,9 @@ class NTEDGAN(keras.Model):
         restorers = [c for c in (callbacks or []) if hasattr(c, "restore_training_state")]
         step = restorers[0].restore_training_state(self) if restorers else 0
         if not step:
-            return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs)
+            return super().fit(
+                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
+            )
         indexable = isinstance(x, keras.utils.PyDataset)
         steps = kwargs.get("steps_per_epoch") or (len(x) if indexable else None)
         if steps is None:
@@ -322,7 +326,9 @@ class NTEDGAN(keras.Model):
             )  # fmt: skip
             done = 0
         if not done or epoch >= epochs:
-            return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs)
+            return super().fit(
+                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
+            )
         # The rest of the interrupted epoch, then the remaining epochs, as one run to the
         # callbacks: one progress display, one History, one on_train_begin and one
         # on_train_end (TensorBoard closes its writers at the end and cannot begin again).
@@ -395,12 +401,19 @@ class NTEDGAN(keras.Model):
 
     # ------------------------------------------------------------------ steps
     def _state_variables(self):
-        return self.trainable_variables + self.non_trainable_variables + self.optimizer.variables + self.metrics_variables
+        return (
+            self.trainable_variables + self.non_trainable_variables + self.optimizer.variables + self.metrics_variables
+        )
 
     def train_step(self, *args):
         if autodiff.BACKEND == "jax":
             state, data = args
-            groups = [self.trainable_variables, self.non_trainable_variables, self.optimizer.variables, self.metrics_variables]
+            groups = [
+                self.trainable_variables,
+                self.non_trainable_variables,
+                self.optimizer.variables,
+                self.metrics_variables,
+            ]
             return autodiff.stateless_step(self._train_step, groups, state, data)
         return self._train_step(args[0])
 
@@ -466,7 +479,9 @@ class NTEDGAN(keras.Model):
     def _generator_update(self, batch, gan_on):
         """One optimizer step of the generator and its EMA: `(logs, fake)`."""
         g_vars = self.generator.trainable_variables
-        g_fn = scaled_loss(self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True))
+        g_fn = scaled_loss(
+            self.generator_optimizer, lambda: self._generator_losses(self.generator, batch, gan_on, True)
+        )
         _, (g_loss, terms), g_grads = autodiff.value_and_grad(g_fn, g_vars, self._state_variables())
         with autodiff.no_grad():
             apply_gradients(self.generator_optimizer, g_grads, g_vars)
@@ -537,7 +552,9 @@ class NTEDGAN(keras.Model):
             "name": self.name,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "perceptual_loss": None if self.perceptual_loss is None else keras.saving.serialize_keras_object(self.perceptual_loss),
+            "perceptual_loss": None
+            if self.perceptual_loss is None
+            else keras.saving.serialize_keras_object(self.perceptual_loss),
             "face_loss": None if self.face_loss is None else keras.saving.serialize_keras_object(self.face_loss),
             "ema_generator": keras.saving.serialize_keras_object(self.ema_generator),
             "training_defaults": self.training_defaults,

@@ -55,7 +55,9 @@ def _encoder(x, prefix, size, channels, num_labels=None, match_kernels=None, dty
         res = 2**i
         name = f"{prefix}-convs-{index}"
         x = Blur(pad=(2, 2), dtype=dtype, name=f"{name}-blur")(x)
-        x = EqualizedConv2D(channels[res], 3, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-conv")(x)
+        x = EqualizedConv2D(
+            channels[res], 3, strides=2, padding="valid", use_bias=False, dtype=dtype, name=f"{name}-conv"
+        )(x)
         x = FusedLeakyReLU(dtype=dtype, name=f"{name}-activate")(x)
         if num_labels is not None and _has_nted(num_labels, match_kernels, res):
             for op in (0, 1):
@@ -185,9 +187,13 @@ class NTEDGenerator(PresetNetwork, keras.Model):
 
         reference = keras.Input((size, width, 3), name="reference_image")
         skeleton = keras.Input((size, width, semantic_dim), name="skeleton")
-        _, textures, softmaxes = _encoder(reference, "reference_encoder", size, channels, num_labels, match_kernels, dtype)
+        _, textures, softmaxes = _encoder(
+            reference, "reference_encoder", size, channels, num_labels, match_kernels, dtype
+        )
         skeleton_features, _, _ = _encoder(skeleton, "skeleton_encoder", size, channels, dtype=dtype)
-        image, logits = _target_image_renderer(skeleton_features, textures, size, channels, num_labels, match_kernels, dtype)
+        image, logits = _target_image_renderer(
+            skeleton_features, textures, size, channels, num_labels, match_kernels, dtype
+        )
         outputs = {
             "image": image,
             "neural_textures": textures,

@@ -78,7 +78,9 @@ def find_model_files(model_dir=None):
     folder = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"BlazePose model file(s) {', '.join(missing)} not found in {folder}. {_how_to_obtain()}")
+        raise FileNotFoundError(
+            f"BlazePose model file(s) {', '.join(missing)} not found in {folder}. {_how_to_obtain()}"
+        )
     for name, (_, expected) in MODEL_FILES.items():
         actual = sha256(folder / name)
         if actual != expected:

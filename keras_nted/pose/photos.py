@@ -103,8 +103,8 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     from PIL import Image
 
     from keras_nted.generation import load_image
-    from keras_nted.pose.estimator import PoseEstimator
     from keras_nted.generation import run_generator
+    from keras_nted.pose.estimator import PoseEstimator
     from keras_nted.utils.images import to_uint8
 
     estimator = estimator or PoseEstimator()

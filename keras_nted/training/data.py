@@ -54,8 +54,9 @@ def make_data(image_size, batch_size, seed, data_root=None, workers=1):
 
     if not os.path.isdir(data_root):
         raise FileNotFoundError(f"DeepFashion root not found: {data_root}")
-    data = DeepFashionDataset(data_root, split="train", image_size=image_size, batch_size=batch_size, seed=seed,
-                              workers=workers)
+    data = DeepFashionDataset(
+        data_root, split="train", image_size=image_size, batch_size=batch_size, seed=seed, workers=workers
+    )
     try:
         sample = DeepFashionDataset(data_root, split="test", image_size=image_size, batch_size=4, seed=seed)[0]
     except (FileNotFoundError, ValueError, IndexError):

@@ -5,8 +5,17 @@ import json
 # The config.json entries that define a run: a resumed run must have the same ones
 # (`epochs` may grow; the backend may change, since checkpoints move between backends).
 RUN_DEFINING = (
-    "preset", "config_file", "config", "data", "seed", "batch_size", "steps_per_epoch", "vgg_weights",
-    "learning_rate", "lr_schedule", "loss_overrides",
+    "preset",
+    "config_file",
+    "config",
+    "data",
+    "seed",
+    "batch_size",
+    "steps_per_epoch",
+    "vgg_weights",
+    "learning_rate",
+    "lr_schedule",
+    "loss_overrides",
 )
 
 
@@ -33,14 +42,18 @@ def check_resume(output_dir, record, checkpoint):
     try:
         before = json.loads(config_path.read_text())
     except ValueError:
-        raise ValueError(f"{config_path} is not valid JSON; cannot check that this command resumes the same run.") from None
+        raise ValueError(
+            f"{config_path} is not valid JSON; cannot check that this command resumes the same run."
+        ) from None
     if before.get("lr_schedule") != record["lr_schedule"]:
         raise ValueError(
             f"{output_dir} was started with {_describe_schedule(before.get('lr_schedule'))}; this command asks for "
             f"{_describe_schedule(record['lr_schedule'])}. Resume with the same --epochs, --steps-per-epoch and "
             "--lr-decay-steps, or use a new --output."
         )
-    changed = [key for key in RUN_DEFINING if key in before and json.loads(json.dumps(record[key], default=str)) != before[key]]
+    changed = [
+        key for key in RUN_DEFINING if key in before and json.loads(json.dumps(record[key], default=str)) != before[key]
+    ]
     if changed:
         details = "; ".join(f"{key}: {before[key]!r} then, {record[key]!r} now" for key in changed)
         raise ValueError(

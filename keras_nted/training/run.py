@@ -93,8 +93,10 @@ def _run_record(preset, config_path, config, image_size, data_root, settings):
     return {
         "preset": None if config_path else (preset or "nted_tiny"),
         "config_file": str(config_path) if config_path else None,
-        "config": {k: ({str(a): b for a, b in v.items()} if isinstance(v, dict) else v)
-                   for k, v in {**config["generator"], "image_size": list(image_size)}.items()},
+        "config": {
+            k: ({str(a): b for a, b in v.items()} if isinstance(v, dict) else v)
+            for k, v in {**config["generator"], "image_size": list(image_size)}.items()
+        },
         "data": str(data_root) if data_root else "mannequin",
         **settings,
     }
@@ -116,7 +118,9 @@ def _callbacks(output_dir, checkpoint, epoch_data, sample, model_path, steps, ch
         # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
         # writes the epoch summaries only on a step where batch summaries are due.
         update_freq = math.gcd(100, steps)
-        callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq))
+        callbacks.append(
+            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq)
+        )
     else:
         logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
     return callbacks
@@ -208,7 +212,9 @@ def train(
         generator_optimizer, discriminator_optimizer = default_optimizers(
             rate, generator_schedule=None if schedule is None else schedule["schedule"]
         )
-        gan.compile(generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings)
+        gan.compile(
+            generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer, **settings
+        )
         record["loss"] = {k: getattr(gan, k) for k in LOSS_SETTINGS}
         record["backend"] = keras.backend.backend()
         record["generator_parameters"] = gan.generator.count_params()

@@ -29,6 +29,10 @@ def learning_rate_schedule(learning_rate, total_steps, decay_steps):
     )
     return {
         "schedule": schedule,
-        "record": {"kind": "hold_then_cosine", "learning_rate": float(learning_rate), "hold_steps": hold,
-                   "decay_steps": decay_steps},
+        "record": {
+            "kind": "hold_then_cosine",
+            "learning_rate": float(learning_rate),
+            "hold_steps": hold,
+            "decay_steps": decay_steps,
+        },
     }

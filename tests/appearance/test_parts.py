@@ -44,7 +44,9 @@ def test_clear_errors():
     parts = GeneratorParts(generator)
     with pytest.raises(ValueError, match="Expected an NTEDGenerator"):
         GeneratorParts(object())
-    with pytest.raises(ValueError, match=r"Expected `skeleton` of shape \(64, 44, 20\).*Received: skeleton.shape=\(1, 64, 44, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"Expected `skeleton` of shape \(64, 44, 20\).*Received: skeleton.shape=\(1, 64, 44, 3\)"
+    ):
         parts.encode_skeleton(np.zeros((1, 64, 44, 3)))
     with pytest.raises(ValueError, match="Expected `image` of shape"):
         parts.extract_textures(np.zeros((32, 22, 3)))

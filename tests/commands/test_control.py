@@ -65,7 +65,10 @@ def test_region_mask_png(files, tmp_path, capsys):
                           "--pose", folder / "bob_pose.npy", "--region", folder / "top.png", "--steps", 1,
                           "--snapshots", "1", "--loss", "l1", "-o", out)  # fmt: skip
     assert code == 0, captured.err
-    assert sorted(p.name for p in out.iterdir()) == ["alice_2_bob_2_bob_pose_1.png", "alice_2_bob_2_bob_pose_coefficients.npz"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alice_2_bob_2_bob_pose_1.png",
+        "alice_2_bob_2_bob_pose_coefficients.npz",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -79,8 +82,19 @@ def test_region_mask_png(files, tmp_path, capsys):
 def test_bad_masks_exit_2_with_one_line(files, tmp_path, capsys, mask, message):
     folder, _ = files
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    code, captured = _run(capsys, "--garment", folder / "alice.png", "--person", folder / "bob.png",
-                          "--pose", folder / "bob_pose.npy", "--region", tmp_path / "mask.png", "-o", tmp_path / "out")  # fmt: skip
+    code, captured = _run(
+        capsys,
+        "--garment",
+        folder / "alice.png",
+        "--person",
+        folder / "bob.png",
+        "--pose",
+        folder / "bob_pose.npy",
+        "--region",
+        tmp_path / "mask.png",
+        "-o",
+        tmp_path / "out",
+    )
     assert code == 2
     assert message in captured.err and len(captured.err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
@@ -96,8 +110,14 @@ def test_bad_masks_exit_2_with_one_line(files, tmp_path, capsys, mask, message):
         ({"--garment-pose": "nowhere.npy"}, "nowhere.npy"),
         ({"--garment-region": "nowhere.png"}, "Mask file not found: nowhere.png"),
     ],
-    ids=["missing garment", "missing mask", "snapshot past the end", "negative steps", "missing garment pose",
-         "missing garment region"],
+    ids=[
+        "missing garment",
+        "missing mask",
+        "snapshot past the end",
+        "negative steps",
+        "missing garment pose",
+        "missing garment region",
+    ],
 )
 def test_bad_arguments_exit_2_with_one_line(files, tmp_path, capsys, change, message):
     folder, _ = files
@@ -115,7 +135,9 @@ def test_auto_loss_falls_back_to_l1_without_vgg_weights(files, tmp_path, capsys)
                           "--pose", folder / "bob_pose.npy", "--region", "upper", "--steps", 1, "--snapshots", "1",
                           "--vgg-weights", tmp_path / "no_vgg19.h5", "-o", tmp_path / "out")  # fmt: skip
     assert code == 0, captured.err
-    assert "using the pixel L1 loss instead" in captured.out and "l1 loss without the color term, 1 steps" in captured.out
+    assert (
+        "using the pixel L1 loss instead" in captured.out and "l1 loss without the color term, 1 steps" in captured.out
+    )
 
 
 @pytest.mark.parametrize("flag, name", [("--garment-pose", "alice_pose.npy"), ("--garment-region", "alice_top.png")])
@@ -137,9 +159,15 @@ def test_bad_garment_region_exits_2_before_the_model_loads(files, tmp_path, caps
     folder, _ = files
     Image.fromarray(np.zeros((64, 44), np.uint8)).save(tmp_path / "empty.png")
     cases = [
-        (("--region", "upper", "--garment-region", tmp_path / "empty.png"), "Expected a non-empty `--garment-region mask`"),
-        (("--region", folder / "top.png", "--garment-pose", folder / "alice_pose.npy"), "give the garment image's region as --garment-region"),
-    ]  # fmt: skip
+        (
+            ("--region", "upper", "--garment-region", tmp_path / "empty.png"),
+            "Expected a non-empty `--garment-region mask`",
+        ),
+        (
+            ("--region", folder / "top.png", "--garment-pose", folder / "alice_pose.npy"),
+            "give the garment image's region as --garment-region",
+        ),
+    ]
     for extra, message in cases:
         code, captured = _run(capsys, "--garment", folder / "alice.png", "--person", folder / "bob.png",
                               "--pose", folder / "bob_pose.npy", *extra, "--model", tmp_path / "no_model.keras",

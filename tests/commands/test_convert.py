@@ -1,9 +1,8 @@
 import json
 
-import numpy as np
-import pytest
-
 import keras
+import numpy as np
+
 from keras_nted.cli import main
 from keras_nted.models import NTEDGenerator
 from tests.helpers import fixture_meta
@@ -18,8 +17,18 @@ def test_convert_to_keras_and_weights_reproduces_the_fixture(tiny_fixture, tmp_p
     config = tmp_path / "tiny.json"
     meta = fixture_meta(tiny_fixture)
     config.write_text(json.dumps({"gen": {"param": meta["gen_param"]}, "dis": {"param": meta["dis_param"]}}))
-    code = main(["convert", str(checkpoint), "--config", str(config), "-o", str(tmp_path / "g.keras"),
-                 "--discriminator-output", str(tmp_path / "d.weights.h5")])
+    code = main(
+        [
+            "convert",
+            str(checkpoint),
+            "--config",
+            str(config),
+            "-o",
+            str(tmp_path / "g.keras"),
+            "--discriminator-output",
+            str(tmp_path / "d.weights.h5"),
+        ]
+    )
     assert code == 0
     assert "generator (81,601 parameters)" in capsys.readouterr().out
     generator = keras.saving.load_model(tmp_path / "g.keras")
@@ -35,7 +44,9 @@ def test_convert_to_keras_and_weights_reproduces_the_fixture(tiny_fixture, tmp_p
 
 
 def test_convert_errors_are_one_line(tiny_fixture, tmp_path, capsys):
-    assert main(["convert", str(tmp_path / "missing.pt"), "--preset", "nted_tiny", "-o", str(tmp_path / "g.keras")]) == 2
+    assert (
+        main(["convert", str(tmp_path / "missing.pt"), "--preset", "nted_tiny", "-o", str(tmp_path / "g.keras")]) == 2
+    )
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "Checkpoint file not found" in err
     checkpoint = tmp_path / "released.npz"

@@ -70,12 +70,25 @@ def test_pose_txt_one_reference_many_poses_with_strips(tmp_path, capsys, tiny_ge
         skeletons.append(render_skeleton(keypoints, MODEL_SIZE, frame="deepfashion"))
     out = tmp_path / "out"
     code, captured = _run(
-        capsys, "--model", tiny_generator_path, "--reference", reference, "--pose", *poses, "-o", out, "--strip",
-        "--batch-size", 2,
+        capsys,
+        "--model",
+        tiny_generator_path,
+        "--reference",
+        reference,
+        "--pose",
+        *poses,
+        "-o",
+        out,
+        "--strip",
+        "--batch-size",
+        2,
     )
     assert code == 0, captured.err
     assert sorted(p.name for p in out.iterdir()) == [
-        "alice_2_pose_a_strip.png", "alice_2_pose_a_vis.png", "alice_2_pose_b_strip.png", "alice_2_pose_b_vis.png",
+        "alice_2_pose_a_strip.png",
+        "alice_2_pose_a_vis.png",
+        "alice_2_pose_b_strip.png",
+        "alice_2_pose_b_vis.png",
     ]
     assert f"2 images and 2 strips (64x44) -> {out}" in captured.out
     expected = _expected(generator, [_reference_input(reference)] * 2, skeletons)

@@ -32,8 +32,23 @@ def _tensorboard_tags(folder):
 
 def _train(out, *extra):
     return main(
-        ["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--batch-size", "1", "--steps-per-epoch", "2",
-         "--gan-start-step", "100", "--quiet", "-o", str(out), *extra]
+        [
+            "train",
+            "--preset",
+            "nted_tiny",
+            "--vgg-weights",
+            "none",
+            "--batch-size",
+            "1",
+            "--steps-per-epoch",
+            "2",
+            "--gan-start-step",
+            "100",
+            "--quiet",
+            "-o",
+            str(out),
+            *extra,
+        ]
     )
 
 
@@ -49,8 +64,13 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     assert record["loss"]["weight_perceptual"] == 0.0
     # TensorBoard: every loss term and both optimizers' learning rates, per epoch.
     tags = _tensorboard_tags(out / "logs" / "train")
-    assert {"epoch_l1", "epoch_attention", "epoch_loss", "epoch_learning_rate_generator_adam",
-            "epoch_learning_rate_discriminator_adam"} <= tags, tags
+    assert {
+        "epoch_l1",
+        "epoch_attention",
+        "epoch_loss",
+        "epoch_learning_rate_generator_adam",
+        "epoch_learning_rate_discriminator_adam",
+    } <= tags, tags
     capsys.readouterr()
 
     # Refused before anything is written: another process training into the folder, and the
@@ -65,8 +85,11 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
         assert _train(out, "--epochs", "2") == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and f"{out} is in use by pid " in err, err
-    for changed, field in ((["--seed", "4"], "seed: 0 then, 4 now"), (["--batch-size", "2"], "batch_size: 1 then, 2 now"),
-                           (["--weight-attention", "3"], "loss_overrides")):
+    for changed, field in (
+        (["--seed", "4"], "seed: 0 then, 4 now"),
+        (["--batch-size", "2"], "batch_size: 1 then, 2 now"),
+        (["--weight-attention", "3"], "loss_overrides"),
+    ):
         assert _train(out, "--epochs", "2", *changed) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and field in err and "train into a new --output" in err, err
@@ -118,8 +141,15 @@ def test_bad_input_is_one_line(tmp_path, capsys, args, message):
 
 @pytest.mark.parametrize(
     "flag, value",
-    [("--learning-rate", "nan"), ("--learning-rate", "-1"), ("--learning-rate", "inf"), ("--weight-l1", "nan"),
-     ("--weight-perceptual", "-0.5"), ("--weight-gan", "inf"), ("--weight-ssim", "-inf")],
+    [
+        ("--learning-rate", "nan"),
+        ("--learning-rate", "-1"),
+        ("--learning-rate", "inf"),
+        ("--weight-l1", "nan"),
+        ("--weight-perceptual", "-0.5"),
+        ("--weight-gan", "inf"),
+        ("--weight-ssim", "-inf"),
+    ],
 )
 def test_bad_numbers_exit_2_before_anything_is_built(tmp_path, capsys, monkeypatch, flag, value):
     import keras_nted.training.run
@@ -140,9 +170,12 @@ def test_bad_numbers_exit_2_before_anything_is_built(tmp_path, capsys, monkeypat
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"learning_rate": float("nan")}, "learning_rate=nan"), ({"learning_rate": -1.0}, "learning_rate=-1.0"),
-     ({"loss_weights": {"weight_face": float("inf")}}, "weight_face=inf"),
-     ({"loss_weights": {"weight_attention": -2.0, "gan_start_step": -1}}, "weight_attention=-2.0")],
+    [
+        ({"learning_rate": float("nan")}, "learning_rate=nan"),
+        ({"learning_rate": -1.0}, "learning_rate=-1.0"),
+        ({"loss_weights": {"weight_face": float("inf")}}, "weight_face=inf"),
+        ({"loss_weights": {"weight_attention": -2.0, "gan_start_step": -1}}, "weight_attention=-2.0"),
+    ],
 )
 def test_train_refuses_bad_numbers_before_building(tmp_path, monkeypatch, kwargs, message):
     import keras_nted.training.run
@@ -157,7 +190,12 @@ def test_learning_rate_schedule_holds_then_decays_to_zero():
     from keras_nted.training import learning_rate_schedule
 
     schedule = learning_rate_schedule(0.002, total_steps=100, decay_steps=40)
-    assert schedule["record"] == {"kind": "hold_then_cosine", "learning_rate": 0.002, "hold_steps": 60, "decay_steps": 40}
+    assert schedule["record"] == {
+        "kind": "hold_then_cosine",
+        "learning_rate": 0.002,
+        "hold_steps": 60,
+        "decay_steps": 40,
+    }
     rate = schedule["schedule"]
     values = [float(rate(step)) for step in (0, 30, 60, 80, 100, 150)]
     np.testing.assert_allclose(values, [0.002, 0.002, 0.002, 0.001, 0.0, 0.0], atol=1e-9)
@@ -171,8 +209,16 @@ def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_pa
     from keras_nted.training import train
 
     out = tmp_path / "run"
-    gan = train(out, preset="nted_tiny", batch_size=1, epochs=1, steps_per_epoch=2, lr_decay_steps=1,
-                loss_weights={"weight_l1": 10.0, "gan_start_step": 100}, verbose=0)
+    gan = train(
+        out,
+        preset="nted_tiny",
+        batch_size=1,
+        epochs=1,
+        steps_per_epoch=2,
+        lr_decay_steps=1,
+        loss_weights={"weight_l1": 10.0, "gan_start_step": 100},
+        verbose=0,
+    )
     assert int(gan.generator_optimizer.iterations.value) == 2
     assert float(gan.generator_optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # decayed
     assert float(gan.discriminator_optimizer.learning_rate) == pytest.approx(0.001882)  # unchanged

@@ -89,7 +89,9 @@ def test_killed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     assert any(k["how"] == "kill" and k["during_write"] for k in kills), kills  # killed inside a write
     # A signal can arrive just as the run ends by itself (exit 0, every step checkpointed).
     finished = [k["code"] == 0 and k["after"][-1:] == [STEPS] for k in kills]
-    assert all(done or k["code"] == (-signal.SIGKILL if k["how"] == "kill" else 130) for k, done in zip(kills, finished)), kills
+    assert all(
+        done or k["code"] == (-signal.SIGKILL if k["how"] == "kill" else 130) for k, done in zip(kills, finished)
+    ), kills
     assert not [p for p in (out / "backup").iterdir() if ".tmp" in p.name]
     assert _checkpoint_steps(out / "backup")[-1] == _checkpoint_steps(reference / "backup")[-1] == STEPS
     assert json.loads((out / "time.json").read_text())["step"] == STEPS
@@ -97,6 +99,8 @@ def test_killed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     name = f"step_{STEPS:09d}.weights.h5"
     expected, got = _arrays(reference / "backup" / name), _arrays(out / "backup" / name)
     assert expected.keys() == got.keys()
-    difference = max(float(np.max(np.abs(expected[k].astype("float64") - got[k]))) for k in expected if expected[k].size)
+    difference = max(
+        float(np.max(np.abs(expected[k].astype("float64") - got[k]))) for k in expected if expected[k].size
+    )
     print(f"max difference after {len(kills)} kills: {difference}")
     assert difference == 0.0

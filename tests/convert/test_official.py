@@ -102,7 +102,9 @@ def test_missing_unexpected_and_mis_shaped_keys_are_listed(tiny_fixture):
     with pytest.raises(ValueError, match=r"unexpected keys \(1\): target_image_renderer.convs.9"):
         load_official_generator(unexpected, config)
     other = dict(config, channels={"16": 32, "32": 24, "64": 8})
-    with pytest.raises(ValueError, match=r"mis-shaped keys .*reference_encoder.first.conv.weight: checkpoint \(16, 3, 1, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"mis-shaped keys .*reference_encoder.first.conv.weight: checkpoint \(16, 3, 1, 1\)"
+    ):
         load_official_generator(weights, other)
 
 

@@ -10,10 +10,10 @@ from keras_nted.data import DeepFashionDataset
 from keras_nted.data import deepfashion
 from keras_nted.data import deepfashion_to_pixels
 from keras_nted.data import face_center
+from keras_nted.data import mannequin
 from keras_nted.data import read_pairs_file
 from keras_nted.data import read_pose_file
 from keras_nted.data import render_skeleton
-from keras_nted.data import mannequin
 from keras_nted.data.mannequin import Garment
 from keras_nted.data.mannequin import MannequinDataset
 from keras_nted.data.mannequin import make_identity

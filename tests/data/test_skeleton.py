@@ -169,7 +169,10 @@ def test_rejects_bad_arguments(kwargs, match):
 
 
 def test_openpose_tables_have_one_home():
-    """`data.skeleton` and `data.keypoints` re-export the leaf `utils.openpose` tables (which the in-graph renderer reads)."""
+    """`data.skeleton` and `data.keypoints` re-export the leaf `utils.openpose` tables.
+
+    (The in-graph renderer reads them from there.)
+    """
     from keras_nted.data import keypoints
     from keras_nted.utils import openpose
 

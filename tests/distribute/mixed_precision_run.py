@@ -16,8 +16,8 @@ from keras_nted import distribute
 distribute.split_host_cpu(2)  # before anything touches a device
 
 import keras  # noqa: E402
-
 from data_parallel_run import Batches  # noqa: E402
+
 from keras_nted.backend.distribution import num_replicas  # noqa: E402
 from keras_nted.backend.distribution import to_host  # noqa: E402
 from keras_nted.models import NTEDGAN  # noqa: E402

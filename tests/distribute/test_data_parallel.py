@@ -16,9 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BACKEND = keras.backend.backend()
 
-needs_fit_distribution = pytest.mark.skipif(
-    BACKEND == "torch", reason="Keras has no distribution API for fit on torch"
-)
+needs_fit_distribution = pytest.mark.skipif(BACKEND == "torch", reason="Keras has no distribution API for fit on torch")
 
 # Measured after 3 reconstruction steps (SGD 5e-4, 2 CPU devices vs 1): JAX 1.5e-8, TF 8.5e-7:
 # the same math, only the order of float sums differs.
@@ -67,7 +65,9 @@ def test_gan_and_r1_phases_train_close_to_one_device(runs):
         # tf.function of a MirroredStrategy step traces the step once per replica).
         replicas = 2 if BACKEND == "tensorflow" and name == "parallel" else 1
         assert runs[f"{name}_traced"].tolist() == [phase for phase in (0, 2, 3) for _ in range(replicas)]
-    floats = [k[len("parallel_final_"):] for k in runs if k.startswith("parallel_final_") and runs[k].dtype.kind == "f"]
+    floats = [
+        k[len("parallel_final_") :] for k in runs if k.startswith("parallel_final_") and runs[k].dtype.kind == "f"
+    ]
     moved = max(np.abs(runs[f"parallel_final_{i}"] - runs[f"parallel_recon_{i}"]).max() for i in floats)
     assert moved > 5 * GAN_TOLERANCE[BACKEND]  # the GAN steps changed the weights
     assert runs["final_difference"] <= GAN_TOLERANCE[BACKEND]

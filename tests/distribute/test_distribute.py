@@ -104,4 +104,3 @@ def test_train_data_parallel_on_torch_is_a_one_line_error(tmp_path, capsys):
     assert code == 2
     assert "KERAS_BACKEND=jax" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
-

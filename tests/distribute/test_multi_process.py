@@ -44,9 +44,7 @@ def wait(processes, timeout=300):
         assert p.returncode == 0, output[-6000:]
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime"
-)
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime")
 @pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
     gan = NTEDGAN(

@@ -148,12 +148,14 @@ def test_bad_requests_are_rejected_with_clear_messages(clients):
     errors = {k[len("error_") :]: str(v) for k, v in clients["arrays"].items() if k.startswith("error_")}
     assert "expected to be a uint8 tensor but is a float tensor" in errors["float_reference"]
     assert "expected to be a float tensor but is a uint8 tensor" in errors["uint8_skeleton"]
-    assert "Shape of tensor reference_image [1,32,44,3] is not compatible with expected shape [?,64,44,3]" in (
-        errors["small_reference"]
+    assert (
+        "Shape of tensor reference_image [1,32,44,3] is not compatible with expected shape [?,64,44,3]"
+        in (errors["small_reference"])
     )
     assert "Shape of tensor keypoints [1,17,2] is not compatible with expected shape [?,18,2]" in errors["17_keypoints"]
-    assert "Shape of tensor skeleton [1,64,44,18] is not compatible with expected shape [?,64,44,20]" in (
-        errors["18_channel_skeleton"]
+    assert (
+        "Shape of tensor skeleton [1,64,44,18] is not compatible with expected shape [?,64,44,20]"
+        in (errors["18_channel_skeleton"])
     )
 
 

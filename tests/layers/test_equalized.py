@@ -13,7 +13,6 @@ from keras_nted.layers import EqualizedDense
 from keras_nted.layers import FusedLeakyReLU
 from tests.layers.harness import run_layer_test
 
-
 # Weight shapes repeat across tests/layers on purpose: on JAX every new shape of a randomly
 # initialised weight compiles a random-number kernel (about a second of CPU each).
 IN_CHANNELS = 8
@@ -35,8 +34,14 @@ def _leaky_relu_gain(x, slope=0.2):
     "kernel_size,padding,strides,use_bias",
     # Every padding x stride pair, bias on and off, both kernel sizes the models use (kept few:
     # each new shape is a compilation on JAX).
-    [(3, "same", 1, True), (3, "same", 2, False), (3, "valid", 1, False), (3, "valid", 2, True),
-     (1, "same", 1, False), (1, "valid", 2, True)],
+    [
+        (3, "same", 1, True),
+        (3, "same", 2, False),
+        (3, "valid", 1, False),
+        (3, "valid", 2, True),
+        (1, "same", 1, False),
+        (1, "valid", 2, True),
+    ],
 )
 def test_conv2d_equals_keras_conv2d_with_scaled_kernel(kernel_size, padding, strides, use_bias):
     x = np.random.default_rng(0).normal(size=(2, 9, 6, IN_CHANNELS)).astype("float32")
@@ -150,8 +155,13 @@ def test_fused_leaky_relu_equals_numpy():
     "layer_cls,init_kwargs,input_shape,output_shape,num_weights",
     [
         (EqualizedConv2D, {"filters": 4, "kernel_size": 3, "padding": "same"}, (2, 5, 4, 8), (2, 5, 4, 4), 2),
-        (EqualizedConv2D, {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid", "use_bias": False},
-         (2, 7, 6, 8), (2, 3, 2, 4), 1),
+        (
+            EqualizedConv2D,
+            {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "valid", "use_bias": False},
+            (2, 7, 6, 8),
+            (2, 3, 2, 4),
+            1,
+        ),
         (EqualizedConv2DTranspose, {"filters": 6, "kernel_size": 3}, (2, 3, 4, 8), (2, 7, 9, 6), 1),
         (EqualizedDense, {"units": 4, "lr_multiplier": 0.1, "activation": "fused_lrelu"}, (2, 8), (2, 4), 2),
         (FusedLeakyReLU, {}, (2, 3, 4, 5), (2, 3, 4, 5), 1),
@@ -185,8 +195,17 @@ def test_layer_harness(layer_cls, init_kwargs, input_shape, output_shape, num_we
         lambda: EqualizedDense(4, lr_multiplier=0),
     ],
     ids=[
-        "conv_filters_0", "conv_kernel_float", "conv_filters_bool", "conv_strides_0", "conv_padding",
-        "convT_filters", "convT_kernel", "convT_strides", "dense_units", "dense_activation", "dense_lr",
+        "conv_filters_0",
+        "conv_kernel_float",
+        "conv_filters_bool",
+        "conv_strides_0",
+        "conv_padding",
+        "convT_filters",
+        "convT_kernel",
+        "convT_strides",
+        "dense_units",
+        "dense_activation",
+        "dense_lr",
     ],
 )
 def test_invalid_arguments_raise(make):

