@@ -3,7 +3,7 @@
 For every preset and batch size this builds `NTEDGenerator.from_preset(preset)`, times
 `model.predict_on_batch([reference, skeleton])` (median and best of `--repeats` calls after
 `--warmup` calls) and converts it to images/s and to achieved GFLOP/s with the released
-model's multiply-add count (spec §10: 91.05 G per 256x176 pair, 134.87 G per 512x352 pair;
+model's multiply-add count (counted on the released modules: 91.05 G per 256x176 pair, 134.87 G per 512x352 pair;
 other presets: counted from the layers' shapes; 1 MAC = 2 FLOPs).
 
 `predict_on_batch` is what a user gets: on JAX a `jax.jit`-compiled predict step; on
@@ -43,7 +43,7 @@ from benchmark_utils import peak_rss_mib
 from train_step import device
 from train_step import model_macs
 
-# Multiply-adds per (reference, skeleton) pair, from the released model (spec §10).
+# Multiply-adds per (reference, skeleton) pair, from the released model (counted on its modules).
 MACS_PER_PAIR = {"nted_fashion_256": 91.05e9, "nted_fashion_512": 134.87e9}
 GOAL_RATIO = 1.3
 BACKENDS = ("tensorflow", "jax", "torch")

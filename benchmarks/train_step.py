@@ -34,7 +34,7 @@ from benchmark_utils import peak_rss_mib  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 GOAL_FLOOR = 2.5
-# Generator multiply-adds per image (spec §10) and discriminator multiply-adds per image.
+# Generator multiply-adds per image (counted on the released modules) and discriminator multiply-adds per image.
 GENERATOR_MACS = {"nted_fashion_256": 91.05e9}
 DISCRIMINATOR_MACS = {"nted_fashion_256": 32.29e9}
 VGG_LAYERS = [

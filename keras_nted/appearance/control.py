@@ -13,9 +13,6 @@ from keras import ops
 
 from keras_nted.appearance.blend import as_parts
 from keras_nted.appearance.blend import interpolate_textures
-from keras_nted.appearance.deprecation import RenamedKeyDict
-from keras_nted.appearance.deprecation import renamed_argument
-from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
 from keras_nted.appearance.objective import DEFAULT_WEIGHTS
@@ -29,6 +26,9 @@ from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (
 from keras_nted.appearance.parts import as_batch
 from keras_nted.appearance.result import AppearanceResult
 from keras_nted.backend import autodiff
+from keras_nted.utils.deprecation import RenamedKeyDict
+from keras_nted.utils.deprecation import renamed_argument
+from keras_nted.utils.deprecation import warn_renamed
 from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_number
 

@@ -9,10 +9,10 @@ import numpy as np
 from keras import ops
 
 from keras_nted.appearance.blend import interpolate_textures
-from keras_nted.appearance.deprecation import warn_renamed
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import mask_select
 from keras_nted.appearance.masks import masked_mean_probabilities
+from keras_nted.utils.deprecation import warn_renamed
 
 LOSSES = ("perceptual", "l1")
 # (maintain, edit, color) weights per loss. Maintain and edit are the release's: its total is

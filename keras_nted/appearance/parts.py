@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.appearance.deprecation import warn_renamed
+from keras_nted.utils.deprecation import warn_renamed
 
 # The first renderer layer reads the skeleton encoder's output (the released generator's
 # decoder takes the skeleton features at 16 x W/16).

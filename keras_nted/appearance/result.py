@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from keras_nted.appearance.deprecation import RENAMED_KEYS
+from keras_nted.utils.deprecation import RENAMED_KEYS
 
 
 @dataclasses.dataclass
