@@ -19,7 +19,7 @@ def test_upper_garment_moves(shipped_parts, garment, person):
     scores = appearance_scores(result.image, pair)
     assert scores["inside_margin"] > 0.05, scores
     assert scores["outside_margin"] > 0.05, scores
-    assert scores["inside_colour_margin"] > 0.05, scores
+    assert scores["inside_color_margin"] > 0.05, scores
     # the edit, not the model's blur, moves the region: it gains over the person merely
     # re-rendered (measured: +0.32 and +0.04; the blur alone puts 5 -> 55 at +0.12)
     assert scores["inside_margin"] > appearance_scores(result.person_render, pair)["inside_margin"] + 0.03
