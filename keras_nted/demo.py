@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_nted.files import write_png
 from keras_nted.generation import run_generator
+from keras_nted.models.preset_io import builtin_weights_path
 from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
@@ -17,9 +18,12 @@ _POSE_IDENTITY_OFFSET = 50
 
 
 def shipped_model_path():
-    """`saved_models/nted_mannequin_64.keras` of the repository this package runs from."""
-    # keras_nted/demo.py -> the repository root (the package is installed editable).
-    return pathlib.Path(__file__).resolve().parents[1] / "saved_models" / SHIPPED_MODEL
+    """The shipped mannequin generator: the weights of the preset `nted_mannequin_64`, in the package.
+
+    The `.keras` file is package data (`keras_nted/models/preset_files/`), so an installed
+    wheel has it too; the repository's `saved_models/nted_mannequin_64.keras` links to it.
+    """
+    return builtin_weights_path("nted_mannequin_64")
 
 
 def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):

@@ -4,5 +4,6 @@ from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.gan import NTEDGAN
 from keras_nted.models.gan import OptimizerGroup
 from keras_nted.models.generator import NTEDGenerator
+from keras_nted.models.preset_io import list_presets
 from keras_nted.models.presets import PRESETS
 from keras_nted.models.presets import get_preset

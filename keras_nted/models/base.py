@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from keras_nted.models.presets import get_preset
+from keras_nted.models import preset_io
 
 
 def log2_size(size):
@@ -30,6 +30,7 @@ class PresetNetwork:
 
     preset_section = None
     config_args = ()
+    presets = preset_io.PresetListing()
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
@@ -47,7 +48,50 @@ class PresetNetwork:
         return cls(**config)
 
     @classmethod
-    def from_preset(cls, preset, image_width=None, **kwargs):
-        """Build from a preset name (`nted_tiny`, `nted_fashion_256`, `nted_fashion_512`, ...)."""
-        config = get_preset(preset)[cls.preset_section]
-        return cls(**config, image_width=image_width, **kwargs)
+    def from_preset(cls, preset, image_width=None, load_weights=True, **kwargs):
+        """Build from a preset: a built-in name, a `save_to_preset` directory or an `hf://` handle.
+
+        Built-in names (`keras_nted.models.list_presets()`): `nted_mannequin_64` has trained
+        generator weights, bundled with the package; `nted_tiny`, `nted_fashion_256` and
+        `nted_fashion_512` are configs only, so the model gets random weights and
+        `load_weights` has nothing to load (the released weights come from
+        `keras-nted convert`). A directory or handle gives both config and weights.
+
+        Args:
+            preset: a built-in name, a directory written by `save_to_preset`, or a handle
+                that Keras resolves (`hf://owner/name`; needs `huggingface_hub` and a network).
+            image_width: input width (default `size * 11 / 16`); for a directory or handle,
+                `None` keeps the saved width.
+            load_weights: load the preset's weights where it has some; `False`: the config
+                only, with random weights.
+            **kwargs: constructor arguments that replace the preset's (`name`, `dtype`, ...).
+
+        Raises:
+            ValueError: for an unknown name, a directory not holding this class, a handle
+                that cannot be resolved (offline, say), naming it.
+
+        Example:
+        >>> generator = NTEDGenerator.from_preset("nted_mannequin_64")
+        >>> generator.save_to_preset("/tmp/my_preset")  # doctest: +SKIP
+        >>> NTEDGenerator.from_preset("/tmp/my_preset")  # doctest: +SKIP
+        """
+        overrides = dict(kwargs, **({} if image_width is None else {"image_width": image_width}))
+
+        def build(config):
+            return cls(**config[cls.preset_section], image_width=image_width, **kwargs)
+
+        return preset_io.from_preset(cls, preset, load_weights, build, overrides)
+
+    def save_to_preset(self, preset_dir):
+        """Write config, weights, metadata and a model card (`README.md`) to the directory `preset_dir`.
+
+        `from_preset(preset_dir)` reads it back on any backend, and so does
+        `keras.saving.load_model(preset_dir)`.
+
+        Returns:
+            The directory, as a `pathlib.Path`.
+
+        Example:
+        >>> NTEDGenerator.from_preset("nted_tiny").save_to_preset("/tmp/nted_tiny")  # doctest: +SKIP
+        """
+        return preset_io.save_preset(self, preset_dir)

@@ -19,6 +19,7 @@ from keras_nted.losses.attention import attention_reconstruction_loss
 from keras_nted.losses.face import FaceLoss
 from keras_nted.losses.perceptual import PerceptualLoss
 from keras_nted.losses.ssim import ssim_loss
+from keras_nted.models import preset_io
 from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
@@ -29,7 +30,6 @@ from keras_nted.models.optimizers import OptimizerGroup
 from keras_nted.models.optimizers import default_optimizers
 from keras_nted.models.optimizers import loss_scaled
 from keras_nted.models.optimizers import scaled_loss
-from keras_nted.models.presets import get_preset
 from keras_nted.models.resume import OneRun
 from keras_nted.models.resume import SkipBatches
 from keras_nted.utils.validation import check_int
@@ -159,21 +159,33 @@ class NTEDGAN(keras.Model):
         self._variants = {}
         self.built = True
 
+    presets = preset_io.PresetListing()
+
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_preset(cls, preset, vgg_weights="imagenet", image_width=None, face_loss=True, **kwargs):
+    def from_preset(cls, preset, vgg_weights="imagenet", image_width=None, face_loss=True, load_weights=True, **kwargs):
         """Generator, discriminator and losses of a preset with its released training defaults.
 
         Args:
-            preset: `nted_tiny`, `nted_fashion_256` or `nted_fashion_512`.
+            preset: a built-in name (`keras_nted.models.list_presets()`), a directory written by
+                `save_to_preset`, or an `hf://` handle (config and weights from the preset;
+                `vgg_weights`, `image_width` and `face_loss` then do not apply).
             vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
                 local `.h5` / `.pth` file, `"random"` (random weights: benchmarks and tests),
                 or `None`: no loss network (no perceptual or face term; plain L1 with
                 weight 10 reconstructs unless `compile` is given another `weight_l1`).
             image_width: input width (default `size * 11 / 16`).
             face_loss: include the face term.
+            load_weights: load the preset's weights where it has some (`nted_mannequin_64`:
+                its trained generator, into `generator` and `ema_generator`; the other
+                built-in names are configs only, random weights).
         """
-        return cls.from_model_config(get_preset(preset), vgg_weights, image_width, face_loss, **kwargs)
+        build = lambda config: cls.from_model_config(config, vgg_weights, image_width, face_loss, **kwargs)  # noqa: E731
+        return preset_io.from_preset(cls, preset, load_weights, build, kwargs)
+
+    def save_to_preset(self, preset_dir):
+        """Write config, weights (loss networks included), metadata and a model card to `preset_dir`."""
+        return preset_io.save_preset(self, preset_dir)
 
     @classmethod
     def from_model_config(cls, config, vgg_weights="imagenet", image_width=None, face_loss=True, **kwargs):

@@ -1,7 +1,9 @@
 """Named configurations, in the released YAML's `gen.param` / `dis.param` form.
 
 Dict keys are resolutions (ints; the released YAML's string keys are accepted too);
-`False` disables NTED at that level. A preset's `training` section holds every setting of
+`False` disables NTED at that level. A preset's `weights`, where it has one,
+names the generator `.keras` file bundled with the package (`keras_nted.models.preset_io`).
+A preset's `training` section holds every setting of
 `keras_nted.models.loss_settings.LOSS_TABLE` (`preset_training`) and the loss networks' settings.
 """
 
@@ -54,9 +56,11 @@ PRESETS = {
     },
     "nted_mannequin_64": {
         "description": (
-            "The shipped 64x44 mannequin model (saved_models/nted_mannequin_64.keras): small enough to "
-            "train on a 2-core CPU in under an hour, without VGG19 (L1 + attention loss, GAN off)."
+            "The shipped 64x44 mannequin model, trained (generator weights; saved_models/nted_mannequin_64.md): "
+            "small enough to train on a 2-core CPU in under an hour, without VGG19 (L1 + attention loss, GAN off)."
         ),
+        # The trained EMA generator, bundled with the package (keras_nted/models/preset_files/).
+        "weights": "nted_mannequin_64.keras",
         "image_size": (64, 44),
         "generator": {
             "size": 64,
