@@ -228,6 +228,8 @@ class PoseTransferPreprocessor:
 
     def _keypoints(self, keypoints, keypoints_frame, person):
         """`[(keypoints, frame)]`: files read (frame by file type unless given), arrays in the given frame."""
+        if isinstance(keypoints, (list, tuple)) and not any(_is_path(k) for k in keypoints):
+            keypoints = np.asarray(keypoints, "float64")  # nested lists: one pose or a batch, by shape
         items = []
         for i, item in enumerate(_as_list(keypoints, 2, "keypoints")):
             if _is_path(item):

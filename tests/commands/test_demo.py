@@ -1,6 +1,12 @@
 import cv2
+import numpy as np
 
 from keras_nted.cli import main
+from keras_nted.demo import demo_batch
+from keras_nted.demo import write_demo
+from keras_nted.models.generator import load_generator
+from keras_nted.models.pose_transfer import run_generator
+from keras_nted.utils.images import to_uint8
 
 
 def test_demo_writes_the_grid(tiny_generator_path, tmp_path, capsys):
@@ -27,3 +33,20 @@ def test_demo_missing_model(tmp_path, capsys):
     assert main(["demo", "--model", str(tmp_path / "none.keras"), "-o", str(tmp_path / "demo")]) != 0
     err = capsys.readouterr().err
     assert "Model file not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_results_grid_below_its_header_is_the_generator_output(tiny_generator_path, tmp_path):
+    """The header is added above; every cell below is what the generator makes, unscaled in value."""
+    generator = load_generator(tiny_generator_path)
+    write_demo(generator, tmp_path, num_identities=2, num_poses=3)
+    grid = cv2.imread(str(tmp_path / "results.png"))[..., ::-1]
+    grid = grid[grid.shape[0] - 2 * (3 * 64 + 2 * 2) :][::2, ::2]  # below the header, back to 1x
+    batch = demo_batch((64, 44), num_identities=2, num_poses=3)
+    sources = np.repeat(batch["source_image"], 3, axis=0)
+    skeletons = np.tile(batch["target_skeleton"], (2, 1, 1, 1))
+    expected = to_uint8(run_generator(generator, sources, skeletons)["image"]).reshape(2, 3, 64, 44, 3)
+    for i in range(2):
+        row = grid[(i + 1) * 66 : (i + 1) * 66 + 64]
+        np.testing.assert_array_equal(row[:, :44], to_uint8(batch["source_image"][i]))
+        for j in range(3):
+            np.testing.assert_array_equal(row[:, (j + 1) * 44 : (j + 2) * 44], expected[i, j])
