@@ -5,9 +5,10 @@ import pathlib
 import numpy as np
 
 from keras_nted.files import write_png
-from keras_nted.generation import run_generator
+from keras_nted.models.pose_transfer import PoseTransfer
 from keras_nted.models.preset_io import builtin_weights_path
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import label_columns
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
 from keras_nted.visualize import stack_rows
@@ -35,7 +36,9 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     Returns:
         A dict of numpy arrays: `source_image` `(n, H, W, 3)`, `target_skeleton`
         `(p, H, W, 20)`, and `target_image` `(n, p, H, W, 3)` (each identity rendered in
-        each target pose: the ground truth), all as the data sets give them.
+        each target pose: the ground truth), all as the data sets give them; and the same
+        inputs as a `PoseTransfer` takes them: `source_pixels` `(n, H, W, 3)` uint8 and
+        `target_keypoints` `(p, 18, 2)` in the `"pixels"` frame of `image_size`.
     """
     from keras_nted.data.deepfashion import images_to_unit_range
     from keras_nted.data.mannequin import MannequinDataset
@@ -48,6 +51,8 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     poses = [data.pose((_POSE_IDENTITY_OFFSET + j) % data.num_identities, 1) for j in range(num_poses)]
     targets = [[render(identity, pose)[0] for pose in poses] for identity in identities]
     return {
+        "source_pixels": np.stack(references),
+        "target_keypoints": np.stack([np.asarray(p.keypoints, "float64") for p in poses]),
         "source_image": images_to_unit_range(np.stack(references)),
         "target_skeleton": np.stack([render_skeleton(p.keypoints, image_size, frame="pixels") for p in poses]),
         "target_image": images_to_unit_range(np.stack([np.stack(t) for t in targets])),
@@ -58,49 +63,71 @@ def _upscale(image, factor):
     return image if factor == 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+def _grid(batch, images, factor):
+    """The results layout, upscaled by `factor`: target skeletons on top, then per identity its
+    reference and `images[i]` (uint8), under a header naming the columns."""
+    height, width = batch["source_image"].shape[1:3]
+    blank = np.full((height, width, 3), 255, np.uint8)
+    header = np.concatenate([blank] + list(to_uint8(skeleton_picture(batch["target_skeleton"]))), axis=1)
+    rows = [header] + [
+        np.concatenate([to_uint8(batch["source_image"][i])] + list(images[i]), axis=1) for i in range(len(images))
+    ]
+    labels = ["reference"] + [f"pose {j + 1}" for j in range(len(batch["target_skeleton"]))]
+    return label_columns(_upscale(stack_rows(rows), factor), labels)
+
+
 def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     """Write `results.png`, `ground_truth.png` and `attention.png` to `output_dir`.
 
     `results.png`: the top row shows the target skeletons; below, one row per held-out
-    identity: its reference image, then the generated image in each target pose.
+    identity: its reference image, then the generated image in each target pose (made by
+    `keras_nted.models.PoseTransfer`, as `keras-nted generate` makes them).
     `ground_truth.png`: the same layout with the rendered ground truth.
     `attention.png`: per identity (first target pose) reference | target skeleton |
     generated | ground truth | one attention panel per NTED operation (the released
     `util/visualization/linear_attention.py`).
+    Every picture has a white header naming its columns.
+
+    Args:
+        generator: an `NTEDGenerator` of a mannequin size, or a `PoseTransfer` around one.
+        output_dir: the folder to write (created).
+        num_identities: held-out identities, the rows.
+        num_poses: target poses, the columns.
+        seed: the mannequin data seed.
 
     Returns:
         A dict `{description: path}` of the files written.
     """
+    task = generator if isinstance(generator, PoseTransfer) else PoseTransfer(generator)
     output_dir = pathlib.Path(output_dir)
-    height, width = generator.image_size
-    batch = demo_batch(generator.image_size, num_identities, num_poses, seed)
+    height, width = task.image_size
+    batch = demo_batch(task.image_size, num_identities, num_poses, seed)
     n, p = num_identities, num_poses
-    sources = np.repeat(batch["source_image"], p, axis=0)
-    skeletons = np.tile(batch["target_skeleton"], (n, 1, 1, 1))
-    generated = run_generator(generator, sources, skeletons)["image"].reshape(n, p, height, width, 3)
+    # Every identity in every pose, in one generator call.
+    generated = task.generate(
+        np.repeat(batch["source_pixels"], p, axis=0),
+        np.tile(batch["target_keypoints"], (n, 1, 1)),
+        keypoints_frame="pixels",
+        batch_size=n * p,
+    ).reshape(n, p, height, width, 3)
     factor = max(1, 128 // height)
-
-    blank = np.full((height, width, 3), 255, np.uint8)
-    header = np.concatenate([blank] + list(to_uint8(skeleton_picture(batch["target_skeleton"]))), axis=1)
-
-    def grid(images):
-        rows = [header] + [
-            np.concatenate([to_uint8(batch["source_image"][i])] + list(to_uint8(images[i])), axis=1) for i in range(n)
-        ]
-        return _upscale(stack_rows([r[None][0] for r in rows]), factor)
 
     written = {}
     written["results grid (top: target poses; rows: reference, then re-posed)"] = write_png(
-        output_dir / "results.png", grid(generated)
+        output_dir / "results.png", _grid(batch, generated, factor)
     )
-    written["ground truth in the same layout"] = write_png(output_dir / "ground_truth.png", grid(batch["target_image"]))
+    written["ground truth in the same layout"] = write_png(
+        output_dir / "ground_truth.png", _grid(batch, to_uint8(batch["target_image"]), factor)
+    )
     attention_batch = {
         "source_image": batch["source_image"],
         "target_skeleton": np.repeat(batch["target_skeleton"][:1], n, axis=0),
         "target_image": batch["target_image"][:, 0],
     }
-    rows, _ = sample_rows(generator, attention_batch)
+    rows, _ = sample_rows(task.generator, attention_batch)
+    num_panels = rows.shape[2] // width - 4
+    labels = ["reference", "target pose", "generated", "ground truth"] + [f"attention {k}" for k in range(num_panels)]
     written["attention (reference | skeleton | generated | ground truth | NTED attention panels)"] = write_png(
-        output_dir / "attention.png", _upscale(stack_rows(rows), factor)
+        output_dir / "attention.png", label_columns(_upscale(stack_rows(rows), factor), labels)
     )
     return written

@@ -5,10 +5,11 @@ target pose file and the output file name; `pairs_from_files` (reference and pos
 directly) and `pairs_from_pairs_file` (a released-style pairs file over a DeepFashion-layout
 root) make lists of them, and `generate` runs a generator over such a list in batches.
 
-Inputs are prepared as the released `demo.py` prepares them: the image is opened with
-PIL, converted to RGB, resized to the model's size with bilinear filtering and normalised to
-[-1, 1]; the pose is rendered as the 20-channel skeleton at the model's size. Results are
-clipped to [-1, 1] and mapped to uint8 by `(x + 1) / 2 * 255` with truncation, as released.
+The images are made by `keras_nted.models.PoseTransfer`, the task a notebook uses: its
+preprocessor prepares the inputs as the released `demo.py` does (RGB, bilinear resize to the
+model's size, [-1, 1]; the 20-channel skeleton at the model's size) and its `generate_step`
+maps the results to uint8 as released. This module adds files: reading pairs, checking every
+input before anything is written, naming and writing the results.
 """
 
 import dataclasses
@@ -17,9 +18,7 @@ import os
 
 import keras
 import numpy as np
-from PIL import Image
 
-from keras_nted.data.deepfashion import images_to_unit_range
 from keras_nted.data.deepfashion import open_image_store
 from keras_nted.data.deepfashion import output_name
 from keras_nted.data.deepfashion import pose_path
@@ -27,31 +26,23 @@ from keras_nted.data.deepfashion import read_pairs_file
 from keras_nted.data.images import decode_image
 from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
-from keras_nted.data.keypoints import MISSING
-from keras_nted.data.keypoints import checked_pose_array
-from keras_nted.data.keypoints import read_openpose_json
-from keras_nted.data.keypoints import read_pose_file
-from keras_nted.data.keypoints import validate_keypoints
-from keras_nted.data.skeleton import render_skeleton
 from keras_nted.files import write_png
+from keras_nted.models.pose_transfer import PoseTransfer
+
+# The preprocessing steps and the compiled generator call have their home with the task
+# (`keras_nted.models`); their names stay importable from here for old callers.
+from keras_nted.models.pose_transfer import run_generator  # noqa: F401
+from keras_nted.models.pose_transfer_preprocessor import DEFAULT_POSE_FRAMES  # noqa: F401
+from keras_nted.models.pose_transfer_preprocessor import default_pose_frame
+from keras_nted.models.pose_transfer_preprocessor import load_image  # noqa: F401
+from keras_nted.models.pose_transfer_preprocessor import pose_skeleton  # noqa: F401
+from keras_nted.models.pose_transfer_preprocessor import read_keypoints
+from keras_nted.models.pose_transfer_preprocessor import rescale_pixel_keypoints  # noqa: F401
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import label_columns
 
-# The coordinate frame each pose file type is in unless told otherwise.
-DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
-
-
-def run_generator(generator, reference_image, skeleton):
-    """The generator's outputs as numpy arrays, from one compiled call (`predict_on_batch`).
-
-    Compiled, not eager: on JAX an eager call of the generator is many times slower.
-    """
-
-    out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
-    return {
-        "image": np.asarray(out["image"], "float32"),
-        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
-        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
-    }
+# The column names on the strips of `generate(..., strip=True)`.
+STRIP_LABELS = ("reference", "target pose", "generated")
 
 
 class _Files:
@@ -96,108 +87,11 @@ class GenerationPair:
     person: int = None
 
 
-def default_pose_frame(path):
-    """`"deepfashion"` for a released pose `.txt`, `"pixels"` for OpenPose `.json` and `.npy`."""
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in DEFAULT_POSE_FRAMES:
-        raise ValueError(
-            f"Expected a pose file ending in {', '.join(DEFAULT_POSE_FRAMES)} (released pose .txt, "
-            f"OpenPose *_keypoints.json or an (18, 2) .npy). Received: {path}"
-        )
-    return DEFAULT_POSE_FRAMES[suffix]
-
-
-def read_keypoints(path, person=None):
-    """Reads `(18, 2)` keypoints from a pose `.txt`, an OpenPose `.json` or an `.npy` file.
-
-    The one keypoint reader of the commands: every value is checked by
-    `keras_nted.data.keypoints.validate_keypoints` (finite, within `MAX_COORDINATE`).
-
-    Args:
-        path: the pose file.
-        person: for an OpenPose `.json` with several people, the index of the one to use
-            (default: the most confident, see `read_openpose_json`).
-
-    Returns:
-        A float64 `(18, 2)` array in the file's own frame; `-1` marks a missing coordinate.
-
-    Raises:
-        FileNotFoundError: if the file does not exist.
-        ValueError: naming the file, if it is not an `(18, 2)` pose.
-    """
-    path = os.fspath(path)
-    default_pose_frame(path)  # rejects unknown file types first
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Pose file not found: {path}")
-    if path.lower().endswith(".txt"):
-        return read_pose_file(path)
-    if path.lower().endswith(".json"):
-        return read_openpose_json(path, person)
-    try:
-        array = np.load(path, allow_pickle=False)
-        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
-            array.close()
-            raise ValueError(f"it holds a {type(array).__name__}")
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
-    return checked_pose_array(array, path, "an (18, 2) array of x, y")
-
-
 def _open_image(images, path):
     """The PIL image (header read, pixels not yet decoded), with one-line errors."""
     if not images.exists(path):
         raise FileNotFoundError(f"Reference image not found: {images.name(path)}")
     return images.open(path)  # `keras_nted.data.images.open_image`: its errors name the image
-
-
-def load_image(image, image_size, name="image"):
-    """A PIL image -> `(height, width, 3)` float32 in [-1, 1] at `image_size` (bilinear resize).
-
-    Decoded by `keras_nted.data.images.decode_image` (16-bit greyscale scaled to 8 bits; a
-    truncated file is a `ValueError` naming `name`).
-    """
-    height, width = image_size
-    image = decode_image(image, name, "RGB")
-    if image.size != (width, height):
-        image = image.resize((width, height), Image.BILINEAR)
-    return images_to_unit_range(image)
-
-
-def rescale_pixel_keypoints(keypoints, image_size, pose_image_size):
-    """Pixel keypoints of an image of `pose_image_size` -> pixels of `image_size` (`-1` kept).
-
-    Args:
-        keypoints: `(18, 2)` `(x, y)` pixel coordinates, `-1` for missing ones.
-        image_size: `(height, width)` to map to (the model's).
-        pose_image_size: `(height, width)` the keypoints refer to.
-
-    Returns:
-        A float64 `(18, 2)` array.
-
-    Example:
-    >>> rescale_pixel_keypoints(np.full((18, 2), 10.0), (64, 44), (128, 88))[0].tolist()
-    [5.0, 5.0]
-    """
-    keypoints = validate_keypoints(keypoints)
-    scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
-    return np.where(keypoints == MISSING, MISSING, keypoints * scale)
-
-
-def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
-    """The 20-channel skeleton of `keypoints` at `image_size`.
-
-    Args:
-        keypoints: `(18, 2)` keypoints in `frame`.
-        frame: `"deepfashion"`, or `"pixels"` for pixel coordinates of an image of
-            `pose_image_size` (the reference image's original size), rescaled to `image_size`.
-        image_size: `(height, width)` of the model.
-        pose_image_size: `(height, width)` the pixel keypoints refer to.
-    """
-    if frame not in FRAMES:
-        raise ValueError(f"Expected a pose frame in {FRAMES}. Received: {frame!r}")
-    if frame == "pixels" and pose_image_size is not None and tuple(pose_image_size) != tuple(image_size):
-        keypoints = rescale_pixel_keypoints(keypoints, image_size, pose_image_size)
-    return render_skeleton(keypoints, image_size, frame=frame)
 
 
 def _stem(path):
@@ -333,16 +227,26 @@ def strip_path(path):
     return stem + "_strip.png"
 
 
+def _strip_picture(reference, skeleton, result):
+    """reference | target skeleton (channels 0-2) | result, under a header naming the columns."""
+    # The skeleton's own colours, exactly (the release shows it brightened, through the
+    # [-1, 1] mapping meant for images).
+    colors = np.rint(skeleton[..., :3] * 255).astype(np.uint8)
+    picture = np.concatenate([to_uint8(reference), colors, result], axis=1)
+    return label_columns(picture, STRIP_LABELS)
+
+
 def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1):
     """Runs `generator` on every pair and writes the results as PNG files.
 
     All inputs are checked first (`check_pairs`), so bad input writes nothing. Batches keep
     one shape (the last is padded), so the model is compiled once. Each result is written
     atomically as `<output_dir>/<pair.output>`; with `strip=True` also a strip next to it
-    (`<src>_2_<tgt>_strip.png`, see `strip_path`): reference | target skeleton (channels 0-2) | result.
+    (`<src>_2_<tgt>_strip.png`, see `strip_path`): reference | target skeleton (channels 0-2) |
+    result, under a white header naming the columns (`STRIP_LABELS`).
 
     Args:
-        generator: an `NTEDGenerator`.
+        generator: an `NTEDGenerator`, or a `keras_nted.models.PoseTransfer` around one.
         pairs: a list of `GenerationPair`.
         output_dir: the folder to write (created).
         batch_size: pairs per generator call.
@@ -354,40 +258,35 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
     """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
+    task = generator if isinstance(generator, PoseTransfer) else PoseTransfer(generator)
     pairs = list(pairs)
     keypoints, sizes = check_pairs(pairs)
-    image_size = tuple(generator.image_size)
     output_dir = os.fspath(output_dir)
 
     @functools.lru_cache(maxsize=2 * batch_size)
     def reference_array(images, reference):
         with _open_image(images, reference) as image:
-            return load_image(image, image_size, f"image {images.name(reference)}")
+            return task.preprocessor.reference_image(image, f"image {images.name(reference)}")[0]
 
     progress = keras.utils.Progbar(len(pairs), unit_name="image", verbose=verbose)
     written = []
+    pad_to = batch_size if len(pairs) > batch_size else None
     for start in range(0, len(pairs), batch_size):
         batch = pairs[start : start + batch_size]
         references = np.stack([reference_array(p.images, p.reference) for p in batch])
         skeletons = np.stack(
             [
-                pose_skeleton(
-                    keypoints[(p.pose, p.person)], p.pose_frame, image_size, sizes[(id(p.images), p.reference)]
+                task.preprocessor.target_skeleton(
+                    keypoints[(p.pose, p.person)], p.pose_frame, sizes[(id(p.images), p.reference)]
                 )
                 for p in batch
             ]
         )
-        pad = batch_size - len(batch) if len(pairs) > batch_size else 0
-        inputs = [np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]) if pad else x for x in (references, skeletons)]
-        results = to_uint8(run_generator(generator, *inputs)["image"][: len(batch)])
+        results = task.generate_step(references, skeletons, pad_to)
         for i, pair in enumerate(batch):
             path = os.path.join(output_dir, pair.output)
             written.append(write_png(path, results[i]))
             if strip:
-                # The skeleton's own colours, exactly (the release shows it brightened, through
-                # the [-1, 1] mapping meant for images).
-                colors = np.rint(skeletons[i][..., :3] * 255).astype(np.uint8)
-                picture = np.concatenate([to_uint8(references[i]), colors, results[i]], axis=1)
-                written.append(write_png(strip_path(path), picture))
+                written.append(write_png(strip_path(path), _strip_picture(references[i], skeletons[i], results[i])))
         progress.add(len(batch))
     return written

@@ -5,17 +5,23 @@ Everything here takes and returns numpy arrays on the host (model outputs conver
 loss's own `estimated_target` (`keras.ops`) and convert it back.
 """
 
+import cv2
 import numpy as np
 from keras import ops
 
 from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
-from keras_nted.generation import run_generator
 from keras_nted.losses.attention import estimated_target
 from keras_nted.losses.attention import resize_nearest
+from keras_nted.models.pose_transfer import run_generator
 from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
 
-# `run_generator` (a model-running helper, not a picture) lives in `keras_nted.generation`;
-# imported above for `sample_rows` and re-exported for old callers of `visualize.run_generator`.
+# `run_generator` (a model-running helper, not a picture) lives with the task in
+# `keras_nted.models.pose_transfer`; imported above for `sample_rows` and re-exported for old
+# callers of `visualize.run_generator`.
+
+# Column headers: OpenCV's compact Hershey font, black on white, at most its natural size.
+_FONT = cv2.FONT_HERSHEY_PLAIN
+_MAX_FONT_SCALE = 1.0
 
 
 def attention_panels(extraction_softmax, distribution_logits, reference_image):
@@ -103,3 +109,48 @@ def stack_rows(rows, gap=2, background=255):
             pieces.append(np.full((gap, width, 3), background, np.uint8))
         pieces.append(row)
     return np.concatenate(pieces, axis=0)
+
+
+def label_columns(picture, labels, margin=2):
+    """`picture` under a white header band naming each of its equal-width columns.
+
+    The picture's own pixels are unchanged: the result is `band` rows of white with each label
+    centred over its column (OpenCV's `putText`, black), then `picture`. One font scale for all
+    labels: the largest (at most 1.0 of `FONT_HERSHEY_PLAIN`) at which every label fits its
+    column with `margin` pixels either side.
+
+    Args:
+        picture: `(H, W, 3)` uint8, `W` a multiple of `len(labels)`.
+        labels: one string per column (`""` for an unlabelled column).
+        margin: pixels kept free on each side of a label.
+
+    Returns:
+        `(band + H, W, 3)` uint8; `band` depends only on `W / len(labels)` and the labels.
+
+    Example:
+    >>> picture = np.zeros((64, 88, 3), np.uint8)
+    >>> labelled = label_columns(picture, ["reference", "generated"])
+    >>> bool((labelled[-64:] == picture).all()), labelled.shape[0] > 64
+    (True, True)
+    """
+    picture = np.asarray(picture)
+    labels = [str(label) for label in labels]
+    if picture.dtype != np.uint8 or picture.ndim != 3 or picture.shape[-1] != 3:
+        raise ValueError(f"Expected a (height, width, 3) uint8 picture. Received: {picture.dtype} {picture.shape}")
+    if not labels or picture.shape[1] % len(labels):
+        raise ValueError(
+            f"Expected labels for equal-width columns of the picture's width {picture.shape[1]}. "
+            f"Received: {len(labels)} labels"
+        )
+    column = picture.shape[1] // len(labels)
+    widths = [cv2.getTextSize(label, _FONT, 1.0, 1)[0][0] for label in labels if label]
+    scale = min([_MAX_FONT_SCALE] + [max(column - 2 * margin, 1) / w for w in widths if w])
+    text_height = cv2.getTextSize("Ag", _FONT, scale, 1)
+    band_height = text_height[0][1] + text_height[1] + 2 * margin
+    band = np.full((band_height, picture.shape[1], 3), 255, np.uint8)
+    for i, label in enumerate(labels):
+        if label:
+            (width, height), _ = cv2.getTextSize(label, _FONT, scale, 1)
+            origin = (i * column + (column - width) // 2, margin + height)
+            cv2.putText(band, label, origin, _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([band, picture], axis=0)

@@ -1,7 +1,9 @@
 import numpy as np
+import pytest
 
 from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import attention_panels
+from keras_nted.visualize import label_columns
 from keras_nted.visualize import stack_rows
 
 
@@ -48,3 +50,40 @@ def test_skeleton_picture_round_trips_exactly_through_to_uint8():
     skeleton[..., :3] = np.resize(levels / 255.0, (16, 16, 3))
     picture = to_uint8(skeleton_picture(skeleton))
     np.testing.assert_array_equal(picture, np.rint(skeleton[..., :3] * 255.0).astype(np.uint8))
+
+
+def test_label_columns_adds_a_header_and_keeps_the_picture():
+
+    picture = np.random.default_rng(0).integers(0, 256, (64, 3 * 44, 3), dtype=np.uint8)
+    labelled = label_columns(picture, ["reference", "", "generated"])
+    band = labelled.shape[0] - 64
+    assert labelled.dtype == np.uint8 and labelled.shape[1:] == picture.shape[1:] and 0 < band < 32
+    np.testing.assert_array_equal(labelled[band:], picture)
+    header = labelled[:band]
+    assert (header[:, :44] < 128).any() and (header[:, 88:] < 128).any(), "a label per named column"
+    assert (header[:, 44:88] == 255).all(), "an empty label leaves its column white"
+    # Wider columns get a larger font, so a taller band; the picture is never scaled.
+    assert label_columns(np.zeros((8, 600, 3), np.uint8), ["reference", "generated"]).shape[0] - 8 > band
+
+
+@pytest.mark.parametrize(
+    "picture, labels, message",
+    [
+        (np.zeros((8, 10, 3), np.uint8), ["a", "b", "c"], "3 labels"),
+        (np.zeros((8, 10, 3), "float32"), ["a"], "uint8 picture"),
+        (np.zeros((8, 10), np.uint8), ["a"], "uint8 picture"),
+    ],
+)
+def test_label_columns_bad_input(picture, labels, message):
+
+    with pytest.raises(ValueError, match=message):
+        label_columns(picture, labels)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import keras_nted.visualize
+
+    result = doctest.testmod(keras_nted.visualize, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

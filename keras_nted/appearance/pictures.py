@@ -7,7 +7,11 @@ import numpy as np
 from keras_nted.files import atomic_path
 from keras_nted.files import write_png
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import label_columns
 from keras_nted.visualize import skeleton_picture
+
+# The column names on the written strips, in `control_strip`'s order.
+CONTROL_STRIP_LABELS = ("garment", "person", "target pose", "result")
 
 
 def control_strip(garment, person, skeleton, result):
@@ -34,7 +38,8 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
     """Write a run's strips (one per snapshot) and coefficients, atomically.
 
     Files: `<name>_<iteration>.png` for every snapshot (the release's naming, with
-    `name = <garment>_2_<person>_2_<skeleton>`), and `<name>_coefficients.npz` holding
+    `name = <garment>_2_<person>_2_<skeleton>`): the `control_strip` under a white header
+    naming its columns (`CONTROL_STRIP_LABELS`), and `<name>_coefficients.npz` holding
     `coefficients_i` and `initial_coefficients_i` (`(k_i,)` float32 per NTED index) and the
     loss history (`history_loss`, `history_maintain`, `history_edit`,
     `history_regularization`, `history_color`, and `history_colour`, its deprecated spelling).
@@ -51,7 +56,8 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
     written = []
     for iteration, image in sorted(result.snapshots.items()):
         path = os.path.join(os.fspath(output_dir), f"{name}_{iteration}.png")
-        written.append(write_png(path, control_strip(garment, person, skeleton, image)))
+        strip = control_strip(garment, person, skeleton, image)
+        written.append(write_png(path, label_columns(strip, CONTROL_STRIP_LABELS)))
     path = os.path.join(os.fspath(output_dir), f"{name}_coefficients.npz")
     with atomic_path(path) as tmp:
         np.savez(tmp, **result.coefficient_arrays())

@@ -27,6 +27,7 @@ def run(args):
     from keras_nted.data.mannequin import check_mannequin_size
     from keras_nted.demo import write_demo
     from keras_nted.files import check_output_path
+    from keras_nted.models import PoseTransfer
     from keras_nted.models.generator import load_generator
 
     for flag, value in (("--identities", args.identities), ("--poses", args.poses)):
@@ -43,15 +44,15 @@ def run(args):
             f"The shipped model is missing: {model}. Make it with the recipe in saved_models/nted_mannequin_64.md "
             "(`keras-nted train --preset nted_mannequin_64 ...`), or pass --model."
         )
-    generator = load_generator(model)
+    task = PoseTransfer(load_generator(model))
     try:
-        check_mannequin_size(generator.image_size)
+        check_mannequin_size(task.image_size)
     except ValueError:
         raise ValueError(
-            f"{model} makes {generator.image_size[0]}x{generator.image_size[1]} images; the mannequin demo "
+            f"{model} makes {task.image_size[0]}x{task.image_size[1]} images; the mannequin demo "
             "needs WIDTH = HEIGHT * 11 / 16."
         ) from None
-    written = write_demo(generator, args.output, num_identities=args.identities, num_poses=args.poses, seed=args.seed)
+    written = write_demo(task, args.output, num_identities=args.identities, num_poses=args.poses, seed=args.seed)
     print(f"model: {model}")
     for label, path in written.items():
         print(f"{label}: {path}")

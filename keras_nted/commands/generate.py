@@ -118,6 +118,7 @@ def run(args):
 
     from keras_nted import generation
     from keras_nted.files import check_output_path
+    from keras_nted.models import PoseTransfer
     from keras_nted.models.generator import load_generator
 
     if args.pairs or args.root:
@@ -138,17 +139,17 @@ def run(args):
 
     with tempfile.TemporaryDirectory(prefix="keras-nted-framed-") as framed:
         if args.pairs:
-            generator = load_generator(_model_path(args))
-            pairs = generation.pairs_from_pairs_file(args.pairs, args.root, generator.image_size)
+            task = PoseTransfer(load_generator(_model_path(args)))
+            pairs = generation.pairs_from_pairs_file(args.pairs, args.root, task.image_size)
         else:
             if args.pose_from:
                 pairs = _photo_pairs(args, framed)
             else:
                 pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
             generation.check_pairs(pairs)  # bad input fails before the model is loaded
-            generator = load_generator(_model_path(args))
-        written = generation.generate(generator, pairs, args.output, batch_size=args.batch_size, strip=args.strip)
-    height, width = generator.image_size
+            task = PoseTransfer(load_generator(_model_path(args)))
+        written = generation.generate(task, pairs, args.output, batch_size=args.batch_size, strip=args.strip)
+    height, width = task.image_size
     strips = f" and {len(pairs)} strips" if args.strip else ""
     print(f"{len(pairs)} images{strips} ({height}x{width}) -> {args.output}")
     return 0 if written else 1

@@ -96,8 +96,11 @@ def test_pose_txt_one_reference_many_poses_with_strips(tmp_path, capsys, tiny_ge
         result = _read_png(out / f"alice_2_{name}_vis.png")
         assert result.shape == (64, 44, 3) and result.dtype == np.uint8
         np.testing.assert_array_equal(result, expected[i])
-        strip = _read_png(out / f"alice_2_{name}_strip.png")
-        assert strip.shape == (64, 3 * 44, 3)
+        labelled = _read_png(out / f"alice_2_{name}_strip.png")
+        band = labelled.shape[0] - 64  # the white header naming the columns
+        assert labelled.shape == (band + 64, 3 * 44, 3) and 0 < band < 64
+        assert (labelled[:band] < 128).any() and (labelled[:band] == 255).mean() > 0.5, "no labels on white"
+        strip = labelled[band:]
         np.testing.assert_array_equal(strip[:, 88:], expected[i])
         np.testing.assert_array_equal(strip[:, 44:88], (skeletons[i][..., :3] * 255).astype(np.uint8))
 
