@@ -17,8 +17,8 @@ from keras_nted.export.onnx import missing_keras_onnx_packages
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _run(capsys, *args):
-    code = main(["export", *map(str, args)])
+def _run(capsys, model, export_dir, *args):
+    code = main(["export", "--model", str(model), "-o", str(export_dir), *map(str, args)])
     return code, capsys.readouterr()
 
 
@@ -74,7 +74,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, tiny_generator_path):
 
 def test_bad_format_is_a_usage_error(tmp_path, capsys, tiny_generator_path):
     with pytest.raises(SystemExit) as error:
-        main(["export", str(tiny_generator_path), str(tmp_path), "--format", "tflite"])
+        main(["export", "--model", str(tiny_generator_path), "-o", str(tmp_path), "--format", "tflite"])
     assert error.value.code == 2
     assert "invalid choice: 'tflite'" in capsys.readouterr().err
 
@@ -103,8 +103,8 @@ def test_onnx_export_without_tensorflow(tmp_path, tiny_generator_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     paths = [str(hide), str(ROOT), env.get("PYTHONPATH")]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
-    command = [sys.executable, "-m", "keras_nted", "--backend", backend, "export", str(tiny_generator_path),
-               str(tmp_path / "models"), "--format", "onnx"]  # fmt: skip
+    command = [sys.executable, "-m", "keras_nted", "--backend", backend, "export", "--model", str(tiny_generator_path),
+               "-o", str(tmp_path / "models"), "--format", "onnx"]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Exporting {tiny_generator_path} ..." in result.stdout
