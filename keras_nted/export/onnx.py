@@ -18,6 +18,7 @@ in-graph checks of the keypoints' values (ONNX Runtime checks dtypes and shapes 
 
 import importlib.util
 import os
+import warnings
 
 import keras
 from keras import ops
@@ -105,5 +106,9 @@ def write_onnx(generator, directory):
     for name, model in serving_models(generator).items():
         signature = [[keras.InputSpec(shape=(None, *x.shape[1:]), dtype=x.dtype, name=x.name) for x in model.inputs]]
         path = os.path.join(os.fspath(directory), ONNX_FILES[name])
-        model.export(path, format="onnx", input_signature=signature, verbose=False)
+        with warnings.catch_warnings():
+            # torch's tracer warns about every Python-side constant and shape (Keras' own filters
+            # for them end before its export call, as of 3.15): expected here, and not actionable.
+            warnings.filterwarnings("ignore", message=r"(?s).*(the trace|Constant folding|constant folded)")
+            model.export(path, format="onnx", input_signature=signature, verbose=False)
         _name_output(path, "image")
