@@ -21,6 +21,7 @@ def add_arguments(parser):
     )
     parser.add_argument("--lmdb", action="store_true", help="write the released LMDB (needs the `lmdb` package)")
     parser.add_argument("--workers", type=int, default=2, help="threads that decode and resize (default: 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     # Before one spelling per concept: `--sizes`.
     deprecated_option(parser, "--sizes", "--image-size", dest="sizes", metavar="HxW[,HxW...]")
 
@@ -29,6 +30,8 @@ def run(args):
     from keras_nted.data.prepare import parse_sizes
     from keras_nted.data.prepare import prepare_deepfashion
 
-    outputs = prepare_deepfashion(args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers)
+    outputs = prepare_deepfashion(
+        args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers, verbose=not args.quiet
+    )
     for (height, width), folder in outputs.items():
         print(f"{height}x{width}: {folder}{' (LMDB)' if args.lmdb else ''}")

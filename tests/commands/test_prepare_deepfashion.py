@@ -41,7 +41,8 @@ def test_writes_resized_png_files(root, capsys):
             with Image.open(written) as png:
                 assert png.mode == "RGB" and png.size == (size[1], size[0])
                 np.testing.assert_array_equal(np.asarray(png), _expected(root, image, size))
-    assert "64x44" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "64x44" in out and "4/4" in out  # the progress bar, in images
     dataset = DeepFashionDataset(root, "test", image_size=(64, 44), batch_size=1)
     assert "64-44" in dataset.image_source
     expected = _expected(root, IMAGES[2], (64, 44)).astype(np.float32) / np.float32(255)
@@ -50,7 +51,7 @@ def test_writes_resized_png_files(root, capsys):
 
 def test_writes_the_released_lmdb(root):
     lmdb = pytest.importorskip("lmdb")
-    assert cli.main(["prepare-deepfashion", str(root), "--image-size", "64x44", "--lmdb"]) == 0
+    assert cli.main(["prepare-deepfashion", str(root), "--image-size", "64x44", "--lmdb", "--quiet"]) == 0
     env = lmdb.open(str(root / "64-44"), readonly=True, lock=False)
     with env.begin() as txn:
         assert txn.get(b"length") == b"4"
