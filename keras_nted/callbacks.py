@@ -308,3 +308,97 @@ class Timer(keras.callbacks.Callback):
 def tensorboard_available():
     """Whether `keras.callbacks.TensorBoard` can write logs (it needs tensorflow and tensorboard)."""
     return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "tensorboard"))
+
+
+# What to install for TensorBoard logs, said when neither writer can run.
+TENSORBOARD_NOTE = (
+    "no TensorBoard logs: `pip install tensorboard` for the scalar logs (no TensorFlow needed; "
+    "keras.callbacks.TensorBoard itself needs full TensorFlow: `pip install tensorflow-cpu tensorboard`)"
+)
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """TensorBoard scalar logs without TensorFlow, on any backend.
+
+    `keras.callbacks.TensorBoard` writes through `tf.summary`, so it needs full TensorFlow even on
+    JAX or torch. This callback writes the same scalars (`batch_<name>` every `update_freq`
+    batches, `epoch_<name>` every epoch, into `log_dir/train`, as Keras names them) with the
+    `tensorboard` package's own event writer (`tensorboard.summary.Writer`), which needs no
+    TensorFlow. It writes scalars only: no graph, histograms or profile.
+
+    Args:
+        log_dir: the log folder (TensorBoard's `--logdir`).
+        update_freq: `"epoch"`, or an integer: also write the batch logs every that many
+            batches.
+
+    Example:
+
+    ```python
+    model.fit(data, epochs=2, callbacks=[TensorBoardScalars("runs/logs", update_freq=100)])
+    # then: tensorboard --logdir runs/logs
+    ```
+    """
+
+    def __init__(self, log_dir, update_freq="epoch"):
+        super().__init__()
+        if update_freq != "epoch":
+            update_freq = check_int("update_freq", update_freq)
+        self.log_dir = pathlib.Path(log_dir)
+        self.update_freq = update_freq
+        self._writer = None
+        self._batches = 0
+
+    def on_train_begin(self, logs=None):
+        from tensorboard.summary import Writer
+
+        self._writer = Writer(str(self.log_dir / "train"))
+        self._batches = 0
+
+    def _write(self, prefix, logs, step):
+        for name, value in (logs or {}).items():
+            try:
+                value = float(to_host(value))
+            except (TypeError, ValueError):  # not a scalar
+                continue
+            self._writer.add_scalar(f"{prefix}_{name}", value, step)
+        self._writer.flush()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if self.update_freq != "epoch" and self._batches % self.update_freq == 0:
+            self._write("batch", logs, self._batches)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._write("epoch", {**(logs or {}), **self._learning_rates()}, epoch)
+
+    def _learning_rates(self):
+        """The learning rates, named as `keras.callbacks.TensorBoard` names them."""
+        optimizer = getattr(self.model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's
+        if hasattr(optimizer, "optimizers"):  # several, as NTEDGAN's
+            return {f"learning_rate_{o.name}": o.learning_rate for o in optimizer.optimizers}
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            return {"learning_rate": optimizer.learning_rate}
+        return {}
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def tensorboard_callback(log_dir, update_freq="epoch"):
+    """The TensorBoard logger this install can run, or `None` (then `TENSORBOARD_NOTE` says what to install).
+
+    `keras.callbacks.TensorBoard` where TensorFlow and tensorboard are importable; else, with
+    tensorboard alone, `TensorBoardScalars` (the same scalars, no TensorFlow).
+
+    Example:
+
+    >>> callback = tensorboard_callback("runs/logs", update_freq=100)
+    """
+    if tensorboard_available():
+        return keras.callbacks.TensorBoard(str(log_dir), write_graph=False, update_freq=update_freq)
+    if importlib.util.find_spec("tensorboard") is not None:
+        return TensorBoardScalars(log_dir, update_freq=update_freq)
+    return None

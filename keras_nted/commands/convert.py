@@ -1,5 +1,7 @@
 """`keras-nted convert`: a released PyTorch checkpoint -> Keras weights or a `.keras` model."""
 
+from keras_nted.cli import deprecated_option
+
 NAME = "convert"
 HELP = "Convert a released NTED PyTorch checkpoint to a Keras .weights.h5 or .keras file."
 
@@ -16,7 +18,13 @@ def add_arguments(parser):
     )
     parser.add_argument("-o", "--output", required=True, help="generator output: NAME.weights.h5 or NAME.keras")
     parser.add_argument("--discriminator-output", help="also convert net_D to this .weights.h5 / .keras file")
-    parser.add_argument("--image-width", type=int, help="input width (default: size * 11 / 16)")
+    parser.add_argument(
+        "--image-size",
+        metavar="HxW",
+        help="HEIGHTxWIDTH of the images (default: the config's size x size * 11 / 16; HEIGHT must be its size)",
+    )
+    # Before one spelling per concept: `--image-width W` (the width alone).
+    deprecated_option(parser, "--image-width", "--image-size HxW", dest="image_width", type=int, metavar="W")
 
 
 def _config(args):
@@ -26,6 +34,18 @@ def _config(args):
     from keras_nted.files import read_config_file
 
     return read_config_file(args.config)
+
+
+def _image_size(args):
+    """`(height or None, width or None)` from `--image-size`, or the deprecated `--image-width`."""
+    width = getattr(args, "image_width", None)
+    if args.image_size is None:
+        return None, width
+    if width is not None:
+        raise ValueError("Give --image-size only (--image-width is its old spelling).")
+    from keras_nted.training import parse_image_size
+
+    return parse_image_size(args.image_size)
 
 
 def _save(model, output):
@@ -52,10 +72,16 @@ def run(args):
     check_output_path(args.output, "-o", folder=False)
     if args.discriminator_output:
         check_output_path(args.discriminator_output, "--discriminator-output", folder=False)
-    generator = load_official_generator(args.checkpoint, _config(args), image_width=args.image_width)
+    height, image_width = _image_size(args)
+    generator = load_official_generator(args.checkpoint, _config(args), image_width=image_width)
+    if height is not None and generator.image_size[0] != height:
+        raise ValueError(
+            f"Expected --image-size with HEIGHT the config's size, {generator.image_size[0]}. "
+            f"Received: --image-size {args.image_size}"
+        )
     _save(generator, args.output)
     print(f"generator ({generator.count_params():,} parameters) -> {args.output}")
     if args.discriminator_output:
-        discriminator = load_official_discriminator(args.checkpoint, _config(args), image_width=args.image_width)
+        discriminator = load_official_discriminator(args.checkpoint, _config(args), image_width=image_width)
         _save(discriminator, args.discriminator_output)
         print(f"discriminator ({discriminator.count_params():,} parameters) -> {args.discriminator_output}")

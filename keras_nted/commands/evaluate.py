@@ -1,5 +1,8 @@
 """`keras-nted evaluate`: score a generator on held-out mannequin identities."""
 
+from keras_nted.cli import deprecated_option
+from keras_nted.cli import deprecated_positional
+
 NAME = "evaluate"
 HELP = (
     "Score a generator (.keras) on held-out (test-split) mannequin identities: SSIM and L1 of the "
@@ -9,14 +12,24 @@ HELP = (
 
 def add_arguments(parser):
     parser.add_argument(
-        "model", metavar="MODEL", help="generator .keras file (e.g. saved_models/nted_mannequin_64.keras)"
+        "--model", metavar="MODEL", help="generator .keras file (e.g. saved_models/nted_mannequin_64.keras); required"
     )
     parser.add_argument(
-        "--pairs", type=int, default=1200, help="held-out pairs to score, at most 1200 (default: all 1200)"
+        "--num-pairs",
+        dest="pairs",
+        type=int,
+        default=1200,
+        metavar="N",
+        help="held-out pairs to score, at most 1200 (default: all 1200)",
     )
+    # Before one spelling per concept: `keras-nted evaluate MODEL --pairs N` (`--pairs` is a pairs
+    # file in `generate`).
+    deprecated_positional(parser, "MODEL", "--model", dest="model")
+    deprecated_option(parser, "--pairs", "--num-pairs", dest="pairs", type=int, metavar="N")
     parser.add_argument("--seed", type=int, default=0, help="mannequin data seed (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=16, help="pairs per forward pass (default: %(default)s)")
     parser.add_argument("--json", metavar="PATH", help="also write the scores to this JSON file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args):
@@ -37,7 +50,7 @@ def run(args):
     try:  # checked before the model loads
         check_num_pairs(args.pairs)
     except ValueError as e:
-        raise ValueError(f"--pairs: {e}") from None
+        raise ValueError(f"--num-pairs: {e}") from None
     if args.json:
         check_output_path(args.json, "--json", folder=False)
     generator = load_generator(args.model)
@@ -48,7 +61,9 @@ def run(args):
             f"{args.model} makes {generator.image_size[0]}x{generator.image_size[1]} images; the mannequin set "
             "needs WIDTH = HEIGHT * 11 / 16."
         ) from None
-    result = evaluate_mannequin(generator, num_pairs=args.pairs, seed=args.seed, batch_size=args.batch_size)
+    result = evaluate_mannequin(
+        generator, num_pairs=args.pairs, seed=args.seed, batch_size=args.batch_size, verbose=0 if args.quiet else 1
+    )
     print(format_table(result))
     if args.json:
         with atomic_path(args.json) as tmp:

@@ -1,21 +1,29 @@
 """`keras-nted export`: a generator -> a TF Serving SavedModel (or ONNX), from any backend."""
 
+from keras_nted.cli import deprecated_positional
+
 NAME = "export"
 HELP = (
     "Export a generator .keras file for serving: EXPORT_DIR/<version>/ in TensorFlow Serving's layout, "
     "with the signatures serving_default (uint8 reference image + (18, 2) keypoints -> uint8 image) and "
     "generate_from_skeleton (image in [-1, 1] + 20-channel skeleton -> image). Runs on the TensorFlow "
-    "backend (in a subprocess when another backend is active)."
+    "backend (in a subprocess when another backend is active); ONNX without TensorFlow on torch."
 )
 
 
 def add_arguments(parser):
-    parser.add_argument("model", metavar="MODEL", help="generator .keras file (any backend)")
+    parser.add_argument("--model", metavar="MODEL", help="generator .keras file (any backend); required")
     parser.add_argument(
-        "export_dir",
+        "-o",
+        "--output",
+        dest="export_dir",
         metavar="EXPORT_DIR",
-        help="the model's base folder (TF Serving's --model_base_path); the export goes to EXPORT_DIR/<version>",
+        help="the model's base folder (TF Serving's --model_base_path); the export goes to EXPORT_DIR/<version>; "
+        "required",
     )
+    # Before one spelling per concept: `keras-nted export MODEL EXPORT_DIR`.
+    deprecated_positional(parser, "MODEL", "--model", dest="model")
+    deprecated_positional(parser, "EXPORT_DIR", "-o/--output", dest="export_dir")
     parser.add_argument(
         "--version",
         dest="model_version",
@@ -28,7 +36,8 @@ def add_arguments(parser):
         "--format",
         choices=("tf_saved_model", "onnx"),
         default="tf_saved_model",
-        help="tf_saved_model (default), or onnx: model.onnx + generate_from_skeleton.onnx (needs tf2onnx and onnx)",
+        help="tf_saved_model (default), or onnx: model.onnx + generate_from_skeleton.onnx (needs onnx; on torch, "
+        "or from JAX with torch installed, Keras' own exporter writes it without TensorFlow; else tf2onnx)",
     )
 
 
@@ -36,14 +45,16 @@ def run(args):
     import keras
 
     from keras_nted.cli import CommandError
+    from keras_nted.export import export_backend
     from keras_nted.export import export_saved_model
 
     if args.model_version is not None and args.model_version < 0:
         raise ValueError(f"Expected a non-negative --version. Received: --version {args.model_version}")
     backend = keras.backend.backend()
-    how = "" if backend == "tensorflow" else f" (backend {backend}: exporting in a TensorFlow-backend subprocess)"
-    print(f"Exporting {args.model}{how} ...", flush=True)
     try:
+        runs_on = export_backend(args.format)
+        how = "" if runs_on == backend else f" (backend {backend}: exporting in a {runs_on}-backend subprocess)"
+        print(f"Exporting {args.model}{how} ...", flush=True)
         path = export_saved_model(args.model, args.export_dir, version=args.model_version, format=args.format)
     except (ImportError, RuntimeError, TypeError) as e:
         raise CommandError(str(e)) from None

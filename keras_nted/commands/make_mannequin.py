@@ -2,6 +2,9 @@
 
 import logging
 
+from keras_nted.cli import deprecated_option
+from keras_nted.cli import deprecated_positional
+
 NAME = "make-mannequin"
 HELP = (
     "Write a procedural 'mannequin' person data set in the released DeepFashion layout (img/, pose/ "
@@ -11,23 +14,32 @@ HELP = (
 
 
 def add_arguments(parser):
-    parser.add_argument("out", metavar="OUT", help="folder to write (created if missing)")
+    parser.add_argument(
+        "-o", "--output", dest="out", metavar="OUT", help="folder to write (created if missing); required"
+    )
     parser.add_argument(
         "--identities", type=int, default=100, help="number of identities, train and test together (default: 100)"
     )
     parser.add_argument("--poses", type=int, default=4, help="poses per identity, at least 2 (default: 4)")
     parser.add_argument(
-        "--size", default="128x88", help="image size HEIGHTxWIDTH with WIDTH = HEIGHT * 11 / 16 (default: 128x88)"
+        "--image-size",
+        dest="size",
+        default="128x88",
+        metavar="HxW",
+        help="image size HEIGHTxWIDTH with WIDTH = HEIGHT * 11 / 16 (default: 128x88)",
     )
     parser.add_argument("--seed", type=int, default=0, help="non-negative integer seed (default: 0)")
     parser.add_argument(
         "--test-fraction", type=float, default=0.1, help="share of identities in the test split (default: 0.1)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    # Before one spelling per concept: `keras-nted make-mannequin OUT --size HxW`.
+    deprecated_positional(parser, "OUT", "-o/--output", dest="out")
+    deprecated_option(parser, "--size", "--image-size", dest="size", metavar="HxW")
 
 
 def parse_size(text):
-    """`"128x88"` -> `(128, 88)`; a `ValueError` naming `--size` for anything else.
+    """`"128x88"` -> `(128, 88)`; a `ValueError` naming `--image-size` for anything else.
 
     The mannequin's constraint (`WIDTH = HEIGHT * 11 / 16`) is checked by
     `keras_nted.data.mannequin.check_mannequin_size`.
@@ -37,13 +49,13 @@ def parse_size(text):
     try:
         height, width = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"Expected --size as HEIGHTxWIDTH, e.g. 128x88. Received: --size {text}") from None
+        raise ValueError(f"Expected --image-size as HEIGHTxWIDTH, e.g. 128x88. Received: --image-size {text}") from None
     try:
         return check_mannequin_size((height, width))
     except ValueError:
         raise ValueError(
-            "Expected --size HEIGHTxWIDTH with HEIGHT a positive multiple of 16 and WIDTH = HEIGHT * 11 / 16 "
-            f"(64x44, 128x88, 256x176, 512x352). Received: --size {text}"
+            "Expected --image-size HEIGHTxWIDTH with HEIGHT a positive multiple of 16 and WIDTH = HEIGHT * 11 / 16 "
+            f"(64x44, 128x88, 256x176, 512x352). Received: --image-size {text}"
         ) from None
 
 
@@ -52,7 +64,7 @@ def run(args):
     from keras_nted.files import check_output_path
 
     image_size = parse_size(args.size)
-    check_output_path(args.out, "OUT", folder=True)
+    check_output_path(args.out, "-o", folder=True)
     for flag, value, minimum in (("--identities", args.identities, 1), ("--poses", args.poses, 2)):
         if value < minimum:
             raise ValueError(f"Expected {flag} to be an integer >= {minimum}. Received: {flag} {value}")

@@ -1,5 +1,7 @@
 """`keras-nted prepare-deepfashion`: resize the DeepFashion originals to the training sizes."""
 
+from keras_nted.cli import deprecated_option
+
 NAME = "prepare-deepfashion"
 HELP = (
     "Resize the high-resolution DeepFashion images named in train_pairs.txt / test_pairs.txt "
@@ -11,18 +13,25 @@ HELP = (
 def add_arguments(parser):
     parser.add_argument("root", metavar="ROOT", help="DeepFashion root: the pairs files, img/ (originals), pose/")
     parser.add_argument(
-        "--sizes",
+        "--image-size",
+        dest="sizes",
         default="256x176,512x352",
-        help="comma-separated HEIGHTxWIDTH sizes to write (default: 256x176,512x352)",
+        metavar="HxW[,HxW...]",
+        help="HEIGHTxWIDTH size(s) to write, comma-separated (default: 256x176,512x352)",
     )
     parser.add_argument("--lmdb", action="store_true", help="write the released LMDB (needs the `lmdb` package)")
     parser.add_argument("--workers", type=int, default=2, help="threads that decode and resize (default: 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    # Before one spelling per concept: `--sizes`.
+    deprecated_option(parser, "--sizes", "--image-size", dest="sizes", metavar="HxW[,HxW...]")
 
 
 def run(args):
     from keras_nted.data.prepare import parse_sizes
     from keras_nted.data.prepare import prepare_deepfashion
 
-    outputs = prepare_deepfashion(args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers)
+    outputs = prepare_deepfashion(
+        args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers, verbose=not args.quiet
+    )
     for (height, width), folder in outputs.items():
         print(f"{height}x{width}: {folder}{' (LMDB)' if args.lmdb else ''}")

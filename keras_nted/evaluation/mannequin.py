@@ -1,5 +1,6 @@
 """Scores of a generator on held-out mannequin identities, against the copy-the-reference baseline."""
 
+import keras
 import numpy as np
 
 from keras_nted.losses.ssim import ssim
@@ -22,7 +23,7 @@ def check_num_pairs(num_pairs, available=None):
         raise ValueError(f"Expected 1 <= pairs <= {available}. Received: {num_pairs}")
 
 
-def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
+def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose=1):
     """SSIM and L1 of a generator and of copying the reference, on test-split mannequin pairs.
 
     The pairs are the first `num_pairs` of the test split (identities disjoint from the
@@ -37,6 +38,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
         num_pairs: number of held-out pairs (at most 1200).
         seed: the data seed (the training run's).
         batch_size: pairs per forward pass.
+        verbose: 1 for a progress bar (`keras.utils.Progbar`, in pairs), 0 for none.
 
     Returns:
         A dict: `pairs`, `copy_reference` and `model` (each `{"ssim", "l1"}`) and
@@ -48,6 +50,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
     data = MannequinDataset(image_size=generator.image_size, batch_size=batch_size, split="test", seed=seed)
     check_num_pairs(num_pairs, data.num_pairs)
     scores = {"copy_reference": ([], []), "model": ([], [])}
+    progress = keras.utils.Progbar(num_pairs, unit_name="pair") if verbose else None
     done = 0
     index = 0
     while done < num_pairs:
@@ -60,6 +63,8 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16):
             scores[name][0].extend(ssim(images, target, reduce=False))
             scores[name][1].extend(np.abs(images.astype("float32") - target).mean(axis=(1, 2, 3)) / 255.0)
         done += take
+        if progress is not None:
+            progress.update(done)
     result = {"pairs": num_pairs}
     for name, (s, l1) in scores.items():
         result[name] = {"ssim": float(np.mean(s)), "l1": float(np.mean(l1))}

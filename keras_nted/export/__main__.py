@@ -1,7 +1,8 @@
 """`python -m keras_nted.export MODEL EXPORT_DIR --version N --format F --outcome FILE.json`.
 
 The library's entry point for exporting in a separate process (`export_saved_model` starts it
-with `KERAS_BACKEND=tensorflow` when another backend is active): it exports on this process's
+with `KERAS_BACKEND=tensorflow` when another backend is active, or `KERAS_BACKEND=torch` for
+ONNX from JAX through Keras' own exporter): it exports on this process's
 backend and writes the outcome to `--outcome` as JSON, `{"path": ...}` or `{"error": {"type",
 "message"}}`; the exit code is 0 on success, 1 on an error. Not a user command: `keras-nted
 export` is.

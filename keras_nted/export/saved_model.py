@@ -18,10 +18,13 @@ one `XlaCallModule` op, the torch backend cannot export a two-input model). On a
 the model is saved to a temporary `.keras` file and exported by `python -m keras_nted.export`
 (the `keras_nted/export/__main__.py` entry point) in a subprocess with `KERAS_BACKEND=tensorflow`,
 which reports its outcome as a JSON file; so a model trained on any backend serves.
+
+ONNX (`format="onnx"`) is written on the TensorFlow backend by `tf2onnx`, as above, or without
+TensorFlow by Keras' own exporter on the torch backend (`keras_nted.export.onnx`): in process on
+torch, and in a `KERAS_BACKEND=torch` subprocess from JAX when torch and `onnx` are installed.
 """
 
 import contextlib
-import importlib.util
 import json
 import logging
 import numbers
@@ -37,14 +40,18 @@ from keras import ops
 
 from keras_nted.data.keypoints import MAX_COORDINATE
 from keras_nted.data.keypoints import NUM_KEYPOINTS
+from keras_nted.export.onnx import ONNX_FILES
+from keras_nted.export.onnx import is_installed
+from keras_nted.export.onnx import missing_keras_onnx_packages
+from keras_nted.export.onnx import write_onnx
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
 from keras_nted.utils.images import ops_from_uint8
 from keras_nted.utils.images import ops_to_uint8
 
 FORMATS = ("tf_saved_model", "onnx")
-# What ONNX export needs on the TensorFlow backend (not installed by default).
+# What ONNX export needs on the TensorFlow backend (not installed by default); on torch, see
+# `keras_nted.export.onnx`.
 ONNX_PACKAGES = ("tf2onnx", "onnx")
-ONNX_FILES = {"serving_default": "model.onnx", "generate_from_skeleton": "generate_from_skeleton.onnx"}
 
 
 def existing_versions(export_dir):
@@ -78,21 +85,56 @@ def _check_target(export_dir, version):
     return target
 
 
-def _check_format(format):
+def export_backend(format):
+    """The backend the export runs on: TensorFlow, or for ONNX torch (Keras' own exporter) where it can.
+
+    On torch, ONNX is Keras' export; on TensorFlow, `tf2onnx`'s; on JAX (whose Keras exporter
+    needs `jax2onnx` and flax), a torch-backend subprocess's when torch and `onnx` are installed,
+    else a TensorFlow one's. A SavedModel is always written on TensorFlow.
+
+    Args:
+        format: `"tf_saved_model"` or `"onnx"`.
+
+    Returns:
+        `"tensorflow"` or `"torch"`; when it is not the active backend, `export_saved_model`
+        runs the export in a subprocess on it.
+
+    Raises:
+        ValueError: for an unknown `format`.
+        ImportError: when the packages for that route are not installed (named, with the
+            `pip install` line).
+
+    Example:
+
+    >>> export_backend("tf_saved_model")
+    'tensorflow'
+    """
     if format not in FORMATS:
         raise ValueError(f"Expected `format` to be one of {FORMATS}. Received: format={format!r}")
-    if format == "onnx":
-        missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
-        if missing:
+    backend = keras.backend.backend()
+    tf_missing = [name for name in ("tensorflow", *ONNX_PACKAGES) if not is_installed(name)]
+    if format == "onnx" and backend == "torch":
+        if missing_keras_onnx_packages():
             raise ImportError(
-                f"ONNX export needs the packages {' and '.join(ONNX_PACKAGES)}, which are not installed "
-                f"(missing: {', '.join(missing)}). Install them with `pip install {' '.join(ONNX_PACKAGES)}`."
+                "ONNX export on the torch backend needs the package onnx, which is not installed. "
+                "Install it with `pip install onnx`."
             )
-    if importlib.util.find_spec("tensorflow") is None:
+        return "torch"
+    if format == "onnx" and backend != "tensorflow" and not missing_keras_onnx_packages():
+        return "torch"
+    if format == "onnx" and any(name in tf_missing for name in ONNX_PACKAGES):
+        torch_way = "" if backend == "tensorflow" else " (or, without TensorFlow, torch and onnx: `pip install onnx`)"
+        missing = [name for name in ONNX_PACKAGES if name in tf_missing]
+        raise ImportError(
+            f"ONNX export needs the packages {' and '.join(ONNX_PACKAGES)}, which are not installed "
+            f"(missing: {', '.join(missing)}). Install them with `pip install {' '.join(ONNX_PACKAGES)}`{torch_way}."
+        )
+    if "tensorflow" in tf_missing:
         raise ImportError(
             "Exporting needs TensorFlow (the export runs on the TensorFlow backend, whatever backend the "
             "model was trained on). Install it with `pip install tensorflow-cpu` (or `tensorflow`)."
         )
+    return "tensorflow"
 
 
 def _check_generator(generator_or_path):
@@ -183,7 +225,10 @@ def _quiet(*logger_names):
 
 
 def _write(generator, directory, format):
-    """Writes the export into the existing empty `directory` (TensorFlow backend)."""
+    """Writes the export into the existing empty `directory` (TensorFlow backend; torch for ONNX)."""
+    if keras.backend.backend() != "tensorflow":
+        write_onnx(generator, directory)
+        return
     archive = keras.export.ExportArchive()
     archive.track(generator)
     functions = {}
@@ -193,7 +238,7 @@ def _write(generator, directory, format):
         with _quiet("tensorflow"):
             archive.write_out(os.fspath(directory), verbose=False)
         return
-    import tf2onnx  # checked by _check_format
+    import tf2onnx  # checked by export_backend
 
     for name, function in functions.items():
         with _quiet("tensorflow", "tf2onnx"):
@@ -202,10 +247,10 @@ def _write(generator, directory, format):
             )
 
 
-def _export_in_subprocess(model_path, export_dir, version, format):
-    """`python -m keras_nted.export ...` with `KERAS_BACKEND=tensorflow`; its outcome read from its JSON file."""
+def _export_in_subprocess(model_path, export_dir, version, format, backend):
+    """`python -m keras_nted.export ...` with `KERAS_BACKEND=backend`; its outcome read from its JSON file."""
     package_root = str(pathlib.Path(__file__).resolve().parents[2])
-    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    env = dict(os.environ, KERAS_BACKEND=backend)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="keras_nted_export_") as scratch:
@@ -223,7 +268,8 @@ def _export_in_subprocess(model_path, export_dir, version, format):
     else:  # it ended before it could report (a crash): its exit code and last words
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = f"exit code {result.returncode}" + (f" ({lines[-1]})" if lines else "")
-    raise RuntimeError(f"The TensorFlow-backend export subprocess failed: {reason}")
+    name = {"tensorflow": "TensorFlow", "torch": "torch"}[backend]
+    raise RuntimeError(f"The {name}-backend export subprocess failed: {reason}")
 
 
 def export_outcome(model_path, export_dir, version, format):
@@ -234,10 +280,10 @@ def export_outcome(model_path, export_dir, version, format):
         for any error (the export runs on this process's backend, TensorFlow when the library
         starts it).
     """
-    if keras.backend.backend() != "tensorflow":
-        message = f"Expected the TensorFlow backend. Received: backend {keras.backend.backend()}"
-        return {"error": {"type": "RuntimeError", "message": message}}
     try:
+        expected = export_backend(format)
+        if keras.backend.backend() != expected:
+            raise RuntimeError(f"Expected the {expected} backend. Received: backend {keras.backend.backend()}")
         path = export_saved_model(model_path, export_dir, version=version, format=format)
     except Exception as e:  # reported to the parent process, which raises it
         return {"error": {"type": type(e).__name__, "message": str(e)}}
@@ -257,7 +303,9 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
 
     The export runs on the TensorFlow backend. On JAX or torch, the model is saved to a
     temporary `.keras` file and exported by a `KERAS_BACKEND=tensorflow` subprocess
-    (`python -m keras_nted.export`, which reports its outcome as JSON).
+    (`python -m keras_nted.export`, which reports its outcome as JSON). ONNX needs no
+    TensorFlow: on torch, Keras' own exporter writes it in process; on JAX, a torch-backend
+    subprocess does when torch and `onnx` are installed (else TensorFlow's path is taken).
 
     Args:
         generator_or_path: an `NTEDGenerator`, or the path of one saved as `.keras`.
@@ -267,7 +315,7 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
             existing version, or 1.
         format: `"tf_saved_model"`, or `"onnx"` to write `model.onnx` (the `serving_default`
             computation) and `generate_from_skeleton.onnx` instead (Triton's layout); ONNX
-            needs the packages `tf2onnx` and `onnx`.
+            needs `onnx` and, on torch or JAX, torch (Keras' exporter), else `tf2onnx`.
 
     Returns:
         The `pathlib.Path` of the version folder written.
@@ -277,8 +325,8 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
         FileExistsError: if `export_dir/<version>` exists already.
         ValueError: for a bad `version` or `format`, or a file that is not a `.keras` model.
         TypeError: for a `generator_or_path` that is neither a generator nor a path.
-        ImportError: if TensorFlow (or, for ONNX, `tf2onnx` / `onnx`) is not installed.
-        RuntimeError: if the TensorFlow-backend subprocess fails (with its error).
+        ImportError: if TensorFlow (or, for ONNX, `onnx`, or torch / `tf2onnx`) is not installed.
+        RuntimeError: if the export subprocess fails (with its error).
 
     Example:
 
@@ -293,18 +341,18 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     """
     generator = _check_generator(generator_or_path)
     version = _check_version(export_dir, version)
-    _check_format(format)
+    backend = export_backend(format)
     export_dir = pathlib.Path(export_dir)
     target = _check_target(export_dir, version)
 
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != backend:
         if isinstance(generator, pathlib.Path):
-            _export_in_subprocess(generator, export_dir, version, format)
+            _export_in_subprocess(generator, export_dir, version, format, backend)
         else:
             with tempfile.TemporaryDirectory(prefix="keras_nted_export_") as scratch:
                 model_path = pathlib.Path(scratch) / "generator.keras"
                 generator.save(model_path)
-                _export_in_subprocess(model_path, export_dir, version, format)
+                _export_in_subprocess(model_path, export_dir, version, format, backend)
         return target
 
     if isinstance(generator, pathlib.Path):

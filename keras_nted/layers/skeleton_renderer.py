@@ -26,8 +26,26 @@ _TINY = 1e-6
 
 # RGB colours: the release draws into a canvas OpenCV treats as BGR, then converts to RGB.
 _KEYPOINT_RGB = np.array([c[::-1] for c in KEYPOINT_COLORS], dtype="float32")
-_LIMB_START = np.array([a for a, _ in LIMBS], dtype="int32")
-_LIMB_END = np.array([b for _, b in LIMBS], dtype="int32")
+_LIMB_START = [a for a, _ in LIMBS]
+_LIMB_END = [b for _, b in LIMBS]
+
+
+def _truncate(x):
+    """`ops.trunc(x)` (rounding towards zero, as C's `int()` does), from `floor` and `ceil`.
+
+    The same values as `ops.trunc`; written this way because ONNX has no `Trunc` operator, so
+    Keras' own ONNX export (torch, JAX) fails on `trunc`.
+    """
+    return ops.where(x < 0.0, ops.ceil(x), ops.floor(x))
+
+
+def _columns(x, indices):
+    """`x[:, indices]` for a constant list of indices, by static slicing.
+
+    (`ops.take` along axis 1 flattens the indices with `ravel` on torch, which torch's ONNX
+    exporter does not support.)
+    """
+    return ops.stack([x[:, i] for i in indices], axis=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -123,8 +141,8 @@ class SkeletonRenderer(keras.layers.Layer):
     def _circles(self, x, y, present, columns, rows):
         """The canvas after the keypoint circles: `(batch, H, W, 3)` in 0..255."""
         # cv2.circle's centre is (int(x), int(y)): truncation towards zero.
-        dx = columns - ops.trunc(x)[:, None, None, :]
-        dy = rows - ops.trunc(y)[:, None, None, :]
+        dx = columns - _truncate(x)[:, None, None, :]
+        dy = rows - _truncate(y)[:, None, None, :]
         covered = ops.logical_and(dx * dx + dy * dy <= _RADIUS_SQUARED, present[:, None, None, :])
         # The last keypoint drawn over a pixel sets its colour; row 0 of the table is black.
         order = ops.arange(1, len(KEYPOINT_COLORS) + 1, dtype="int32")
@@ -134,13 +152,13 @@ class SkeletonRenderer(keras.layers.Layer):
 
     def _limbs(self, x, y, present, columns, rows):
         """Per limb: `inside` `(batch, H, W, 17)` bool and the L1 distance `(batch, H, W, 17)`."""
-        xa, ya = ops.take(x, _LIMB_START, axis=1), ops.take(y, _LIMB_START, axis=1)
-        xb, yb = ops.take(x, _LIMB_END, axis=1), ops.take(y, _LIMB_END, axis=1)
-        drawn = ops.logical_and(ops.take(present, _LIMB_START, axis=1), ops.take(present, _LIMB_END, axis=1))
+        xa, ya = _columns(x, _LIMB_START), _columns(y, _LIMB_START)
+        xb, yb = _columns(x, _LIMB_END), _columns(y, _LIMB_END)
+        drawn = ops.logical_and(_columns(present, _LIMB_START), _columns(present, _LIMB_END))
         # The release's ellipse: truncated centre and half-length, angle in whole degrees.
-        center_x, center_y = ops.trunc((xa + xb) / 2.0), ops.trunc((ya + yb) / 2.0)
-        half_length = ops.trunc(ops.sqrt(ops.square(xa - xb) + ops.square(ya - yb)) / 2.0)
-        degrees = ops.trunc(ops.arctan2(ya - yb, xa - xb) * (180.0 / np.pi))
+        center_x, center_y = _truncate((xa + xb) / 2.0), _truncate((ya + yb) / 2.0)
+        half_length = _truncate(ops.sqrt(ops.square(xa - xb) + ops.square(ya - yb)) / 2.0)
+        degrees = _truncate(ops.arctan2(ya - yb, xa - xb) * (180.0 / np.pi))
         angle = degrees * (np.pi / 180.0)
         major = half_length + _MAJOR_MARGIN
         minor = _STICK_WIDTH + _MINOR_MARGIN

@@ -13,7 +13,19 @@ from keras_nted.data.mannequin import MannequinDataset
 
 def test_writes_the_released_layout(tmp_path):
     out = tmp_path / "mannequin"
-    args = ["make-mannequin", str(out), "--identities", "3", "--poses", "2", "--size", "64x44", "--seed", "1"]
+    args = [
+        "make-mannequin",
+        "-o",
+        str(out),
+        "--identities",
+        "3",
+        "--poses",
+        "2",
+        "--image-size",
+        "64x44",
+        "--seed",
+        "1",
+    ]
     assert main([*args, "--quiet"]) == 0
     info = json.loads((out / "mannequin.json").read_text())
     assert info["image_size"] == [64, 44] and info["seed"] == 1 and info["poses_per_identity"] == 2
@@ -39,8 +51,8 @@ def test_is_listed_in_the_cli():
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--size", "64x45"], "Expected --size HEIGHTxWIDTH with HEIGHT a positive multiple of 16"),
-        (["--size", "big"], "Expected --size as HEIGHTxWIDTH"),
+        (["--image-size", "64x45"], "Expected --image-size HEIGHTxWIDTH with HEIGHT a positive multiple of 16"),
+        (["--image-size", "big"], "Expected --image-size as HEIGHTxWIDTH"),
         (["--identities", "0"], "Expected --identities to be an integer >= 1"),
         (["--poses", "1"], "Expected --poses to be an integer >= 2"),
         (["--seed", "-2"], "Expected --seed to be a non-negative integer"),
@@ -48,7 +60,7 @@ def test_is_listed_in_the_cli():
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, capsys, flags, message):
-    assert main(["make-mannequin", str(tmp_path / "out"), "--quiet", *flags]) == 2
+    assert main(["make-mannequin", "-o", str(tmp_path / "out"), "--quiet", *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and err.strip().count("\n") == 0
     assert not (tmp_path / "out").exists()
@@ -56,5 +68,20 @@ def test_bad_input_is_one_clear_line(tmp_path, capsys, flags, message):
 
 def test_parse_size():
     assert parse_size("256x176") == (256, 176)
-    with pytest.raises(ValueError, match="Received: --size 256x175"):
+    with pytest.raises(ValueError, match="Received: --image-size 256x175"):
         parse_size("256x175")
+
+
+def test_old_spellings_write_the_same_set_with_a_note(tmp_path, capsys):
+    common = ["--identities", "2", "--poses", "2", "--seed", "3", "--quiet"]
+    assert main(["make-mannequin", "-o", str(tmp_path / "new"), "--image-size", "64x44", *common]) == 0
+    assert "deprecated" not in capsys.readouterr().err
+    assert main(["make-mannequin", str(tmp_path / "old"), "--size", "64x44", *common]) == 0
+    err = capsys.readouterr().err
+    assert "the positional OUT is deprecated and will be removed in the next release: use -o/--output" in err
+    assert "--size is deprecated and will be removed in the next release: use --image-size" in err
+    new, old = (sorted(p.relative_to(tmp_path / n) for p in (tmp_path / n).rglob("*")) for n in ("new", "old"))
+    assert new == old and len(new) > 10
+    for name in new:
+        if (tmp_path / "new" / name).is_file():
+            assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes(), name

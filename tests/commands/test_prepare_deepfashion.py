@@ -34,14 +34,15 @@ def _expected(root, image, size):
 
 
 def test_writes_resized_png_files(root, capsys):
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", "64x44,32x22"]) == 0
+    assert cli.main(["prepare-deepfashion", str(root), "--image-size", "64x44,32x22"]) == 0
     for size in ((64, 44), (32, 22)):
         for image in IMAGES:
             written = root / f"{size[0]}-{size[1]}" / image.replace(".jpg", ".png")
             with Image.open(written) as png:
                 assert png.mode == "RGB" and png.size == (size[1], size[0])
                 np.testing.assert_array_equal(np.asarray(png), _expected(root, image, size))
-    assert "64x44" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "64x44" in out and "4/4" in out  # the progress bar, in images
     dataset = DeepFashionDataset(root, "test", image_size=(64, 44), batch_size=1)
     assert "64-44" in dataset.image_source
     expected = _expected(root, IMAGES[2], (64, 44)).astype(np.float32) / np.float32(255)
@@ -50,7 +51,7 @@ def test_writes_resized_png_files(root, capsys):
 
 def test_writes_the_released_lmdb(root):
     lmdb = pytest.importorskip("lmdb")
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", "64x44", "--lmdb"]) == 0
+    assert cli.main(["prepare-deepfashion", str(root), "--image-size", "64x44", "--lmdb", "--quiet"]) == 0
     env = lmdb.open(str(root / "64-44"), readonly=True, lock=False)
     with env.begin() as txn:
         assert txn.get(b"length") == b"4"
@@ -66,7 +67,7 @@ def test_writes_the_released_lmdb(root):
 
 def test_missing_image_is_named_with_its_line(root, capsys):
     (root / IMAGES[3]).unlink()
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", "64x44"]) == 2
+    assert cli.main(["prepare-deepfashion", str(root), "--image-size", "64x44"]) == 2
     error = capsys.readouterr().err
     assert "test_pairs.txt:1" in error and IMAGES[3] in error
     assert not (root / "64-44").exists()  # checked before anything is written
@@ -74,7 +75,7 @@ def test_missing_image_is_named_with_its_line(root, capsys):
 
 @pytest.mark.parametrize("sizes", ["64", "64x", "64x44,0x3", "big"])
 def test_bad_sizes(root, capsys, sizes):
-    assert cli.main(["prepare-deepfashion", str(root), "--sizes", sizes]) == 2
+    assert cli.main(["prepare-deepfashion", str(root), "--image-size", sizes]) == 2
     assert "HEIGHTxWIDTH" in capsys.readouterr().err
 
 

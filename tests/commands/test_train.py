@@ -260,3 +260,46 @@ def test_time_record_is_strict_json(tmp_path):
     timer.on_epoch_end(0, {"loss": float("nan"), "l1": 0.5})
     record = json.loads((tmp_path / "time.json").read_text(), parse_constant=lambda name: pytest.fail(name))
     assert record["logs"] == {"loss": None, "l1": 0.5} and record["step"] == 5
+
+
+def test_tensorboard_scalars_without_tensorflow(tmp_path):
+    """`keras_nted.callbacks.TensorBoardScalars`, the logger for installs with tensorboard but no
+    TensorFlow: a fit in a process where TensorFlow is hidden writes Keras' scalar tags."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    import keras
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        pytest.skip("with TensorFlow, keras.callbacks.TensorBoard writes the logs (test_train_two_steps_then_resume)")
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "sitecustomize.py").write_text("import sys\nsys.modules.update(tensorflow=None)\n")
+    script = """
+import sys, keras, numpy as np
+from keras_nted.callbacks import TensorBoardScalars, tensorboard_callback
+callback = tensorboard_callback(sys.argv[1], update_freq=2)
+assert isinstance(callback, TensorBoardScalars), callback
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+model.fit(np.ones((8, 3)), np.zeros((8, 1)), batch_size=2, epochs=2, verbose=0, callbacks=[callback])
+print(sys.modules["tensorflow"])
+"""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "hide"), str(root), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "logs")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "None"  # TensorFlow stayed hidden
+    events = EventAccumulator(str(tmp_path / "logs" / "train"))
+    events.Reload()
+    assert set(events.Tags()["tensors"]) == {"batch_loss", "epoch_loss", "epoch_learning_rate"}
+    assert [e.step for e in events.Tensors("epoch_loss")] == [0, 1]
+    assert [e.step for e in events.Tensors("batch_loss")] == [2, 4, 6, 8]
+    learning_rate = events.Tensors("epoch_learning_rate")[0].tensor_proto.float_val[0]
+    assert learning_rate == pytest.approx(0.01)

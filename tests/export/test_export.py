@@ -19,7 +19,9 @@ import pytest
 from keras_nted.data import MannequinDataset
 from keras_nted.data import render_skeleton
 from keras_nted.export import ONNX_PACKAGES
+from keras_nted.export import export_backend
 from keras_nted.export import export_saved_model
+from keras_nted.export.onnx import missing_keras_onnx_packages
 from keras_nted.layers import SkeletonRenderer
 from keras_nted.models import NTEDGAN
 from keras_nted.models import NTEDDiscriminator
@@ -195,12 +197,30 @@ def test_saved_model_cli_run_writes_the_served_image(clients, inputs, workdir):
     assert np.abs(image.astype(int) - inputs["expected_served"].astype(int)).max() <= 1
 
 
+def _missing_onnx_packages():
+    """What ONNX export lacks here on this backend: [] when it can run (see `export_backend`)."""
+    keras_way = not missing_keras_onnx_packages()  # torch + onnx: Keras' own exporter on torch
+    tf_missing = [name for name in ONNX_PACKAGES if importlib.util.find_spec(name) is None]
+    backend = keras.backend.backend()
+    if backend == "torch":
+        return missing_keras_onnx_packages()
+    if backend == "jax" and keras_way:
+        return []
+    return tf_missing
+
+
 def test_onnx_export(trained, inputs, workdir):
-    missing = [name for name in (*ONNX_PACKAGES, "onnxruntime") if importlib.util.find_spec(name) is None]
-    if any(name in missing for name in ONNX_PACKAGES):
-        with pytest.raises(ImportError, match=r"needs the packages tf2onnx and onnx.*pip install tf2onnx onnx"):
+    missing = _missing_onnx_packages()
+    if missing:
+        if keras.backend.backend() == "torch":
+            expected = r"needs the package onnx.*pip install onnx"
+        else:
+            expected = r"needs the packages tf2onnx and onnx.*pip install tf2onnx onnx"
+        with pytest.raises(ImportError, match=expected):
             export_saved_model(trained, workdir / "onnx", format="onnx")
         assert not (workdir / "onnx").exists()
+    if importlib.util.find_spec("onnxruntime") is None:
+        missing.append("onnxruntime")
     if missing:
         pytest.skip(f"ONNX export needs {', '.join(missing)} (not installed here)")
     import onnxruntime
@@ -213,11 +233,20 @@ def test_onnx_export(trained, inputs, workdir):
     results = {}
     for name, feed in feeds.items():
         session = onnxruntime.InferenceSession(str(path / name))
+        if export_backend("onnx") == "torch":  # Keras' exporter: the SavedModel's names, a dynamic batch
+            assert [(i.name, i.shape[0]) for i in session.get_inputs()] == [(k, "batch") for k in feed]
+            assert [(o.name, o.shape[0]) for o in session.get_outputs()] == [("image", "batch")]
         (results[name],) = session.run(None, {i.name: feed[i.name.split(":")[0]] for i in session.get_inputs()})
     np.testing.assert_allclose(results["generate_from_skeleton.onnx"], inputs["expected_from_skeleton"], atol=1e-4)
     served = results["model.onnx"]
     assert served.dtype == np.uint8
     assert np.abs(served.astype(int) - inputs["expected_served"].astype(int)).max() <= 1
+    # Batch 1 too: the batch size is not fixed at the traced one.
+    session = onnxruntime.InferenceSession(str(path / "model.onnx"))
+    one = {"reference_image": inputs["reference_uint8"][:1], "keypoints": inputs["keypoints"][:1]}
+    (single,) = session.run(None, one)
+    assert single.shape == served[:1].shape
+    assert np.abs(single.astype(int) - inputs["expected_served"][:1].astype(int)).max() <= 1
 
 
 def test_bad_arguments_are_rejected_before_anything_is_written(tmp_path):
