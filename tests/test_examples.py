@@ -81,3 +81,32 @@ def test_notebook_runs(index, name, tmp_path, monkeypatch):
         if out.get("output_type") == "stream"
     ]
     assert any(backend in text for text in kernel_backend), f"{name} did not report running on {backend}"
+
+
+# Notebooks that show pictures (03 compares numbers only).
+WITH_PICTURES = (
+    "01_quickstart.ipynb",
+    "02_nted_in_your_model.ipynb",
+    "04_export_for_serving.ipynb",
+    "05_appearance_control.ipynb",
+)
+NOT_PUBLIC = ("keras_nted.cli", "keras_nted.commands", "keras_nted.backend", "../shared", "KERAS_NTED_SHARED")
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_notebook_is_stored_as_a_reader_sees_it(name):
+    """Stored executed (outputs and pictures in place), the backend chosen first, public API only."""
+    import json
+    import re
+
+    cells = [cell for cell in json.loads((EXAMPLES / name).read_text())["cells"] if cell["cell_type"] == "code"]
+    first = "".join(cells[0]["source"])
+    assert 'os.environ.setdefault("KERAS_BACKEND"' in first and "import keras" not in first, first
+    unexecuted = [i for i, cell in enumerate(cells) if not cell.get("execution_count")]
+    assert not unexecuted, f"{name}: code cells {unexecuted} are stored without being run"
+    assert all(out.get("output_type") != "error" for cell in cells for out in cell.get("outputs", []))
+    pictures = sum("image/png" in out.get("data", {}) for cell in cells for out in cell.get("outputs", []))
+    assert (pictures > 0) == (name in WITH_PICTURES), f"{name}: {pictures} stored pictures"
+    source = "\n".join("".join(cell["source"]) for cell in cells)
+    assert not [word for word in NOT_PUBLIC if word in source], f"{name} reaches past the public API"
+    assert not re.findall(r"from keras_nted[\w.]* import [^\n]*\b_[a-z]|keras_nted(\.\w+)*\._[a-z]", source)

@@ -264,7 +264,7 @@ class DeepFashionDataset(keras.utils.PyDataset):
         height, width = self.image_size
         if image.size != (width, height):
             hint = (
-                f" (high-resolution originals? run `keras-nted prepare-deepfashion ROOT --sizes {height}x{width}`)"
+                f" (high-resolution originals? run `keras-nted prepare-deepfashion ROOT --image-size {height}x{width}`)"
                 if image.size[0] > width
                 else ""
             )

@@ -5,7 +5,7 @@ A run lives in one output folder:
 - `backup/`: crash-safe checkpoints (`keras_nted.callbacks.TrainingCheckpoint`); running the
   same command again resumes at the exact step, mid-epoch, on the same data as an
   uninterrupted run;
-- `logs/`: TensorBoard logs (when TensorFlow and TensorBoard are importable);
+- `logs/`: TensorBoard logs (with `tensorboard` installed; Keras' own writer when TensorFlow is too);
 - `samples/epoch_NNNN.png`: a grid of held-out pairs after every epoch, one row per pair:
   reference | target skeleton | generated | ground truth | attention panels
   (`keras_nted.callbacks.SampleGrid`);

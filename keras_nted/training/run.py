@@ -9,6 +9,7 @@ import pathlib
 
 import keras
 
+from keras_nted.callbacks import TENSORBOARD_NOTE
 from keras_nted.callbacks import EpochSetter
 from keras_nted.callbacks import SampleGrid
 from keras_nted.callbacks import SaveGenerator
@@ -16,7 +17,7 @@ from keras_nted.callbacks import StopOnInterrupt
 from keras_nted.callbacks import StopOnNonFiniteLoss
 from keras_nted.callbacks import Timer
 from keras_nted.callbacks import TrainingCheckpoint
-from keras_nted.callbacks import tensorboard_available
+from keras_nted.callbacks import tensorboard_callback
 from keras_nted.distribute import ProcessShard
 from keras_nted.distribute import is_chief
 from keras_nted.distribute import local_batch_size
@@ -114,15 +115,14 @@ def _callbacks(output_dir, checkpoint, epoch_data, sample, model_path, steps, ch
     ]
     if not chief:
         pass  # only process 0 writes files
-    elif tensorboard_available():
+    else:
         # Batch summaries every `update_freq` steps; it divides the epoch length because Keras
         # writes the epoch summaries only on a step where batch summaries are due.
-        update_freq = math.gcd(100, steps)
-        callbacks.append(
-            keras.callbacks.TensorBoard(str(output_dir / "logs"), write_graph=False, update_freq=update_freq)
-        )
-    else:
-        logger.info("TensorFlow and TensorBoard are not both importable: no TensorBoard logs (pip install tensorboard)")
+        tensorboard = tensorboard_callback(output_dir / "logs", update_freq=math.gcd(100, steps))
+        if tensorboard is None:
+            logger.info(TENSORBOARD_NOTE)
+        else:
+            callbacks.append(tensorboard)
     return callbacks
 
 
