@@ -16,7 +16,10 @@ EXAMPLES = ROOT / "examples"
 BACKENDS = ("tensorflow", "jax", "torch")
 # notebook -> (settings run after its parameters cell, files it must write)
 NOTEBOOKS = {
-    "01_quickstart.ipynb": ({"STEPS": 3}, ["quickstart_output/generator.keras", "quickstart_output/results.png"]),
+    "01_quickstart.ipynb": (
+        {"STEPS": 3},
+        ["quickstart_output/generator.keras", "quickstart_output/results.png", "quickstart_output/task.png"],
+    ),
     "02_nted_in_your_model.ipynb": ({"STEPS": 3}, ["nted_model_output/textures.png"]),
     "03_convert_released_checkpoint.ipynb": ({}, ["convert_output/converted.keras"]),
     "04_export_for_serving.ipynb": (

@@ -169,7 +169,7 @@ class NTEDGAN(keras.Model):
         Args:
             preset: a built-in name (`keras_nted.models.list_presets()`), a directory written by
                 `save_to_preset`, or an `hf://` handle (config and weights from the preset;
-                `vgg_weights`, `image_width` and `face_loss` then do not apply).
+                `vgg_weights`, `image_width` and `face_loss` cannot be given then: a `ValueError`).
             vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
                 local `.h5` / `.pth` file, `"random"` (random weights: benchmarks and tests),
                 or `None`: no loss network (no perceptual or face term; plain L1 with
@@ -180,6 +180,8 @@ class NTEDGAN(keras.Model):
                 its trained generator, into `generator` and `ema_generator`; the other
                 built-in names are configs only, random weights).
         """
+        changed = {"vgg_weights": vgg_weights != "imagenet", "image_width": image_width is not None}
+        preset_io.refuse_build_options(preset, **changed, face_loss=face_loss is not True)
         build = lambda config: cls.from_model_config(config, vgg_weights, image_width, face_loss, **kwargs)  # noqa: E731
         return preset_io.from_preset(cls, preset, load_weights, build, kwargs)
 

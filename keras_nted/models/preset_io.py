@@ -100,6 +100,19 @@ def preset_kind(preset):
     )
 
 
+def refuse_build_options(preset, **changed):
+    """A `ValueError` when a saved preset (directory or handle) is asked to change what it holds.
+
+    `changed` maps each build option's name to whether the caller gave a non-default value.
+    """
+    names = ", ".join(name for name, value in changed.items() if value)
+    if names and preset_kind(preset) != "builtin":
+        raise ValueError(
+            f"Expected no {names} with a saved preset (it holds its own loss networks and image size). "
+            f"Received: preset={preset!r} with {names}"
+        )
+
+
 def read_json(path):
     """A JSON file of a preset directory, with one-line errors."""
     if not path.is_file():

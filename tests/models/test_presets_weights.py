@@ -113,6 +113,9 @@ def test_gan_preset_carries_the_trained_generator_and_round_trips(tmp_path):
     for a, b in zip(loaded.discriminator.get_weights(), gan.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert loaded.training_defaults == gan.training_defaults
+    # A saved preset holds its loss networks and image size: asking to change them is an error, not a no-op.
+    with pytest.raises(ValueError, match="Expected no vgg_weights, face_loss with a saved preset"):
+        NTEDGAN.from_preset(tmp_path, vgg_weights=None, face_loss=False)
 
 
 def test_a_preset_of_another_class_is_refused(tmp_path):
