@@ -5,10 +5,13 @@ import keras
 import numpy as np
 import pytest
 
+from keras_nted.backend import autodiff
 from keras_nted.layers import NTED
+from keras_nted.layers import EqualizedConv2D
 from keras_nted.layers import NTEDDistribution
 from keras_nted.layers import NTEDExtraction
 from keras_nted.layers.nted import feature_norm
+from keras_nted.layers.nted import pool_through_conv
 from tests.layers.harness import run_layer_test
 
 EPS = 2.220446049250313e-16  # Python's float epsilon, added to the norm (the released `feature_norm`).
@@ -102,6 +105,39 @@ def test_extraction_equals_numpy():
     np.testing.assert_allclose(_numpy(attention).sum(axis=(1, 2)), 1.0, rtol=1e-5)
     # Without `filters` the textures keep the input's channels.
     assert NTEDExtraction(NUM_LABELS, 3).compute_output_shape(REFERENCE_SHAPE)[0] == (2, NUM_LABELS, 8)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 3, 5])
+def test_pool_through_conv_is_pooling_the_convolution(kernel_size):
+    """The extraction's reassociated Eq. 3 equals pooling the convolution's output, values and gradients.
+
+    Weights that are not a softmax (negative, not summing to 1) so the bias term is exercised too.
+    """
+    rng = np.random.default_rng(kernel_size)
+    features = rng.normal(size=(2, 7, 5, 6)).astype("float32")
+    weights = rng.normal(size=(2, 7, 5, 3)).astype("float32")
+    conv = EqualizedConv2D(4, kernel_size, padding="same")
+    conv.build(features.shape)
+    _randomize_bias(conv, 3)
+    expected = np.einsum("bhwk,bhwc->bkc", weights.astype("float64"), _conv_same(features, conv))
+    with autodiff.no_grad():
+        pooled = _numpy(pool_through_conv(weights, features, conv))
+    np.testing.assert_allclose(pooled, expected, atol=1e-5, rtol=1e-5)
+
+    probe = keras.ops.convert_to_tensor(rng.normal(size=expected.shape).astype("float32"))
+    variables = [keras.Variable(weights), keras.Variable(features), conv.kernel, conv.bias]
+
+    def gradients(form):
+        def loss():
+            a, f = variables[0].value, variables[1].value
+            return keras.ops.sum(form(a, f) * probe), None
+
+        return [_numpy(g) for g in autodiff.value_and_grad(loss, variables)[2]]
+
+    pooled = gradients(lambda a, f: pool_through_conv(a, f, conv))
+    direct = gradients(lambda a, f: keras.ops.einsum("bhwk,bhwc->bkc", a, conv(f)))
+    for ours, reference in zip(pooled, direct):
+        np.testing.assert_allclose(ours, reference, atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("match_kernel_size", [1, 3])
