@@ -40,6 +40,17 @@ class PresetNetwork:
         config["dtype"] = keras.saving.serialize_keras_object(self.dtype_policy)
         return config
 
+    def clone(self, name=None):
+        """A new network of the same architecture, dtype policy and weights (e.g. an EMA copy).
+
+        Built from the constructor arguments directly, not through `get_config`: Keras'
+        serializer imports TensorFlow whenever it is installed (0.41 GB of a JAX process).
+        """
+        kwargs = {arg: getattr(self, arg) for arg in self.config_args}
+        copy = type(self)(**kwargs, dtype=self.dtype_policy, name=name or f"{self.name}_clone")
+        copy.set_weights(self.get_weights())
+        return copy
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)

@@ -104,6 +104,8 @@ class NTEDDiscriminator(PresetNetwork, keras.Model):
         x = EqualizedDense(channels[4], activation="fused_lrelu", dtype=dtype, name="final_linear-0")(x)
         logits = EqualizedDense(1, dtype="float32", name="final_linear-1")(x)
         super().__init__(inputs=image, outputs=logits, dtype=dtype, **kwargs)
+        if dtype is not None:  # a functional model does not keep it: get_config / clone would lose it
+            self.dtype_policy = dtype
         self.size = size
         self.channels = channels
         self.is_square_image = is_square_image

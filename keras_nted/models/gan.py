@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
+from keras_nted.backend import memory
 from keras_nted.backend.distribution import num_replicas
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
@@ -137,8 +138,7 @@ class NTEDGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         if ema_generator is None:
-            ema_generator = NTEDGenerator.from_config(dict(generator.get_config(), name="ema_generator"))
-            ema_generator.set_weights(generator.get_weights())
+            ema_generator = generator.clone(name="ema_generator")
         self.ema_generator = ema_generator
         self.ema_generator.trainable = False
         self.perceptual_loss = perceptual_loss
@@ -387,6 +387,7 @@ class NTEDGAN(keras.Model):
         # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
         # their first call), so each phase still compiles once, when first used.
         self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
+        memory.trim_after_compilations()  # JAX: the compiler's freed heap back to the OS before a step runs
         self.train_function = self._phase_train_function
         return self.train_function
 

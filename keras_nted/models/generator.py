@@ -201,6 +201,8 @@ class NTEDGenerator(PresetNetwork, keras.Model):
             "distribution_logits": logits,
         }
         super().__init__(inputs=[reference, skeleton], outputs=outputs, dtype=dtype, **kwargs)
+        if dtype is not None:  # a functional model does not keep it: get_config / clone would lose it
+            self.dtype_policy = dtype
         self.size = size
         self.channels = channels
         self.num_labels = num_labels

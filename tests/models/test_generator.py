@@ -74,6 +74,23 @@ def test_keras_round_trip_reproduces_outputs(tmp_path):
     np.testing.assert_allclose(to_numpy(restored(inputs[0])), expected, atol=1e-6)
 
 
+def test_clone_copies_architecture_policy_and_weights_into_new_variables():
+    generator = NTEDGenerator(**get_preset("nted_tiny")["generator"], dtype="mixed_bfloat16")
+    copy = generator.clone(name="ema_generator")
+    assert type(copy) is NTEDGenerator and copy.name == "ema_generator"
+    assert copy.dtype_policy.name == "mixed_bfloat16"
+    assert dict(copy.get_config(), name=None) == dict(generator.get_config(), name=None)
+    for a, b in zip(copy.weights, generator.weights):
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    copy.weights[0].assign(copy.weights[0] + 1.0)  # its own variables: the original is untouched
+    assert not np.array_equal(to_numpy(copy.weights[0]), to_numpy(generator.weights[0]))
+    # The policy a network was built with survives its config too (a functional model drops it).
+    restored = NTEDGenerator.from_config(generator.get_config())
+    assert restored.dtype_policy.name == restored.layers[3].dtype_policy.name == "mixed_bfloat16"
+    discriminator = NTEDDiscriminator(**get_preset("nted_tiny")["discriminator"], dtype="mixed_bfloat16")
+    assert discriminator.clone().dtype_policy.name == "mixed_bfloat16"
+
+
 def test_released_style_config_dict_with_string_keys():
     config = get_preset("nted_tiny")["generator"]
     as_yaml = {k: ({str(r): v for r, v in val.items()} if isinstance(val, dict) else val) for k, val in config.items()}
