@@ -19,6 +19,7 @@
 """
 
 import functools
+import weakref
 
 import keras
 from keras import ops
@@ -66,24 +67,25 @@ def _macs(x, kernel):
     return _product(x.shape[1:3]) * _product(kernel.shape)
 
 
-def conv_transpose2d(x, kernel, strides):
-    """`keras.ops.conv_transpose(x, kernel, strides, padding="valid")`, any backend.
+def conv_transpose2d(x, kernel, strides, scale=1.0):
+    """`keras.ops.conv_transpose(x, kernel * scale, strides, padding="valid")`, any backend.
 
     JAX computes it as stride-1 convolutions (`conv_transpose_polyphase`): XLA's CPU
     transposed convolution runs at 35-80 GFLOP/s at this model's sizes and its kernel
     gradient at 1-2; TensorFlow's and torch's own kernels are 1.2-2x faster than the
     polyphase form, forward and backward, and keep it (torch's without keras' copies).
     """
-    if BACKEND == "jax" and _macs(x, kernel) >= MIN_CUSTOM_MACS:
-        return _jax_conv_transpose()(x, kernel, strides)
     if BACKEND == "torch" and kernel.shape[0] >= strides:  # (keras pads smaller kernels' outputs)
         import torch.nn.functional as F
 
         # (k, k, filters, in_channels) -> torch's (in_channels, filters, k, k); no copies of
         # `x` (see `_torch_conv`).
         x = ops.convert_to_tensor(x).permute(0, 3, 1, 2)
-        kernel = ops.convert_to_tensor(kernel).permute(3, 2, 0, 1)
-        return F.conv_transpose2d(x, kernel.to(x.dtype), stride=strides).permute(0, 2, 3, 1)
+        kernel = torch_kernel(kernel, scale, (3, 2, 0, 1), x.dtype)
+        return F.conv_transpose2d(x, kernel, stride=strides).permute(0, 2, 3, 1)
+    kernel = kernel * scale
+    if BACKEND == "jax" and _macs(x, kernel) >= MIN_CUSTOM_MACS:
+        return _jax_conv_transpose()(x, kernel, strides)
     return ops.conv_transpose(x, kernel, strides=strides, padding="valid")
 
 
@@ -162,19 +164,23 @@ def _paddings(kernel_size, strides, padding):
     return None
 
 
-def conv2d(x, kernel, strides=1, padding="valid"):
-    """`keras.ops.conv(x, kernel, strides, padding)` for a square kernel, any backend.
+def conv2d(x, kernel, strides=1, padding="valid", scale=1.0):
+    """`keras.ops.conv(x, kernel * scale, strides, padding)` for a square kernel, any backend.
 
     Args:
         x: `(batch, height, width, channels)`.
-        kernel: `(k, k, channels, filters)`.
+        kernel: `(k, k, channels, filters)`, a tensor or a variable.
         strides: an integer stride for both axes.
         padding: `"valid"` or `"same"`.
+        scale: a constant factor of the kernel (the equalized learning rate's); on torch,
+            inference reuses one scaled, re-laid-out kernel per variable (`torch_kernel`).
     """
     k = kernel.shape[0]
     paddings = _paddings(k, strides, padding) if kernel.shape[1] == k else None
     if BACKEND == "torch" and paddings is not None:
-        return _torch_conv(x, kernel, strides, paddings)
+        x = ops.convert_to_tensor(x)
+        return _torch_conv(x, torch_kernel(kernel, scale, (3, 2, 0, 1), x.dtype), strides, paddings)
+    kernel = kernel * scale
     if BACKEND != "jax" or paddings is None or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS:
         return ops.conv(x, kernel, strides=strides, padding=padding)
     return _jax_conv()(x, kernel, strides, padding)
@@ -189,12 +195,13 @@ def depthwise_conv2d(x, kernel, strides=1):
         strides: an integer stride for both axes.
     """
     if BACKEND == "torch" and kernel.shape[-1] == 1:
-        return _torch_conv(x, kernel, strides, (0, 0), groups=x.shape[-1])
+        x = ops.convert_to_tensor(x)
+        return _torch_conv(x, torch_kernel(kernel, 1.0, (2, 3, 0, 1), x.dtype), strides, (0, 0), groups=x.shape[-1])
     return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
 
 
 def _torch_conv(x, kernel, strides, paddings, groups=1):
-    """torch's convolution on channels-last data without copying it.
+    """torch's convolution on channels-last data without copying it; `kernel` in torch's layout.
 
     `x.permute(0, 3, 1, 2)` is `x` seen as NCHW in torch's channels-last memory format, which
     its CPU (oneDNN) and GPU (cuDNN) convolutions take as it is, and return in; keras'
@@ -203,18 +210,45 @@ def _torch_conv(x, kernel, strides, paddings, groups=1):
     """
     import torch.nn.functional as F
 
-    x = ops.convert_to_tensor(x).permute(0, 3, 1, 2)
-    kernel = ops.convert_to_tensor(kernel)
-    if groups == 1:
-        kernel = kernel.permute(3, 2, 0, 1)  # (filters, channels, k, k)
-    else:  # depthwise: (k, k, channels, 1) -> (channels, 1, k, k)
-        kernel = kernel.permute(2, 3, 0, 1)
+    x = x.permute(0, 3, 1, 2)
     before, after = paddings
     if before != after:
         x = F.pad(x, (before, after, before, after))
         before = 0
-    y = F.conv2d(x, kernel.to(x.dtype), stride=strides, padding=before, groups=groups)
+    y = F.conv2d(x, kernel, stride=strides, padding=before, groups=groups)
     return y.permute(0, 2, 3, 1)
+
+
+# torch inference: `id(variable tensor) -> (weak reference, (version, scale, order, dtype), kernel)`.
+_TORCH_KERNELS = {}
+# Whether torch inference reuses prepared kernels (off: prepare one per call, as training does).
+TORCH_KERNEL_CACHE = True
+
+
+def torch_kernel(kernel, scale, order, dtype):
+    """`(kernel * scale).permute(order)` in `dtype`, as a torch tensor, for torch's convolutions.
+
+    Without gradients (inference: `predict` runs under `torch.no_grad`), a variable's kernel
+    is prepared once, contiguous, and reused until the variable changes (torch counts every
+    in-place write, `assign` included, in the tensor's `_version`). Scaling and re-laying out
+    every kernel on every call cost about 80 ms of the nted_fashion_256 generator's
+    ~0.78 s forward at batch 1 (the `mul` and `copy_` of torch's profile); the cache holds one
+    copy of the weights (169 MB for that generator). With gradients, or for a tensor that is
+    not a variable's own (a mixed-precision cast), the kernel is prepared on every call.
+    """
+    import torch
+
+    tensor = ops.convert_to_tensor(kernel)
+    if torch.is_grad_enabled() or not TORCH_KERNEL_CACHE or not isinstance(tensor, torch.nn.Parameter):
+        return (tensor * scale).permute(*order).to(dtype)
+    key = id(tensor)
+    stamp = (tensor._version, scale, order, dtype)
+    entry = _TORCH_KERNELS.get(key)
+    if entry is not None and entry[0]() is tensor and entry[1] == stamp:
+        return entry[2]
+    prepared = (tensor.permute(*order) * scale).to(dtype).contiguous()
+    _TORCH_KERNELS[key] = (weakref.ref(tensor, lambda _, key=key: _TORCH_KERNELS.pop(key, None)), stamp, prepared)
+    return prepared
 
 
 def _tap_windows(x, k, strides, rows, cols):

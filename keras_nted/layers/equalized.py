@@ -81,7 +81,7 @@ class EqualizedConv2D(keras.layers.Layer):
             self.bias = None
 
     def call(self, inputs):
-        y = conv2d(inputs, self.kernel * self.scale, strides=self.strides, padding=self.padding)
+        y = conv2d(inputs, self.kernel, strides=self.strides, padding=self.padding, scale=self.scale)
         if self.use_bias:
             y = y + self.bias
         return y
@@ -165,7 +165,7 @@ class EqualizedConv2DTranspose(keras.layers.Layer):
             self.bias = None
 
     def call(self, inputs):
-        y = conv_transpose2d(inputs, self.kernel * self.scale, self.strides)
+        y = conv_transpose2d(inputs, self.kernel, self.strides, scale=self.scale)
         if self.use_bias:
             y = y + self.bias
         return y

@@ -113,3 +113,37 @@ def test_depthwise_and_transposed_forms_are_keras_ops(form, k, strides):
         lambda x, w: keras_fn(x, w, strides=strides, padding="valid"),
         rng.normal(size=x_shape).astype("float32"), rng.normal(size=kernel_shape(k)).astype("float32"), k,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv", "transposed"])
+def test_inference_kernels_follow_their_variable(transposed):
+    """`scale` multiplies the kernel on every backend; torch's inference reuses a prepared kernel
+    per variable, and a write to the variable (`assign`) is seen by the next call."""
+    from keras_nted.layers import EqualizedConv2D
+    from keras_nted.layers import EqualizedConv2DTranspose
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1, 6, 5, 3)).astype("float32")
+    layer = EqualizedConv2DTranspose(4, 3) if transposed else EqualizedConv2D(4, 3, padding="same")
+    layer.build(x.shape)
+
+    def expected():
+        kernel = to_numpy(layer.kernel) * layer.scale
+        if transposed:  # (no bias, as released)
+            return to_numpy(ops.conv_transpose(x, kernel, strides=2, padding="valid"))
+        return to_numpy(ops.conv(x, kernel, padding="same")) + to_numpy(layer.bias)
+
+    with autodiff.no_grad():
+        for _ in range(2):  # the second call reuses torch's prepared kernel
+            np.testing.assert_allclose(to_numpy(layer(x)), expected(), atol=1e-5)
+        layer.kernel.assign(rng.normal(size=layer.kernel.shape).astype("float32"))
+        np.testing.assert_allclose(to_numpy(layer(x)), expected(), atol=1e-5)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        with torch.no_grad():
+            first = conv_module.torch_kernel(layer.kernel, layer.scale, (3, 2, 0, 1), torch.float32)
+            assert conv_module.torch_kernel(layer.kernel, layer.scale, (3, 2, 0, 1), torch.float32) is first
+            assert first.is_contiguous()
+        # With gradients the kernel is prepared per call, so that it stays differentiable.
+        assert conv_module.torch_kernel(layer.kernel, layer.scale, (3, 2, 0, 1), torch.float32).requires_grad
