@@ -186,17 +186,24 @@ def conv2d(x, kernel, strides=1, padding="valid", scale=1.0):
     return _jax_conv()(x, kernel, strides, padding)
 
 
-def depthwise_conv2d(x, kernel, strides=1):
-    """`keras.ops.depthwise_conv(x, kernel, strides, padding="valid")` for a square kernel.
+def depthwise_conv2d(x, kernel, strides=1, pad=0):
+    """`keras.ops.depthwise_conv` of `x` zero-padded by `pad` on every side, "valid", square kernel.
+
+    torch pads inside its convolution instead of writing a padded copy of `x` (a zero fill
+    and a copy of the whole map: ~0.2 s of the nted_fashion_256 generator's forward at batch 4).
 
     Args:
         x: `(batch, height, width, channels)`.
         kernel: `(k, k, channels, 1)`.
         strides: an integer stride for both axes.
+        pad: zeros added before and after both spatial axes (>= 0).
     """
     if BACKEND == "torch" and kernel.shape[-1] == 1:
         x = ops.convert_to_tensor(x)
-        return _torch_conv(x, torch_kernel(kernel, 1.0, (2, 3, 0, 1), x.dtype), strides, (0, 0), groups=x.shape[-1])
+        kernel = torch_kernel(kernel, 1.0, (2, 3, 0, 1), x.dtype)
+        return _torch_conv(x, kernel, strides, (pad, pad), groups=x.shape[-1])
+    if pad:
+        x = ops.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
     return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
 
 

@@ -9,6 +9,7 @@ import math
 import keras
 from keras import ops
 
+from keras_nted.backend import activations
 from keras_nted.backend.conv import conv2d
 from keras_nted.backend.conv import conv_transpose2d
 from keras_nted.utils.validation import check_int
@@ -191,9 +192,7 @@ class EqualizedConv2DTranspose(keras.layers.Layer):
 
 def fused_leaky_relu(x, bias=None, negative_slope=0.2, scale=_SQRT2):
     """`scale * leaky_relu(x + bias, negative_slope)`, the StyleGAN2 fused activation."""
-    if bias is not None:
-        x = x + bias
-    return ops.leaky_relu(x, negative_slope=negative_slope) * scale
+    return activations.fused_leaky_relu(x, bias, negative_slope, scale)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")

@@ -120,12 +120,13 @@ def _upfirdn2d_depthwise(x, kernel, up, down, pad):
         x = ops.reshape(x, (-1, h, 1, w, 1, channels))
         x = ops.pad(x, [(0, 0), (0, 0), (0, up - 1), (0, 0), (0, up - 1), (0, 0)])
         x = ops.reshape(x, (-1, h * up, w * up, channels))
-    x = _pad_or_crop(x, 1, p0, p1)
-    x = _pad_or_crop(x, 2, p0, p1)
+    inner = p0 if p0 == p1 and p0 > 0 else 0  # equal padding: the convolution's own
+    x = _pad_or_crop(x, 1, p0 - inner, p1 - inner)
+    x = _pad_or_crop(x, 2, p0 - inner, p1 - inner)
     flipped = np.ascontiguousarray(kernel[::-1, ::-1])
     depthwise = np.tile(flipped[:, :, None, None], (1, 1, channels, 1))
     depthwise = ops.cast(depthwise, x.dtype)
-    return depthwise_conv2d(x, depthwise, down)
+    return depthwise_conv2d(x, depthwise, down, pad=inner)
 
 
 def upfirdn2d_output_size(n, kernel_size, up=1, down=1, pad=(0, 0)):
