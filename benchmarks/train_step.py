@@ -59,8 +59,13 @@ def vgg_macs(height, width):
     return sum(9 * cin * cout * (height >> level) * (width >> level) for cin, cout, level in VGG_LAYERS)
 
 
-def model_macs(model):
-    """Multiply-adds of the convolutions and matmuls of a functional model, from its layers' shapes."""
+def model_macs(model, pooled_extraction=False):
+    """Multiply-adds of the convolutions and matmuls of a functional model, from its layers' shapes.
+
+    `pooled_extraction`: count the NTED extraction's value convolution as keras-nted computes it
+    (`layers.nted.pool_through_conv`: the weights pooled with the input per tap, then the kernel
+    on the `k` pooled vectors) instead of as the released model does (a full convolution).
+    """
     from keras_nted.layers import EqualizedConv2D
     from keras_nted.layers import EqualizedConv2DTranspose
     from keras_nted.layers import EqualizedDense
@@ -85,6 +90,10 @@ def model_macs(model):
             )
             total += sum(int(np.prod(c.kernel.shape)) * pixels for c in convs)
             total += pixels * channels * layer.num_labels  # the texture einsum
+            if pooled_extraction and isinstance(layer, NTEDExtraction):
+                m, k, filters = layer.match_kernel_size, layer.num_labels, layer.value_conv.filters
+                total -= m * m * channels * filters * pixels + pixels * channels * k
+                total += m * m * k * pixels * channels + k * m * m * channels * filters
     return total
 
 
