@@ -14,7 +14,8 @@
   GB). Undifferentiated strided convolutions are one matmul per tap (faster inference).
 - torch: its own convolutions, called on channels-last data without copies; keras'
   `ops.conv` copies every input to NCHW and back to channels-last first (1.1-2.4x slower
-  per layer, 1.6x for the whole generator forward).
+  per layer, 1.6x for the whole generator forward). Inference reuses one scaled kernel in
+  torch's layout per variable (`torch_kernel`), and the FIR blur pads inside its convolution.
 - TensorFlow: `keras.ops` as it is (oneDNN / Eigen kernels, without XLA as the GAN trains).
 """
 
