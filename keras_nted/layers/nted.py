@@ -75,6 +75,11 @@ def pool_through_conv(attention, inputs, conv):
     Returns:
         `(batch, k, c')` in the inputs' dtype.
     """
+    if conv.padding != "same" or conv.strides != 1 or conv.kernel_size % 2 == 0:
+        raise ValueError(
+            "pool_through_conv needs a same-padded, stride-1 convolution with an odd kernel. Received: "
+            f"padding={conv.padding!r}, strides={conv.strides}, kernel_size={conv.kernel_size}"
+        )
     m, k = conv.kernel_size, attention.shape[-1]
     channels, filters = inputs.shape[-1], conv.filters
     weights = ops.cast(_shifted_weights(attention, m), inputs.dtype)
@@ -101,7 +106,8 @@ class NTEDExtraction(keras.layers.Layer):
     `base_function.py`): the key is the feature-normalised input;
     `C_e = W_e * key` (an `m x m` equalized convolution without bias); its softmax runs over
     the `h * w` positions (Eq. 2); the textures are `softmax(C_e)^T f(F_r)` (Eq. 3 with the
-    normalised matrix), where `f` is an `m x m` equalized convolution with bias.
+    normalised matrix), where `f` is an `m x m` equalized convolution with bias. The sum is
+    computed reassociated (`pool_through_conv`): the same textures, a fraction of the work.
 
     Args:
         num_labels: number of neural textures `k` (semantic extraction filters).

@@ -135,6 +135,9 @@ def test_pool_through_conv_is_pooling_the_convolution(kernel_size):
         return [_numpy(g) for g in autodiff.value_and_grad(loss, variables)[2]]
 
     pooled = gradients(lambda a, f: pool_through_conv(a, f, conv))
+    strided = EqualizedConv2D(4, kernel_size, strides=2, padding="valid")
+    with pytest.raises(ValueError, match="same-padded, stride-1 convolution with an odd kernel"):
+        pool_through_conv(weights, features, strided)
     direct = gradients(lambda a, f: keras.ops.einsum("bhwk,bhwc->bkc", a, conv(f)))
     for ours, reference in zip(pooled, direct):
         np.testing.assert_allclose(ours, reference, atol=1e-4, rtol=1e-4)
