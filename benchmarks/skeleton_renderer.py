@@ -8,11 +8,10 @@
    of the two results in [0, 1] units and in uint8 levels (the `serving_default` output), next
    to each result's L1 error to the ground truth.
 
-Usage: KERAS_BACKEND=tensorflow python benchmarks/skeleton_renderer.py [--pairs 1200] [--shared ../shared]
+Usage: KERAS_BACKEND=tensorflow python benchmarks/skeleton_renderer.py [--pairs 1200] [--fixtures tests/fixtures/released]
 """
 
 import argparse
-import os
 import pathlib
 
 import numpy as np
@@ -35,7 +34,9 @@ def main():
     parser.add_argument("--pairs", type=int, default=1200, help="held-out mannequin pairs (default: all 1200)")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument(
-        "--shared", default=os.environ.get("KERAS_NTED_SHARED", ROOT.parent / "shared"), help="folder with fixtures/"
+        "--fixtures",
+        default=ROOT / "tests" / "fixtures" / "released",
+        help="folder with the released implementation's fixtures (default: tests/fixtures/released)",
     )
     args = parser.parse_args()
 
@@ -55,7 +56,7 @@ def main():
             renderers[size] = keras.Sequential([keras.Input((18, 2)), SkeletonRenderer(*size)])
         return np.asarray(renderers[size].predict_on_batch(np.asarray(keypoints, "float32")))
 
-    official = np.load(pathlib.Path(args.shared) / "fixtures" / "official_skeleton_s0.npz")
+    official = np.load(pathlib.Path(args.fixtures) / "official_skeleton_s0.npz")
     rows = []
     for i in range(12):
         new_h, new_w, crop_x, crop_y = (int(v) for v in official[f"param_{i}"])

@@ -1,14 +1,12 @@
-import os
 import pathlib
 
 import keras
 import numpy as np
 import pytest
 
-SHARED = pathlib.Path(
-    os.environ.get("KERAS_NTED_SHARED", pathlib.Path(__file__).resolve().parents[1].parent / "shared")
-)
-FIXTURES = SHARED / "fixtures"
+# The released implementation's arrays (weights, inputs, outputs) that parity is proven against;
+# tests/fixtures/released/README.md says how they were made.
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures" / "released"
 
 
 def pytest_report_header(config):
@@ -18,10 +16,7 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def fixtures_dir():
     if not FIXTURES.is_dir():
-        raise FileNotFoundError(
-            f"The released-implementation fixtures are missing: expected {FIXTURES} "
-            "(set KERAS_NTED_SHARED to the folder holding fixtures/)."
-        )
+        raise FileNotFoundError(f"The released-implementation fixtures are missing: expected {FIXTURES}.")
     return FIXTURES
 
 
