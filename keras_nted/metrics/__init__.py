@@ -1,0 +1,3 @@
+"""The field's image metrics (SSIM, PSNR, LPIPS, FID), on `keras.ops`, and the weight files they need."""
+
+from keras_nted.metrics.pickle_files import read_state_dict
