@@ -8,7 +8,8 @@
    of the two results in [0, 1] units and in uint8 levels (the `serving_default` output), next
    to each result's L1 error to the ground truth.
 
-Usage: KERAS_BACKEND=tensorflow python benchmarks/skeleton_renderer.py [--pairs 1200] [--fixtures tests/fixtures/released]
+Usage: KERAS_BACKEND=tensorflow python benchmarks/skeleton_renderer.py [--pairs 1200]
+       [--fixtures tests/fixtures/released]
 """
 
 import argparse
