@@ -51,9 +51,12 @@ def _trunk(net, inputs):
     for kind, argument in TRUNKS[net]:
         if kind == "conv":
             filters, size, stride, padding = argument
-            x = layers.ZeroPadding2D(padding, data_format="channels_last", name=f"{net}_pad_{conv_index}")(x)
-            x = layers.Conv2D(filters, size, strides=stride, activation="relu", data_format="channels_last",
-                              name=f"{net}_conv_{conv_index}")(x)  # fmt: skip
+            # torch's symmetric padding is Keras' "same" for an odd kernel at stride 1 (no padded copy).
+            same = stride == 1 and padding == (size - 1) // 2
+            if not same:
+                x = layers.ZeroPadding2D(padding, data_format="channels_last", name=f"{net}_pad_{conv_index}")(x)
+            x = layers.Conv2D(filters, size, strides=stride, padding="same" if same else "valid", activation="relu",
+                              data_format="channels_last", name=f"{net}_conv_{conv_index}")(x)  # fmt: skip
             conv_index += 1
         elif kind == "pool":
             x = layers.MaxPooling2D(argument, strides=2, data_format="channels_last", name=f"{net}_pool_{len(taps)}")(x)
