@@ -9,14 +9,9 @@ folder the caller names. Nothing is fetched at run time: `find_model_files` only
 says how to obtain the files when they are missing.
 """
 
-import hashlib
 import os
-import pathlib
-import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
+
+from keras_nted.utils import package_files
 
 MEDIAPIPE_VERSION = "0.10.21"
 # The wheel pip is asked for: any platform's wheel carries the same two files, so one fixed
@@ -37,28 +32,39 @@ MODEL_FILES = {
         "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
     ),
 }
-HOW_TO_OBTAIN = (
-    "Run `keras-nted pose --get-models` (pip downloads the mediapipe=={version} wheel, about {mb} MB, "
-    "and the two files are taken out of it), or give a folder holding {files} (--models DIR)."
+MEDIAPIPE = package_files.PackageFiles(
+    package="mediapipe",
+    version=MEDIAPIPE_VERSION,
+    files=MODEL_FILES,
+    description=f"the mediapipe {MEDIAPIPE_VERSION} model",
+    how_to_obtain=(
+        f"Run `keras-nted pose --get-models` (pip downloads the mediapipe=={MEDIAPIPE_VERSION} wheel, about "
+        f"{WHEEL_DOWNLOAD_MB} MB, and the two files are taken out of it), or give a folder holding "
+        f"{' and '.join(MODEL_FILES)} (--models DIR)."
+    ),
+    offline_advice=(
+        "Without a network, copy the wheel here and pass it with --wheel, "
+        "or give a folder holding the two model files with --models."
+    ),
+    download_mb=WHEEL_DOWNLOAD_MB,
+    pip_options=(
+        "--only-binary=:all:",
+        "--platform",
+        WHEEL_PLATFORM,
+        "--python-version",
+        WHEEL_PYTHON,
+        "--implementation",
+        "cp",
+        "--abi",
+        f"cp{WHEEL_PYTHON}",
+    ),  # fmt: skip
 )
+sha256 = package_files.sha256
 
 
 def default_model_dir():
     """`$KERAS_HOME/models/blazepose-0.10.21`, with Keras' own default `~/.keras` for `KERAS_HOME`."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return pathlib.Path(home) / "models" / f"blazepose-{MEDIAPIPE_VERSION}"
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _how_to_obtain():
-    return HOW_TO_OBTAIN.format(version=MEDIAPIPE_VERSION, mb=WHEEL_DOWNLOAD_MB, files=" and ".join(MODEL_FILES))
+    return package_files.default_dir(MEDIAPIPE).with_name(f"blazepose-{MEDIAPIPE_VERSION}")
 
 
 def find_model_files(model_dir=None):
@@ -75,87 +81,26 @@ def find_model_files(model_dir=None):
         FileNotFoundError: naming the folder and how to obtain the files, when one is missing.
         ValueError: when a file's SHA-256 is not the released one.
     """
-    folder = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
-    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"BlazePose model file(s) {', '.join(missing)} not found in {folder}. {_how_to_obtain()}"
-        )
-    for name, (_, expected) in MODEL_FILES.items():
-        actual = sha256(folder / name)
-        if actual != expected:
-            raise ValueError(
-                f"{folder / name} is not the mediapipe {MEDIAPIPE_VERSION} model (SHA-256 {actual}, expected "
-                f"{expected}). Delete it and obtain the files again. {_how_to_obtain()}"
-            )
-    return {name: folder / name for name in MODEL_FILES}
+    return package_files.find(MEDIAPIPE, model_dir if model_dir is not None else default_model_dir())
 
 
 def download_wheel(folder):
     """`pip download mediapipe==0.10.21` (the wheel only) into `folder`; returns the wheel's path.
 
-    Uses the running interpreter's pip, so the user's pip configuration (index, proxy,
-    certificates) applies.
-
     Raises:
         OSError: when pip fails (offline, no index), with pip's last lines.
     """
-    command = [
-        sys.executable, "-m", "pip", "download", f"mediapipe=={MEDIAPIPE_VERSION}", "--no-deps",
-        "--only-binary=:all:", "--platform", WHEEL_PLATFORM, "--python-version", WHEEL_PYTHON,
-        "--implementation", "cp", "--abi", f"cp{WHEEL_PYTHON}", "--dest", os.fspath(folder),
-        "--quiet", "--disable-pip-version-check",
-    ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True)
-    wheels = sorted(pathlib.Path(folder).glob("mediapipe-*.whl"))
-    if result.returncode != 0 or not wheels:
-        tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-        raise OSError(
-            f"Could not download the mediapipe=={MEDIAPIPE_VERSION} wheel with pip (exit {result.returncode}): "
-            f"{tail or 'no wheel written'}. Without a network, copy the wheel here and pass it with --wheel, "
-            "or give a folder holding the two model files with --models."
-        )
-    return wheels[0]
+    return package_files.download(MEDIAPIPE, folder)
 
 
 def extract_model_files(wheel, model_dir=None):
     """Takes the two model files out of a mediapipe 0.10.21 wheel, verified, into `model_dir`.
 
-    Each file is checked against its SHA-256 before it is moved into place, so a wrong or
-    damaged wheel leaves the folder as it was.
-
-    Args:
-        wheel: the `.whl` file.
-        model_dir: where to put them (default: `default_model_dir()`).
-
-    Returns:
-        The paths, as `find_model_files` returns them.
-
     Raises:
         FileNotFoundError: for a missing wheel.
         ValueError: when the wheel lacks a file or a file's SHA-256 differs.
     """
-    wheel = pathlib.Path(wheel)
-    if not wheel.is_file():
-        raise FileNotFoundError(f"Wheel not found: {wheel}")
-    folder = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(wheel)
-    except zipfile.BadZipFile:
-        raise ValueError(f"{wheel} is not a wheel (not a zip archive).") from None
-    with archive, tempfile.TemporaryDirectory(dir=folder, prefix=".extract-") as tmp:
-        for name, (member, expected) in MODEL_FILES.items():
-            if member not in archive.namelist():
-                raise ValueError(f"{wheel} has no {member}: expected the mediapipe=={MEDIAPIPE_VERSION} wheel.")
-            target = pathlib.Path(tmp) / name
-            with archive.open(member) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
-            if sha256(target) != expected:
-                raise ValueError(f"{member} in {wheel} does not have the expected SHA-256 {expected}.")
-        for name in MODEL_FILES:
-            os.replace(pathlib.Path(tmp) / name, folder / name)
-    return find_model_files(folder)
+    return package_files.extract(MEDIAPIPE, wheel, model_dir if model_dir is not None else default_model_dir())
 
 
 def obtain_model_files(model_dir=None, wheel=None):
@@ -169,14 +114,7 @@ def obtain_model_files(model_dir=None, wheel=None):
     Returns:
         The paths, as `find_model_files` returns them.
     """
-    try:
-        return find_model_files(model_dir)
-    except (FileNotFoundError, ValueError):
-        pass
-    if wheel is not None:
-        return extract_model_files(wheel, model_dir)
-    with tempfile.TemporaryDirectory(prefix="keras-nted-mediapipe-") as tmp:
-        return extract_model_files(download_wheel(tmp), model_dir)
+    return package_files.obtain(MEDIAPIPE, model_dir if model_dir is not None else default_model_dir(), wheel)
 
 
 def load_interpreter(path, num_threads=None):

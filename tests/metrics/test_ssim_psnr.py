@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_nted.metrics import ssim as metrics
+from keras_nted.metrics import ssim_psnr as metrics
 
 
 def _numpy(x):
