@@ -7,6 +7,8 @@ HELP = (
 )
 METRIC_NAMES = ("ssim", "ssim_256", "psnr", "lpips", "fid")
 PROTOCOL_NAMES = ("gfla", "dptn", "pidm", "cfld")
+# The Inception pool features FID statistics hold.
+FID_FEATURES = 2048
 
 
 def add_arguments(parser):
@@ -62,6 +64,7 @@ def run(args):
     import json
 
     from keras_nted.evaluation.field import format_scores
+    from keras_nted.evaluation.field import save_statistics
     from keras_nted.evaluation.field import score_pairs
     from keras_nted.files import atomic_path
 
@@ -83,7 +86,7 @@ def run(args):
     print(format_scores(scores))
     if args.save_stats:
         with atomic_path(args.save_stats) as tmp:
-            statistics.save(tmp)
+            save_statistics(tmp, statistics, scores["fid_kind"], args.protocol, scores["counts"]["fid_real"])
     if args.output:
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(scores, indent=2))
@@ -131,7 +134,6 @@ def check_arguments(args):
     from keras_nted.evaluation.field import check_image_sizes
     from keras_nted.evaluation.field import read_statistics
     from keras_nted.files import check_output_path
-    from keras_nted.metrics.lpips_weights import lpips_weights_available
 
     if args.batch_size < 1:
         raise ValueError(f"Expected --batch-size >= 1. Received: --batch-size {args.batch_size}")
@@ -142,10 +144,11 @@ def check_arguments(args):
             check_output_path(path, flag, folder=False)
     pairs = pairing.pair_image_files(args.generated, args.ground_truth, args.pairs)
     size = check_image_sizes(pairs, args.protocol)
-    use_lpips = "lpips" in asked if asked is not None else lpips_weights_available(args.lpips_weights)
+    # By default LPIPS runs where its weights are there (`load_networks` finds out).
+    use_lpips = asked is None or "lpips" in asked
     metrics = [m for m in (asked or ("ssim", "ssim_256", "psnr")) if m not in ("lpips", "fid")]
     metrics += ["lpips"] * use_lpips + ["fid"] * use_fid
-    plan = {"metrics": metrics, "pairs": pairs, "size": size}
+    plan = {"metrics": metrics, "pairs": pairs, "size": size, "lpips_optional": asked is None}
     if use_fid and args.real:
         plan["real"] = pairing.real_image_files(args.real, args.real_pairs)
         check_image_sizes(plan["real"], args.protocol, real=True)
@@ -156,16 +159,28 @@ def check_arguments(args):
 
 def load_networks(args, plan):
     """The LPIPS and Inception networks the plan needs, from their weight files (one-line errors)."""
+    import sys
+
+    from keras_nted.evaluation.field import load_inception
+    from keras_nted.evaluation.field import load_lpips
+
     networks = {}
     if "lpips" in plan["metrics"]:
-        from keras_nted.metrics.lpips_weights import load_lpips
-
-        networks["lpips"] = load_lpips(args.lpips_weights)
+        try:
+            networks["lpips"] = load_lpips(args.lpips_weights)
+        except FileNotFoundError as e:
+            if not plan["lpips_optional"] or args.lpips_weights:
+                raise
+            plan["metrics"].remove("lpips")
+            print(f"keras-nted metrics: no lpips ({e})", file=sys.stderr)
     if "fid" in plan["metrics"]:
-        from keras_nted.evaluation.field import load_inception
-
         networks["inception"], networks["fid_kind"] = load_inception(args.fid_weights)
         real = plan["real"]
+        if not isinstance(real, list) and real.mean.shape != (FID_FEATURES,):
+            raise ValueError(
+                f"Expected --real-stats {args.real_stats} of {FID_FEATURES} Inception features. Received: mu of "
+                f"shape {real.mean.shape}"
+            )
         if not isinstance(real, list) and real.kind not in (None, networks["fid_kind"]):
             raise ValueError(
                 f"--real-stats {args.real_stats} holds {real.kind} Inception statistics; --fid-weights "

