@@ -7,6 +7,8 @@ HELP = (
 )
 METRIC_NAMES = ("ssim", "ssim_256", "psnr", "lpips", "fid")
 PROTOCOL_NAMES = ("gfla", "dptn", "pidm", "cfld")
+# The field's `ssim` window (skimage `win_size=51`).
+SSIM_WINDOW = 51
 # The Inception pool features FID statistics hold.
 FID_FEATURES = 2048
 
@@ -149,12 +151,27 @@ def check_arguments(args):
     metrics = [m for m in (asked or ("ssim", "ssim_256", "psnr")) if m not in ("lpips", "fid")]
     metrics += ["lpips"] * use_lpips + ["fid"] * use_fid
     plan = {"metrics": metrics, "pairs": pairs, "size": size, "lpips_optional": asked is None}
+    _check_ssim_window(metrics, size, args.protocol)
     if use_fid and args.real:
         plan["real"] = pairing.real_image_files(args.real, args.real_pairs)
         check_image_sizes(plan["real"], args.protocol, real=True)
     elif use_fid:
         plan["real"] = read_statistics(args.real_stats, args.protocol)
     return plan
+
+
+def _check_ssim_window(metrics, size, protocol):
+    """`ssim`'s 51-pixel window must fit the images SSIM sees (DPTN's padded squares)."""
+    from keras_nted.metrics.protocols import get_protocol
+
+    height, width = size
+    if get_protocol(protocol).pad_to_square:
+        width = height
+    if "ssim" in metrics and min(height, width) < SSIM_WINDOW:
+        raise ValueError(
+            f"Expected images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels for ssim's {SSIM_WINDOW}-pixel window "
+            f"(protocol {protocol}). Received: {height}x{width}; leave ssim out with --metrics"
+        )
 
 
 def load_networks(args, plan):

@@ -185,12 +185,14 @@ class _Scores:
     """The running per-pair values and FID statistics of one `score_pairs` call."""
 
     def __init__(self, metrics, protocol, count, inception):
-        from keras_nted.metrics import FeatureStatistics
-
         self.values = {name: [] for name in metrics if name != "fid"}
         self.lpips_kept = protocol.kept(count, "lpips")
         self.fid_kept = protocol.kept(count, "fid")
-        self.generated = FeatureStatistics() if inception is not None else None
+        self.generated = None
+        if inception is not None:
+            from keras_nted.metrics import FeatureStatistics
+
+            self.generated = FeatureStatistics()
 
 
 def _score_batch(scores, batch_pairs, start, protocol, lpips, inception):
@@ -262,8 +264,6 @@ def score_pairs(pairs, protocol="cfld", metrics=PIXEL_METRICS, lpips=None, incep
         images the protocol leaves out); `real_statistics` the real set's `FeatureStatistics`
         (None without FID).
     """
-    from keras_nted.metrics import frechet_distance
-
     protocol = get_protocol(protocol)
     batch_size, verbose = options.get("batch_size", 16), options.get("verbose", 1)
     use_fid = "fid" in metrics
@@ -281,6 +281,8 @@ def score_pairs(pairs, protocol="cfld", metrics=PIXEL_METRICS, lpips=None, incep
     result = {name: float(np.mean(values)) if values else None for name, values in scores.values.items()}
     statistics = real if use_fid and not real_files else None
     if use_fid:
+        from keras_nted.metrics import frechet_distance
+
         if real_files:
             size = options.get("size") or read_rgb(pairs[0][1], "ground-truth image").shape[:2]
             statistics = real_statistics(real_files, protocol, inception, size, batch_size, progress)

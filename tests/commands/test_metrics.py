@@ -1,5 +1,6 @@
 """`keras-nted metrics`: pairing, protocols, statistics files and every bad input, end to end."""
 
+import json
 import re
 
 import numpy as np
@@ -8,7 +9,7 @@ from PIL import Image
 
 from keras_nted.cli import main
 
-SIZE = (64, 44)
+SIZE = (64, 52)
 
 
 def _save(path, image):
@@ -18,7 +19,7 @@ def _save(path, image):
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    """6 ground truths and 6 generated images (noisy copies) at 64x44, plus hostile variants."""
+    """6 ground truths and 6 generated images (noisy copies) at 64x52, plus hostile variants."""
     d = tmp_path_factory.mktemp("metrics")
     rng = np.random.default_rng(0)
     for i in range(6):
@@ -39,6 +40,7 @@ def folders(tmp_path_factory):
     (d / "empty").mkdir()
     _save(d / "square" / "gt" / "p0.png", np.zeros((64, 70, 3), np.uint8))
     _save(d / "square" / "gen" / "p0.png", np.zeros((64, 70, 3), np.uint8))
+    _save(d / "narrow" / "p0.png", np.zeros((64, 44, 3), np.uint8))
     (d / "stats_text.npz").write_text("not an npz")
     np.savez(d / "stats_keys.npz", mean=np.zeros(4), cov=np.eye(4))
     np.savez(d / "stats_shape.npz", mu=np.zeros(4), sigma=np.eye(3))
@@ -63,6 +65,7 @@ METRICS_ERRORS = [
     ("several-sizes", ["{d}/gen", "{d}/mixed", "--pairs", "{d}/nope.txt"], r"Pairs file not found"),
     ("mixed-ground-truth", ["{d}/mixed", "{d}/mixed", *FIDLESS], r"ground-truth images of one size.* 2 sizes"),
     ("dptn-square", ["{d}/square/gen", "{d}/square/gt", "--protocol", "dptn", *FIDLESS], r"pad to a square"),
+    ("ssim-window", ["{d}/narrow", "{d}/narrow", "--metrics", "ssim"], r"at least 51x51 .* Received: 64x44"),
     ("unknown-metric", ["{d}/gen", "{d}/gt", "--metrics", "ssim,fsim"], r"Expected --metrics from"),
     ("batch-size", ["{d}/gen", "{d}/gt", "--batch-size", "0"], r"--batch-size >= 1"),
     ("fid-no-real", ["{d}/gen", "{d}/gt", "--metrics", "fid", "--fid-weights", "{d}/weights.pth"], r"real set"),
@@ -97,3 +100,46 @@ def test_bad_input_is_one_line_and_exit_2(case_id, argv, expected, folders, caps
     assert len(lines) == 1 and lines[0].startswith("keras-nted metrics: error: "), err
     assert re.search(expected, lines[0]), lines[0]
     assert sorted(folders.rglob("*")) == before, "written on failure"
+
+
+def _read(path):
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _expected_pixel_scores(gen_files, gt_files, protocol):
+    """The library's SSIM / PSNR called directly on the files, prepared as `protocol` says."""
+    import keras
+
+    from keras_nted import metrics
+    from keras_nted.metrics.protocols import get_protocol
+
+    p = get_protocol(protocol)
+    gt = np.stack([p.pixel_image(_read(f)) for f in gt_files])
+    pred = np.stack([p.pixel_image(p.match_pair(_read(t), _read(f))) for f, t in zip(gen_files, gt_files)])
+    values = {
+        "ssim": metrics.ssim(gt, pred),
+        "ssim_256": metrics.ssim_256(gt, pred, sigma=p.ssim_256_sigma),
+        "psnr": metrics.psnr(gt, pred),
+    }
+    return {k: float(np.mean(keras.ops.convert_to_numpy(v))) for k, v in values.items()}
+
+
+@pytest.mark.parametrize(
+    "protocol, generated", [("cfld", "gen"), ("cfld", "small"), ("pidm", "released"), ("dptn", "gen")]
+)
+def test_pixel_metrics_end_to_end_equal_the_library_called_directly(protocol, generated, folders, tmp_path, capsys):
+    out = tmp_path / "scores.json"
+    argv = ["metrics", str(folders / generated), str(folders / "gt"), "--protocol", protocol]
+    assert main([*argv, "--metrics", "ssim,ssim_256,psnr", "-o", str(out), "--batch-size", "4"]) == 0
+    captured = capsys.readouterr()
+    assert "6/6" in captured.out and "| ssim_256 |" in captured.out
+    scores = json.loads(out.read_text())
+    gen_files = sorted((folders / generated).glob("*.png"))
+    gt_files = [
+        folders / "gt" / f"p{f.name.split('_2_')[-1][1] if '_2_' in f.name else f.name[1]}.png" for f in gen_files
+    ]
+    expected = _expected_pixel_scores(gen_files, gt_files, protocol)
+    for name, value in expected.items():
+        assert scores[name] == pytest.approx(value, rel=1e-6), name
+    assert scores["lpips"] is None and scores["fid"] is None and scores["protocol"] == protocol
+    assert scores["counts"]["pairs"] == 6 and scores["image_size"] == list(SIZE)
