@@ -146,28 +146,29 @@ def read_rgb(path, name="image"):
     return np.asarray(read_image(path, f"{name} {path}"))
 
 
-def pixel_scores(ground_truth, generated, protocol):
+def pixel_scores(ground_truth, generated, protocol, names=PIXEL_METRICS):
     """`ssim`, `ssim_256` and `psnr` of each pair of a batch, as the protocol computes them.
 
     Args:
         ground_truth, generated: uint8 `(batch, height, width, 3)`, the generated ones at the
             ground truth's size (`Protocol.match_pair`).
         protocol: a `Protocol` or its name.
+        names: which of `PIXEL_METRICS` to compute.
 
     Returns:
-        `{"ssim": (batch,), "ssim_256": (batch,), "psnr": (batch,)}` float64 arrays.
+        `{name: (batch,) float64 array}` for each of `names`.
     """
     from keras_nted import metrics
 
     protocol = get_protocol(protocol)
     gt = np.stack([protocol.pixel_image(image) for image in ground_truth])
     pred = np.stack([protocol.pixel_image(image) for image in generated])
-    values = {
-        "ssim": metrics.ssim(gt, pred),
-        "ssim_256": metrics.ssim_256(gt, pred, sigma=protocol.ssim_256_sigma),
-        "psnr": metrics.psnr(gt, pred, data_range=1.0),
+    functions = {
+        "ssim": lambda: metrics.ssim(gt, pred),
+        "ssim_256": lambda: metrics.ssim_256(gt, pred, sigma=protocol.ssim_256_sigma),
+        "psnr": lambda: metrics.psnr(gt, pred, data_range=1.0),
     }
-    return {name: np.asarray(keras.ops.convert_to_numpy(v), "float64").reshape(-1) for name, v in values.items()}
+    return {name: np.asarray(keras.ops.convert_to_numpy(functions[name]()), "float64").reshape(-1) for name in names}
 
 
 def network_batch(images, protocol, size=None):
@@ -201,10 +202,10 @@ def _score_batch(scores, batch_pairs, start, protocol, lpips, inception):
         protocol.match_pair(truth, read_rgb(path, "generated image"))
         for (path, _), truth in zip(batch_pairs, ground_truth)
     ]
-    if any(name in scores.values for name in PIXEL_METRICS):
-        for name, values in pixel_scores(np.stack(ground_truth), np.stack(generated), protocol).items():
-            if name in scores.values:
-                scores.values[name].extend(values)
+    names = [name for name in PIXEL_METRICS if name in scores.values]
+    if names:
+        for name, values in pixel_scores(np.stack(ground_truth), np.stack(generated), protocol, names).items():
+            scores.values[name].extend(values)
     kept_lpips = max(0, min(len(batch_pairs), scores.lpips_kept - start))
     if lpips is not None and kept_lpips:
         a = network_batch(generated[:kept_lpips], protocol)
