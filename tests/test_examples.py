@@ -84,6 +84,10 @@ def test_notebook_runs(index, name, tmp_path, monkeypatch):
         if out.get("output_type") == "stream"
     ]
     assert any(backend in text for text in kernel_backend), f"{name} did not report running on {backend}"
+    for output in outputs:
+        if output.endswith(".png"):
+            _check_labelled(_read_png((tmp_path / output).read_bytes()), f"{name}: {output}")
+    _check_quiet(name, notebook.cells)
 
 
 # Notebooks that show pictures (03 compares numbers only).
@@ -113,3 +117,102 @@ def test_notebook_is_stored_as_a_reader_sees_it(name):
     source = "\n".join("".join(cell["source"]) for cell in cells)
     assert not [word for word in NOT_PUBLIC if word in source], f"{name} reaches past the public API"
     assert not re.findall(r"from keras_nted[\w.]* import [^\n]*\b_[a-z]|keras_nted(\.\w+)*\._[a-z]", source)
+
+
+# The smallest mannequin picture is 64x44; figures show it at least 4x (nearest neighbour).
+MIN_HEIGHT = 4 * 64
+
+
+def _read_png(data):
+    import cv2
+    import numpy as np
+
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., ::-1].astype(int)
+
+
+def _header_band(picture):
+    """Height of `visualize.label_columns`' header: the leading rows of grey pixels only."""
+    import numpy as np
+
+    coloured = (np.ptp(picture, axis=-1) > 0).any(axis=1)
+    return int(np.argmax(coloured)) if coloured.any() else picture.shape[0]
+
+
+def _check_labelled(picture, where):
+    band = _header_band(picture)
+    assert band >= 10 and (picture[0] == 255).all(), f"{where}: no white header band naming the columns"
+    assert (picture[:band] < 100).all(axis=-1).sum() > 20, f"{where}: the header band holds no text"
+    assert picture.shape[0] - band >= MIN_HEIGHT, f"{where}: {picture.shape[0] - band} rows, not enlarged 4x"
+
+
+def _check_quiet(name, cells):
+    """No progress bars: at most one summary line per `fit` (verbose=2), never a bar's updates."""
+    import re
+
+    text = "".join(
+        "".join(out.get("text", ""))
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+    )
+    progress = [line for line in re.split(r"[\r\n]", text) if re.match(r"\s*\d+/\d+ ", line)]
+    assert len(progress) <= 1 and "\u2501" not in text and "\x08" not in text, f"{name}: progress bars {progress}"
+
+
+def _stored(name):
+    import base64
+    import json
+
+    cells = json.loads((EXAMPLES / name).read_text())["cells"]
+    pictures = [
+        _read_png(base64.b64decode(out["data"]["image/png"]))
+        for cell in cells
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    text = "".join("".join(out.get("text", "")) for cell in cells for out in cell.get("outputs", []))
+    return cells, pictures, text
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_stored_pictures_are_labelled_and_outputs_quiet(name):
+    cells, pictures, _ = _stored(name)
+    for i, picture in enumerate(pictures):
+        _check_labelled(picture, f"{name} picture {i}")
+    _check_quiet(name, cells)
+
+
+def _columns(picture, count):
+    body = picture[_header_band(picture) :]
+    width = body.shape[1] // count
+    return [body[:, i * width : (i + 1) * width] for i in range(count)]
+
+
+def test_stored_texture_swap_shows_two_people():
+    """02: persons A and B differ, and so do the renders with their textures (the swap shows)."""
+    _, pictures, _ = _stored("02_nted_in_your_model.ipynb")
+    person_a, person_b, _, with_a, with_b, _ = _columns(pictures[0], 6)
+    assert abs(person_a - person_b).mean() > 30, "02: persons A and B look alike"
+    assert abs(with_a - with_b).mean() > 15, "02: the renders with A's and B's textures look alike"
+
+
+def test_stored_appearance_control_changes_the_garment():
+    """05: inside the top, the result's mean colour is far from the person's own render."""
+    import re
+
+    import numpy as np
+
+    _, _, text = _stored("05_appearance_control.ipynb")
+    colours = dict(re.findall(r"mean colour inside the top, ([^:]+): \[([^\]]+)\]", text))
+    before, after = (np.array(colours[key].split(), float) for key in ("B's render", "step 40"))
+    assert abs(after - before).mean() > 50, f"05: the top moved {abs(after - before).mean():.1f} levels"
+    assert float(re.search(r"inside margin ([-\d.]+)", text)[1]) > 0.2
+
+
+def test_stored_quickstart_shows_a_trained_model():
+    """01: the re-posed people come from a trained model, near the ground truth, not noise."""
+    _, pictures, _ = _stored("01_quickstart.ipynb")
+    columns = _columns(pictures[0], 9)  # reference, pose, shipped model, truth, 4 attention, STEPS steps
+    shipped, ten_steps = (abs(columns[i] - columns[3]).mean() for i in (2, 8))
+    assert shipped < 20 and shipped < ten_steps / 3, f"01: shipped model {shipped:.1f}, 10 steps {ten_steps:.1f}"
