@@ -20,6 +20,7 @@ COMMANDS = (
     "export",
     "control",
     "evaluate",
+    "metrics",
     "pose",
 )
 
