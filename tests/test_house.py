@@ -26,6 +26,7 @@ FLOORS = {
     "layers": 2,
     "data": 3,
     "losses": 4,
+    "metrics": 4,
     "models": 5,
     "convert": 6,
     "visualize": 6,
