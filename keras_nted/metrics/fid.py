@@ -5,6 +5,7 @@ and covariance of each: `||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 sqrt(sigma1 si
 """
 
 import logging
+import warnings
 
 import keras
 import numpy as np
@@ -22,9 +23,12 @@ _SQRTM_TAKES_DISP = tuple(int(part) for part in scipy.__version__.split(".")[:2]
 
 
 def _matrix_sqrt(matrix):
-    if _SQRTM_TAKES_DISP:
-        return scipy.linalg.sqrtm(matrix, disp=False)[0]
-    return scipy.linalg.sqrtm(matrix)
+    # A singular product is detected and handled by the caller (the eps fallback), as in pytorch-fid.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        if _SQRTM_TAKES_DISP:
+            return scipy.linalg.sqrtm(matrix, disp=False)[0]
+        return scipy.linalg.sqrtm(matrix)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
@@ -202,12 +206,15 @@ def _trace_sqrt_product(sigma1, sigma2):
     `sigma1 @ sigma2` is similar to `R @ sigma2 @ R` with `R = sqrtm(sigma1)`, a symmetric
     positive semi-definite matrix, so the trace is the sum of the square roots of that
     matrix's eigenvalues; `eigh` twice replaces scipy's Schur-based `sqrtm` inside a graph.
+    Products are `einsum` and clipping is `relu`: Keras' type promotion turns float64 into
+    float32 in `matmul` and `maximum` on PyTorch (its `result_type` maps 64-bit to 32-bit
+    outside TensorFlow), while these keep the operands' dtype.
     """
     values, vectors = ops.eigh(sigma1)
-    root = ops.matmul(vectors * ops.sqrt(ops.maximum(values, 0.0)), ops.transpose(vectors))
-    inner = ops.matmul(ops.matmul(root, sigma2), root)
+    root = ops.einsum("ik,jk->ij", vectors * ops.sqrt(ops.relu(values)), vectors)
+    inner = ops.einsum("ik,kl,lj->ij", root, sigma2, root)
     values, _ = ops.eigh((inner + ops.transpose(inner)) / 2.0)
-    return ops.sum(ops.sqrt(ops.maximum(values, 0.0)))
+    return ops.sum(ops.sqrt(ops.relu(values)))
 
 
 class FrechetInceptionDistance(keras.metrics.Metric):
@@ -265,11 +272,11 @@ class FrechetInceptionDistance(keras.metrics.Metric):
     def _accumulate(self, which, images):
         count, shift, total, scatter = self._sets[which]
         features = ops.cast(self.inception(images, training=False), self.dtype)
-        new_shift = ops.where(ops.equal(count, 0.0), ops.mean(features, axis=0), shift)
+        new_shift = ops.where(ops.equal(count.value, 0.0), ops.mean(features, axis=0), shift.value)
         centred = features - new_shift
         shift.assign(new_shift)
         total.assign_add(ops.sum(centred, axis=0))
-        scatter.assign_add(ops.matmul(ops.transpose(centred), centred))
+        scatter.assign_add(ops.einsum("ni,nj->ij", centred, centred))
         count.assign_add(ops.cast(ops.shape(features)[0], self.dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -279,17 +286,21 @@ class FrechetInceptionDistance(keras.metrics.Metric):
         self._accumulate("generated", y_pred)
 
     def _moments(self, which):
-        count, shift, total, scatter = self._sets[which]
-        offset = total / count
-        covariance = (scatter - ops.outer(total, offset)) / (count - 1.0)
-        return shift + offset, covariance
+        count, shift, total, scatter = (v.value for v in self._sets[which])
+        # Below two images the statistics are undefined; a safe count keeps eigh finite, and
+        # `result` returns NaN for them.
+        safe = count + ops.relu(2.0 - count)
+        offset = total / safe
+        covariance = (scatter - ops.outer(total, offset)) / (safe - 1.0)
+        return shift + offset, covariance, count >= 2.0
 
     def result(self):
-        mean1, sigma1 = self._moments("real")
-        mean2, sigma2 = self._moments("generated")
+        mean1, sigma1, enough1 = self._moments("real")
+        mean2, sigma2, enough2 = self._moments("generated")
         diff = mean1 - mean2
         trace = ops.trace(sigma1) + ops.trace(sigma2) - 2.0 * _trace_sqrt_product(sigma1, sigma2)
-        return ops.sum(diff * diff) + trace
+        distance = ops.sum(diff * diff) + trace
+        return ops.where(ops.logical_and(enough1, enough2), distance, ops.cast(float("nan"), self.dtype))
 
     def statistics(self):
         """`{"real": FeatureStatistics, "generated": FeatureStatistics}` of the state so far."""
