@@ -22,13 +22,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 from benchmark_utils import limit_threads
 from benchmark_utils import peak_rss_mib
+from benchmark_utils import run_backends
 from forward import matmul_peak
 from train_step import device
 
@@ -123,19 +123,9 @@ def print_table(runs):
 
 
 def run_all_backends(args, argv):
-    child_args = [a for a in argv if a not in ("--all-backends", "--json")]
-    runs = []
-    for backend in args.backends:
-        print(f"=== KERAS_BACKEND={backend} ===", file=sys.stderr, flush=True)
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-        command = [sys.executable, os.path.abspath(__file__), *child_args, "--json"]
-        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
-        if proc.returncode != 0:
-            print(f"{backend}: failed with exit status {proc.returncode}", file=sys.stderr)
-            runs.append(None)
-            continue
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    print_table(runs)
+    print_table(
+        run_backends(__file__, argv, args.backends, lambda message: print(message, file=sys.stderr, flush=True))
+    )
 
 
 def main(argv=None):
