@@ -25,3 +25,28 @@ def limit_threads(threads):
 def peak_rss_mib():
     """The process's peak resident memory so far (`ru_maxrss`, KiB on Linux) in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_backends(script, argv, backends, log):
+    """Run `script` once per backend in a subprocess (`KERAS_BACKEND` set, `--json` added).
+
+    `argv` is the parent's command line; `--all-backends` and `--json` are dropped from it.
+    Returns the parsed last stdout line of each child (`None` for a child that failed).
+    """
+    import json
+    import subprocess
+    import sys
+
+    child_args = [a for a in argv if a not in ("--all-backends", "--json")]
+    runs = []
+    for backend in backends:
+        log(f"=== KERAS_BACKEND={backend} ===")
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        command = [sys.executable, os.path.abspath(script), *child_args, "--json"]
+        proc = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        if proc.returncode != 0:
+            log(f"{backend}: failed with exit status {proc.returncode}")
+            runs.append(None)
+            continue
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return runs

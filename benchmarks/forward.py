@@ -33,13 +33,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 from benchmark_utils import limit_threads
 from benchmark_utils import peak_rss_mib
+from benchmark_utils import run_backends
 from train_step import device
 from train_step import model_macs
 
@@ -243,22 +243,7 @@ def print_table(runs):
 
 
 def run_all_backends(args, argv):
-    child_args = [a for a in argv if a not in ("--all-backends", "--json")]
-    runs = []
-    for backend in args.backends:
-        log(f"=== KERAS_BACKEND={backend} ===")
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-        proc = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), *child_args, "--json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        if proc.returncode != 0:
-            log(f"{backend}: failed with exit status {proc.returncode}")
-            runs.append(None)
-            continue
-        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    runs = run_backends(__file__, argv, args.backends, log)
     print_table(runs)
     return runs
 

@@ -1,7 +1,8 @@
-"""Seeded random backbone weights in torchvision's state-dict layout (numpy only: the fixture script uses it too).
+"""Seeded random weights in the reference networks' state-dict layouts (numpy only).
 
-The fixtures' LPIPS distances were computed by lpips with these weights in its AlexNet / VGG16
-trunk; the tests rebuild the same dict here, so no backbone weights are committed.
+The fixture scripts (tests/fixtures/metrics/make_*.py) fill lpips' AlexNet / VGG16 trunks and
+torchvision's and pytorch-fid's Inception with these values in the reference venv, and the
+tests rebuild the same arrays here, so no weights are committed.
 """
 
 import numpy as np
@@ -32,7 +33,7 @@ CONVOLUTIONS = {
 }
 
 
-def seeded_state_dict(net, seed):
+def seeded_backbone(net, seed):
     """`{"features.N.weight": (out, in, k, k), "features.N.bias": (out,)}`, float32, He-scaled normals.
 
     Filled in torchvision's key order from `np.random.default_rng(seed)`: each weight is
@@ -45,3 +46,37 @@ def seeded_state_dict(net, seed):
         state[f"features.{index}.weight"] = weight.astype("float32")
         state[f"features.{index}.bias"] = (0.1 * rng.standard_normal(out_channels)).astype("float32")
     return state
+
+
+def seeded_state_dict(keys, shapes, seed):
+    """A `{key: float32 array}` filled in key order from `np.random.default_rng(seed)`.
+
+    Convolution and linear weights: He-scaled normals (`sqrt(2 / fan_in)`); linear biases:
+    N(0, 0.01); BatchNorm gamma U(0.8, 1.2), beta N(0, 0.05), running mean N(0, 0.1),
+    running variance U(0.5, 1.5); `num_batches_tracked`: 0 (int64, drawing nothing).
+    """
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for key, shape in zip(keys, shapes):
+        shape = tuple(int(s) for s in shape)
+        field = key.rsplit(".", 1)[-1]
+        is_norm = ".bn." in f".{key}"
+        if field == "num_batches_tracked":
+            weights[key] = np.zeros(shape, np.int64)
+            continue
+        if field == "weight" and not is_norm:
+            value = rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))
+        elif field == "bias" and not is_norm:
+            value = rng.normal(0.0, 0.01, shape)
+        elif field == "weight":
+            value = rng.uniform(0.8, 1.2, shape)
+        elif field == "bias":
+            value = rng.normal(0.0, 0.05, shape)
+        elif field == "running_mean":
+            value = rng.normal(0.0, 0.1, shape)
+        elif field == "running_var":
+            value = rng.uniform(0.5, 1.5, shape)
+        else:
+            raise ValueError(f"Expected a convolution, linear or BatchNorm key. Received: key={key!r}")
+        weights[key] = value.astype(np.float32)
+    return weights

@@ -7,7 +7,7 @@ from keras import ops
 from keras_nted.metrics.lpips import LPIPS
 from tests.metrics.conftest import FIXTURES
 from tests.metrics.seeded_weights import CONVOLUTIONS
-from tests.metrics.seeded_weights import seeded_state_dict
+from tests.metrics.seeded_weights import seeded_backbone
 
 SEED = {"alex": 11, "vgg": 12}  # as make_ssim_lpips_fixtures.py
 LIN = FIXTURES / "lpips_v0.1"  # lpips 0.1.4's weights/v0.1 files (BSD-2-Clause, LICENSE there)
@@ -19,7 +19,7 @@ def _numpy(x):
 
 @pytest.fixture(scope="module")
 def alex():
-    return LPIPS("alex", backbone_weights=seeded_state_dict("alex", SEED["alex"]), lin_weights=LIN / "alex.pth")
+    return LPIPS("alex", backbone_weights=seeded_backbone("alex", SEED["alex"]), lin_weights=LIN / "alex.pth")
 
 
 def test_alex_matches_lpips(alex, reference, unit_images):
@@ -33,7 +33,7 @@ def test_alex_matches_lpips(alex, reference, unit_images):
 
 @pytest.mark.slow
 def test_vgg_matches_lpips(reference, unit_images):
-    model = LPIPS("vgg", backbone_weights=seeded_state_dict("vgg", SEED["vgg"]), lin_weights=LIN / "vgg.pth")
+    model = LPIPS("vgg", backbone_weights=seeded_backbone("vgg", SEED["vgg"]), lin_weights=LIN / "vgg.pth")
     np.testing.assert_allclose(_numpy(model(list(unit_images))), reference["lpips_vgg"], rtol=0, atol=1e-5)
 
 
@@ -47,7 +47,7 @@ def _flax_layout(state, prefix):
 
 
 def test_every_weights_form_gives_one_network(alex, tmp_path, unit_images):
-    state = seeded_state_dict("alex", SEED["alex"])
+    state = seeded_backbone("alex", SEED["alex"])
     small = [images[:1, :64, :64] for images in unit_images]
     expected = _numpy(alex(small))
     from_flax = LPIPS("alex", backbone_weights=_flax_layout(state, "AlexNet_0"), lin_weights=LIN / "alex.pth")
@@ -63,7 +63,7 @@ def test_weights_of_another_network_are_refused():
         ValueError, match=r"^\S*vgg.pth: `lin1.model.1.weight` has shape \(1, 128, 1, 1\), which does not fit"
     ):
         LPIPS("alex", backbone_weights=None, lin_weights=LIN / "vgg.pth")
-    vgg_trunk = seeded_state_dict("vgg", 0)
+    vgg_trunk = seeded_backbone("vgg", 0)
     with pytest.raises(ValueError, match=r"`features.0.weight` has shape \(64, 3, 3, 3\), which does not fit"):
         LPIPS("alex", backbone_weights=vgg_trunk, lin_weights=None)
     with pytest.raises(ValueError, match=r"alex.pth holds no alex trunk: expected torchvision's `features.0.weight`"):
