@@ -19,6 +19,24 @@ def default_width(height):
     return height * 11 // 16
 
 
+# The keyword arguments a functional `keras.Model` of ours takes besides its own.
+KERAS_MODEL_ARGS = ("name", "dtype", "trainable")
+
+
+def check_keywords(owner, kwargs, valid):
+    """A `ValueError` naming the first keyword of `kwargs` not in `valid` and listing `valid`.
+
+    Keras' functional models swallow unknown keywords: a typo in a config or a `from_preset`
+    call would build the default silently.
+    """
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"Unknown argument {unknown[0]!r} of {owner} (a typo?). Expected one of: {', '.join(valid)}. "
+            f"Received: {unknown[0]}={kwargs[unknown[0]]!r}"
+        )
+
+
 class PresetNetwork:
     """Mixin of the functional `keras.Model`s built from one section of a preset.
 

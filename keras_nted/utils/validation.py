@@ -52,3 +52,32 @@ def check_number(name, value, minimum=0.0, inclusive=False):
             expected = f"a number {'>=' if inclusive else '>'} {minimum}"
         raise ValueError(f"Expected {expected}. Received: {name}={value!r}")
     return float(value)
+
+
+def check_feature_map(name, shape, channels=None):
+    """Static checks of a feature map's shape: rank 4, non-empty, `channels` where built."""
+    shape = tuple(shape)
+    if len(shape) != 4 or shape[-1] is None or any(n is not None and n < 1 for n in shape[1:]):
+        raise ValueError(
+            f"Expected `{name}` of shape (batch, height, width, channels), non-empty, with known channels. "
+            f"Received: {name}.shape={shape}"
+        )
+    if channels is not None and shape[-1] != channels:
+        raise ValueError(
+            f"Expected `{name}` with {channels} channels (the layer was built for them). Received: {name}.shape={shape}"
+        )
+
+
+def shape_of(x):
+    """The static shape of a tensor, a `KerasTensor`, a numpy array or a nested list."""
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def check_same_batch(names, shapes):
+    """Inputs paired sample by sample must agree in their (static) batch size: no broadcasting."""
+    batches = [tuple(shape)[0] if len(tuple(shape)) else None for shape in shapes]
+    if None not in batches and len(set(batches)) > 1:
+        raise ValueError(
+            f"Expected `{names[0]}` and `{names[1]}` with equal batch sizes. "
+            f"Received: {names[0]}.shape={tuple(shapes[0])} and {names[1]}.shape={tuple(shapes[1])}"
+        )
