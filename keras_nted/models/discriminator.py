@@ -12,13 +12,13 @@ from keras_nted.layers.minibatch_std import MinibatchStdDev
 from keras_nted.layers.resample import Blur
 from keras_nted.models.base import KERAS_MODEL_ARGS
 from keras_nted.models.base import PresetNetwork
-from keras_nted.models.base import check_keywords
 from keras_nted.models.base import default_width
 from keras_nted.models.base import log2_size
 from keras_nted.models.presets import MAX_CHANNELS
 from keras_nted.models.presets import MAX_SIZE
 from keras_nted.models.presets import bounded_int
 from keras_nted.models.presets import bounded_int_keys
+from keras_nted.utils.validation import check_keywords
 
 
 def _down(n):

@@ -17,7 +17,6 @@ from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
 from keras_nted.models.base import KERAS_MODEL_ARGS
 from keras_nted.models.base import PresetNetwork
-from keras_nted.models.base import check_keywords
 from keras_nted.models.base import default_width
 from keras_nted.models.base import log2_size
 from keras_nted.models.presets import MAX_CHANNELS
@@ -27,6 +26,7 @@ from keras_nted.models.presets import MAX_SEMANTIC_DIM
 from keras_nted.models.presets import MAX_SIZE
 from keras_nted.models.presets import bounded_int
 from keras_nted.models.presets import bounded_int_keys
+from keras_nted.utils.validation import check_keywords
 from keras_nted.utils.validation import check_same_batch
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)

@@ -81,3 +81,35 @@ def check_same_batch(names, shapes):
             f"Expected `{names[0]}` and `{names[1]}` with equal batch sizes. "
             f"Received: {names[0]}.shape={tuple(shapes[0])} and {names[1]}.shape={tuple(shapes[1])}"
         )
+
+
+def holds_bools(values):
+    """Whether `values` (an array or nested lists) holds booleans, which numpy would read as 0 and 1."""
+    if isinstance(values, (bool, np.bool_)):
+        return True
+    if isinstance(values, np.ndarray):
+        return values.dtype == np.bool_ or (values.dtype == object and any(holds_bools(v) for v in values.flat))
+    if isinstance(values, (list, tuple)):
+        return any(holds_bools(v) for v in values)
+    return False
+
+
+def check_keywords(owner, kwargs, valid):
+    """A `ValueError` naming the first keyword of `kwargs` not in `valid` and listing `valid`.
+
+    Keras' functional models swallow unknown keywords: a typo in a config or a `from_preset`
+    call would build the default silently.
+    """
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"Unknown argument {unknown[0]!r} of {owner} (a typo?). Expected one of: {', '.join(valid)}. "
+            f"Received: {unknown[0]}={kwargs[unknown[0]]!r}"
+        )
+    return kwargs
+
+
+def refuse_bools(values, name):
+    """A `ValueError` naming `name` when `values` holds booleans (numpy reads them as 0 and 1)."""
+    if holds_bools(values):
+        raise ValueError(f"Expected `{name}` as numbers, not booleans. Received: a boolean {name}")
