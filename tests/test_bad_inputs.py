@@ -870,6 +870,224 @@ def test_python_api_rejects_bad_input_naming_it(case_id, call, error, expected, 
     )
 
 
+# Issue 23's Python API traps, on every backend (cheap rows: tiny layers, tiny models, errors
+# raised before any model runs). (id, call(inputs folder) -> None, expected error, message regex).
+def _features(*shape, dtype="float32"):
+    return np.random.default_rng(0).uniform(-1, 1, shape).astype(dtype)
+
+
+def _built_nted():
+    from keras_nted.layers import NTED
+
+    layer = NTED(num_labels=4)
+    layer(_features(2, 8, 6, 5), _features(2, 8, 6, 7))
+    return layer
+
+
+_TASK = {}
+
+
+def _task():
+    """`PoseTransfer` on the tiny preset, built once per module (its errors come before it runs)."""
+    if not _TASK:
+        from keras_nted.models import PoseTransfer
+
+        _TASK["task"] = PoseTransfer.from_preset("nted_tiny")
+    return _TASK["task"]
+
+
+def _pose_transfer(image, keypoints=None, **kwargs):
+    keypoints = _pose() if keypoints is None else keypoints
+    return lambda d: _task().generate(image, keypoints, **{"keypoints_frame": "pixels", **kwargs})
+
+
+def _written(d, name, text):
+    folder = d.parent / "api23_inputs"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text)
+    return folder / name
+
+
+def _read_keypoints(name, text):
+    def call(d):
+        from keras_nted.models.pose_transfer_preprocessor import read_keypoints
+
+        read_keypoints(_written(d, name, text) if text is not None else d.parent / "api23_inputs" / name)
+
+    return call
+
+
+def _bool_npy(d):
+    from keras_nted.models.pose_transfer_preprocessor import read_keypoints
+
+    folder = d.parent / "api23_inputs"
+    folder.mkdir(exist_ok=True)
+    np.save(folder / "bool.npy", _pose() > 30)
+    read_keypoints(folder / "bool.npy")
+
+
+def _generator_config_typo(d):
+    from keras_nted.models import NTEDGenerator
+
+    config = NTEDGenerator.from_preset("nted_tiny").get_config()
+    NTEDGenerator.from_config({**config, "semantic_dimm": 20})
+
+
+def _gan_on_frozen_generator(d):
+    from keras_nted.models import NTEDGAN
+    from keras_nted.models import NTEDDiscriminator
+    from keras_nted.models import NTEDGenerator
+
+    generator = NTEDGenerator.from_preset("nted_tiny")
+    generator.trainable = False
+    NTEDGAN(generator, NTEDDiscriminator.from_preset("nted_tiny"), None)
+
+
+def _models():
+    return __import__("keras_nted").models
+
+
+_OPENPOSE_TRUE = json.dumps({"people": [{"pose_keypoints_2d": [True] * 54}]})
+_OPENPOSE_DEEP = '{"people": [{"pose_keypoints_2d": ' + "[" * 100_000 + "]" * 100_000 + "}]}"
+_OPENPOSE_401_DIGITS = '{"people": [{"pose_keypoints_2d": [' + "9" * 401 + ", 1.0" * 53 + "]}]}"
+
+API_ERRORS_EVERY_BACKEND = [
+    # PoseTransfer.generate: images and the keypoints' image size
+    ("generate-float-image-in-0-1", _pose_transfer(_features(64, 44, 3) / 2 + 0.5), ValueError, "value_range"),
+    ("generate-float-image-in-minus-1-1", _pose_transfer(_features(64, 44, 3)), ValueError, "value_range"),
+    (
+        "generate-float-image-beyond-range",
+        _pose_transfer(_features(64, 44, 3), value_range=(0, 1)),
+        ValueError,
+        r"value_range=\(0, 1\)",
+    ),  # fmt: skip
+    ("generate-bool-image", _pose_transfer(np.ones((64, 44, 3), bool)), ValueError, r"images\[0\].dtype=bool"),
+    ("generate-bool-keypoints", _pose_transfer(np.ones((64, 44, 3), "uint8"), _pose() > 30), ValueError, "boolean"),
+    (
+        "generate-keypoints-image-size-0x0",
+        _pose_transfer(np.ones((64, 44, 3), "uint8"), keypoints_image_size=(0, 0)),
+        ValueError,
+        "keypoints_image_size",
+    ),  # fmt: skip
+    (
+        "generate-keypoints-image-size-negative",
+        _pose_transfer(np.ones((64, 44, 3), "uint8"), keypoints_image_size=(-5, 10)),
+        ValueError,
+        "keypoints_image_size",
+    ),  # fmt: skip
+    # NTED and its parts
+    (
+        "nted-batch-2-vs-3",
+        lambda d: _built_nted()(_features(2, 8, 6, 5), _features(3, 8, 6, 7)),
+        ValueError,
+        "equal batch sizes",
+    ),  # fmt: skip
+    (
+        "nted-0x0-maps",
+        lambda d: __import__("keras_nted").layers.NTED(4)(_features(2, 0, 0, 5), _features(2, 8, 6, 7)),
+        ValueError,
+        r"reference_features.shape=\(2, 0, 0, 5\)",
+    ),  # fmt: skip
+    (
+        "nted-other-channels-after-build",
+        lambda d: _built_nted()(_features(2, 8, 6, 9), _features(2, 8, 6, 7)),
+        ValueError,
+        "reference_features.*5 channels",
+    ),  # fmt: skip
+    ("nted-list-of-three", lambda d: _built_nted()([_features(2, 8, 6, 5)] * 3), ValueError, "two"),
+    (
+        "nted-distribute-wrong-k",
+        lambda d: _built_nted().distribute(_features(2, 8, 6, 7), _features(2, 3, 7)),
+        ValueError,
+        r"textures.*\(batch, 4, channels\)",
+    ),  # fmt: skip
+    (
+        "equalized-conv-rank-2",
+        lambda d: __import__("keras_nted").layers.EqualizedConv2D(4, 3)(_features(3, 4)),
+        ValueError,
+        r"inputs.shape=\(3, 4\)",
+    ),  # fmt: skip
+    (
+        "upfirdn2d-pad-minus-10",
+        lambda d: __import__("keras_nted").layers.upfirdn2d(_features(1, 8, 8, 2), np.ones((4, 4)), pad=(-10, -10)),
+        ValueError,
+        r"pad=\(-10, -10\)",
+    ),  # fmt: skip
+    # Models: batches, unknown keywords, a frozen generator
+    (
+        "generator-batch-2-vs-1",
+        lambda d: _models().NTEDGenerator.from_preset("nted_tiny")([_features(2, 64, 44, 3), _features(1, 64, 44, 20)]),
+        ValueError,
+        "equal batch sizes",
+    ),  # fmt: skip
+    ("generator-config-typo", _generator_config_typo, ValueError, "semantic_dimm.*Expected one of: size"),
+    (
+        "generator-from-preset-typo",
+        lambda d: _models().NTEDGenerator.from_preset("nted_tiny", image_widht=44),
+        ValueError,
+        "image_widht.*Expected one of: size",
+    ),  # fmt: skip
+    (
+        "discriminator-from-preset-typo",
+        lambda d: _models().NTEDDiscriminator.from_preset("nted_tiny", chanels={}),
+        ValueError,
+        "chanels.*Expected one of: size",
+    ),  # fmt: skip
+    (
+        "gan-from-preset-typo",
+        lambda d: _models().NTEDGAN.from_preset("nted_tiny", vgg_weights=None, gan_start=3),
+        ValueError,
+        "gan_start.*Expected one of: name",
+    ),  # fmt: skip
+    (
+        "gan-training-typo",
+        lambda d: _models().NTEDGAN.from_model_config(
+            {**_models().PRESETS["nted_tiny"], "training": {"weight_l1x": 1.0}}, vgg_weights=None
+        ),
+        ValueError,
+        "weight_l1x.*Expected one of: weight_perceptual",
+    ),  # fmt: skip
+    ("gan-frozen-generator", _gan_on_frozen_generator, ValueError, "generator.trainable"),
+    # SkeletonRenderer on concrete keypoints
+    (
+        "skeleton-renderer-nan",
+        lambda d: __import__("keras_nted").layers.SkeletonRenderer(64, 44)(_bad((3, 0), np.nan)[None]),
+        ValueError,
+        r"finite.*\[3\]",
+    ),  # fmt: skip
+    (
+        "skeleton-renderer-inf",
+        lambda d: __import__("keras_nted").layers.SkeletonRenderer(64, 44)(_bad((5, 1), np.inf)[None]),
+        ValueError,
+        r"finite.*\[5\]",
+    ),  # fmt: skip
+    # Keypoint files
+    ("openpose-json-true", _read_keypoints("true_keypoints.json", _OPENPOSE_TRUE), ValueError, "booleans"),
+    ("npy-bool", _bool_npy, ValueError, "boolean"),
+    (
+        "openpose-json-nested-100000",
+        _read_keypoints("deep_keypoints.json", _OPENPOSE_DEEP),
+        ValueError,
+        "not an OpenPose keypoints JSON file.*RecursionError",
+    ),  # fmt: skip
+    (
+        "openpose-json-401-digits",
+        _read_keypoints("digits_keypoints.json", _OPENPOSE_401_DIGITS),
+        ValueError,
+        "not an OpenPose keypoints JSON file.*OverflowError",
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(
+    "case_id, call, error, expected", API_ERRORS_EVERY_BACKEND, ids=[c[0] for c in API_ERRORS_EVERY_BACKEND]
+)
+def test_python_api_traps_raise_one_value_error_naming_the_argument(case_id, call, error, expected, inputs):
+    with pytest.raises(error, match=expected) as raised:
+        call(inputs)
+    assert len(str(raised.value).splitlines()) == 1, str(raised.value)
+
+
 def test_python_api_reads_what_has_a_meaning(inputs):
     from keras_nted.data import read_openpose_json
     from keras_nted.data.images import read_image

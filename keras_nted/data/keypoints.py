@@ -28,6 +28,8 @@ from keras_nted.utils.openpose import KEYPOINT_NAMES
 from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.openpose import NUM_KEYPOINTS
 from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import holds_bools
+from keras_nted.utils.validation import refuse_bools
 
 FRAMES = ("deepfashion", "pixels")
 # The largest |x| or |y| a keypoint may have, in any frame (see the module docstring).
@@ -50,9 +52,10 @@ def validate_keypoints(keypoints, name="keypoints"):
         A float64 numpy array of shape `(18, 2)`.
 
     Raises:
-        ValueError: if the shape is not `(18, 2)`, a value is NaN or infinite, or larger
-            than `MAX_COORDINATE` in absolute value.
+        ValueError: if the shape is not `(18, 2)`, a value is a boolean, NaN or infinite, or
+            larger than `MAX_COORDINATE` in absolute value.
     """
+    refuse_bools(keypoints, name)
     array = np.array(keypoints, dtype="float64")
     if array.shape != (NUM_KEYPOINTS, 2):
         raise ValueError(
@@ -303,9 +306,14 @@ def read_openpose_json(path, person=None):
         poses = []
         for entry in people:
             values = entry.get("pose_keypoints_2d", entry.get("pose_keypoints"))
+            if holds_bools(values):
+                raise TypeError("`pose_keypoints_2d` holds booleans, expected numbers")
             poses.append(np.asarray(values, dtype="float64"))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError) as e:
-        raise ValueError(f"{path} is not an OpenPose keypoints JSON file ({type(e).__name__}: {e}).") from None
+    # RecursionError: arrays nested thousands deep; OverflowError: an integer beyond any float.
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError,
+            RecursionError, OverflowError) as e:  # fmt: skip
+        message = " ".join(str(e).split())[:200]
+        raise ValueError(f"{path} is not an OpenPose keypoints JSON file ({type(e).__name__}: {message}).") from None
     for values in poses:
         if values.shape != (NUM_KEYPOINTS * 3,):
             raise ValueError(

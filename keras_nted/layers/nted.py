@@ -4,7 +4,10 @@ import keras
 from keras import ops
 
 from keras_nted.layers.equalized import EqualizedConv2D
+from keras_nted.utils.validation import check_feature_map
 from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_same_batch
+from keras_nted.utils.validation import shape_of
 
 # The released feature normalisation adds Python's float epsilon to the L2 norm.
 FEATURE_NORM_EPSILON = 2.220446049250313e-16
@@ -19,12 +22,25 @@ def _check_match_kernel(value):
     return value
 
 
-def _check_feature_map(name, shape):
-    if len(shape) != 4 or shape[-1] is None:
-        raise ValueError(
-            f"Expected `{name}` of shape (batch, height, width, channels) with known channels. "
-            f"Received: {name}.shape={tuple(shape)}"
-        )
+def unpack_pair(first, second, names):
+    """`(first, second)` of `layer(first, second)`, or of `layer([first, second])` as Keras multi-input layers."""
+    if second is None and isinstance(first, (list, tuple)):
+        if len(first) != 2:
+            raise ValueError(f"Expected a list `[{names[0]}, {names[1]}]` of two tensors. Received: {len(first)} items")
+        first, second = first
+    if second is None:
+        raise ValueError(f"Expected `{names[1]}` (call the layer on `{names[0]}, {names[1]}` or on a list of both).")
+    return first, second
+
+
+def as_float(x, dtype):
+    """`x`, cast to `dtype` when it is not floating-point (integer features would be truncated)."""
+    return x if keras.backend.is_float_dtype(keras.backend.standardize_dtype(x.dtype)) else ops.cast(x, dtype)
+
+
+def built_channels(conv):
+    """The input channels an `EqualizedConv2D` was built for (`None` before it is built)."""
+    return conv.kernel.shape[2] if conv.built else None
 
 
 def feature_norm(x):
@@ -152,7 +168,7 @@ class NTEDExtraction(keras.layers.Layer):
         self.value_conv = None
 
     def build(self, input_shape):
-        _check_feature_map("inputs", input_shape)
+        check_feature_map("inputs", input_shape)
         channels = input_shape[-1]
         self.value_conv = EqualizedConv2D(
             self.filters or channels,
@@ -166,7 +182,13 @@ class NTEDExtraction(keras.layers.Layer):
         key_shape = tuple(input_shape[:-1]) + (channels,)
         self.semantic_extraction_filter.build(key_shape)
 
+    def __call__(self, inputs, **kwargs):
+        # Static shapes only (the layer may be traced): values are never looked at here.
+        check_feature_map("inputs", shape_of(inputs), built_channels(self.semantic_extraction_filter))
+        return super().__call__(inputs, **kwargs)
+
     def call(self, inputs):
+        inputs = as_float(inputs, self.compute_dtype)
         key = ops.cast(feature_norm(inputs), self.compute_dtype)
         logits = ops.cast(self.semantic_extraction_filter(key), "float32")
         h, w = inputs.shape[1], inputs.shape[2]
@@ -204,8 +226,9 @@ class NTEDDistribution(keras.layers.Layer):
         match_kernel_size: odd kernel size `m` of the distribution filters.
 
     Call arguments:
-        target_features: `(batch, height, width, channels)`.
-        textures: `(batch, num_labels, texture_channels)`.
+        target_features: `(batch, height, width, channels)` (or a list `[target_features,
+            textures]`).
+        textures: `(batch, num_labels, texture_channels)`, the same batch size.
 
     Returns:
         A tuple `(outputs, logits)`: `outputs` `(batch, height, width, texture_channels)` and
@@ -238,15 +261,24 @@ class NTEDDistribution(keras.layers.Layer):
         )
 
     def build(self, target_features_shape, textures_shape):
-        _check_feature_map("target_features", target_features_shape)
-        if len(textures_shape) != 3 or textures_shape[1] not in (None, self.num_labels):
-            raise ValueError(
-                f"Expected `textures` of shape (batch, {self.num_labels}, channels). "
-                f"Received: textures.shape={tuple(textures_shape)}"
-            )
+        check_feature_map("target_features", target_features_shape)
         self.semantic_distribution_filter.build(target_features_shape)
 
+    def __call__(self, target_features, textures=None, **kwargs):
+        target_features, textures = unpack_pair(target_features, textures, ("target_features", "textures"))
+        target_shape, textures_shape = shape_of(target_features), shape_of(textures)
+        check_feature_map("target_features", target_shape, built_channels(self.semantic_distribution_filter))
+        if len(textures_shape) != 3 or textures_shape[1] != self.num_labels or textures_shape[2] is None:
+            raise ValueError(
+                f"Expected `textures` of shape (batch, {self.num_labels}, channels): num_labels={self.num_labels} "
+                f"textures. Received: textures.shape={tuple(textures_shape)}"
+            )
+        check_same_batch(("target_features", "textures"), (target_shape, textures_shape))
+        return super().__call__(target_features, textures, **kwargs)
+
     def call(self, target_features, textures):
+        target_features = as_float(target_features, self.compute_dtype)
+        textures = as_float(textures, self.compute_dtype)
         logits = ops.cast(self.semantic_distribution_filter(target_features), "float32")
         h, w = target_features.shape[1], target_features.shape[2]
         weights = ops.softmax(ops.reshape(logits, (-1, h * w, self.num_labels)), axis=-1)
@@ -291,8 +323,10 @@ class NTED(keras.layers.Layer):
             distribution logits.
 
     Call arguments:
-        reference_features: `(batch, h_r, w_r, c_r)`.
-        target_features: `(batch, h_t, w_t, c_t)`.
+        reference_features: `(batch, h_r, w_r, c_r)`, or a list `[reference_features,
+            target_features]` (as Keras' multi-input layers are called).
+        target_features: `(batch, h_t, w_t, c_t)`, the same batch size.
+        Integer inputs are cast to the layer's compute dtype.
 
     Returns:
         `(batch, h_t, w_t, c_t)` distributed features; with `return_attention=True` a
@@ -302,9 +336,13 @@ class NTED(keras.layers.Layer):
     Example:
     >>> reference = keras.Input((32, 22, 64))
     >>> target = keras.Input((32, 22, 48))
-    >>> out = NTED(num_labels=16, match_kernel_size=3)(reference, target)
+    >>> out = NTED(num_labels=16, match_kernel_size=3)([reference, target])
     >>> out.shape
     (None, 32, 22, 48)
+
+    Raises:
+        ValueError: for inputs that are not non-empty `(batch, height, width, channels)` maps,
+            whose batch sizes differ, or whose channels differ from those the layer was built for.
 
     Reference:
         Ren et al., CVPR 2022, Eq. 1-7.
@@ -321,14 +359,27 @@ class NTED(keras.layers.Layer):
         self.extraction = None
 
     def build(self, reference_features_shape, target_features_shape):
-        _check_feature_map("reference_features", reference_features_shape)
-        _check_feature_map("target_features", target_features_shape)
+        check_feature_map("reference_features", reference_features_shape)
+        check_feature_map("target_features", target_features_shape)
         channels = target_features_shape[-1]
         self.extraction = NTEDExtraction(
             self.num_labels, self.match_kernel_size, filters=channels, dtype=self.dtype_policy, name="extraction"
         )
         self.extraction.build(reference_features_shape)
         self.distribution.build(target_features_shape, (reference_features_shape[0], self.num_labels, channels))
+
+    def __call__(self, reference_features, target_features=None, **kwargs):
+        reference_features, target_features = unpack_pair(
+            reference_features, target_features, ("reference_features", "target_features")
+        )
+        shapes = shape_of(reference_features), shape_of(target_features)
+        built = self.extraction is not None and self.extraction.built
+        check_feature_map(
+            "reference_features", shapes[0], built_channels(self.extraction.value_conv) if built else None
+        )
+        check_feature_map("target_features", shapes[1], built_channels(self.distribution.semantic_distribution_filter))
+        check_same_batch(("reference_features", "target_features"), shapes)
+        return super().__call__(reference_features, target_features, **kwargs)
 
     def _check_built(self, method):
         if self.extraction is None:

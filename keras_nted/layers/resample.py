@@ -7,6 +7,7 @@ from keras import ops
 from keras_nted.backend.conv import depthwise_conv2d
 from keras_nted.backend.conv import separable_fir
 from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import shape_of
 
 DEFAULT_KERNEL = (1, 3, 3, 1)
 
@@ -19,6 +20,17 @@ def make_kernel(kernel=DEFAULT_KERNEL, gain=1.0):
     if k.ndim != 2 or k.sum() == 0:
         raise ValueError(f"Expected a 1-D or 2-D kernel with a non-zero sum. Received: kernel={kernel!r}")
     return (k / k.sum() * gain).astype("float32")
+
+
+def check_pad(pad):
+    """`pad` as a `(before, after)` tuple of ints (negative values crop), else a `ValueError`."""
+    if (
+        not isinstance(pad, (tuple, list))
+        or len(pad) != 2
+        or not all(isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)) for p in pad)
+    ):
+        raise ValueError(f"Expected pad=(before, after), two integers. Received: pad={pad!r}")
+    return tuple(int(p) for p in pad)
 
 
 def _pad_or_crop(x, axis, before, after):
@@ -57,9 +69,18 @@ def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):
     if kernel.ndim != 2:
         raise ValueError(f"Expected a 2-D kernel. Received: kernel.shape={kernel.shape}")
     up, down = check_int("up", up), check_int("down", down)
-    channels = x.shape[-1]
-    if channels is None:
-        raise ValueError("upfirdn2d needs a known channel count.")
+    shape = shape_of(x)
+    if len(shape) != 4 or shape[-1] is None:
+        raise ValueError(
+            f"Expected `x` of shape (batch, height, width, channels) with known channels. Received: {shape}"
+        )
+    pad = check_pad(pad)
+    for n, size in zip(shape[1:3], kernel.shape):
+        if n is not None and upfirdn2d_output_size(n, size, up, down, pad) < 1:
+            raise ValueError(
+                f"Expected `pad` leaving at least one output pixel: a {shape[1]}x{shape[2]} input with a "
+                f"{kernel.shape[0]}x{kernel.shape[1]} kernel, up={up} and down={down} leaves none. Received: pad={pad}"
+            )
     factors = separable_factors(kernel)
     if factors is not None and separable_fir(x):
         return _upfirdn2d_separable(x, factors, up, down, pad)
@@ -159,9 +180,7 @@ class Blur(keras.layers.Layer):
 
     def __init__(self, pad, kernel=DEFAULT_KERNEL, gain=1.0, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(pad, (tuple, list)) or len(pad) != 2:
-            raise ValueError(f"Expected pad=(before, after). Received: pad={pad!r}")
-        self.pad = tuple(int(p) for p in pad)
+        self.pad = check_pad(pad)
         self.kernel = tuple(kernel)
         self.gain = float(gain)
         self._kernel_2d = make_kernel(self.kernel, self.gain)

@@ -11,6 +11,7 @@ from keras_nted.utils.openpose import LIMB_WIDTH
 from keras_nted.utils.openpose import LIMBS
 from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
+from keras_nted.utils.validation import refuse_bools
 
 _MISSING = float(MISSING)
 # cv2.circle(radius=4, filled) covers exactly the offsets dx^2 + dy^2 <= 16.
@@ -81,13 +82,17 @@ class SkeletonRenderer(keras.layers.Layer):
         keypoints: `(batch, 18, 2)` float keypoints `(x, y)` in the output image's pixel
             coordinates (the `"pixels"` frame of `keras_nted.data.keypoints` at `(height,
             width)`), OpenPose COCO-18 order; a point with a coordinate equal to -1 is
-            missing, as in `render_skeleton`.
+            missing, as in `render_skeleton`. NaN or infinite coordinates in a numpy array or
+            list are refused with a `ValueError`; in a traced call (`predict`, a served model)
+            values cannot be checked, and such a point draws nothing, as a missing one would:
+            check them before (the serving signatures do).
 
     Returns:
         `(batch, height, width, 20)` pose maps with values in [0, 1].
 
     Raises:
-        ValueError: for a non-positive size, or keypoints that are not `(batch, 18, 2)`.
+        ValueError: for a non-positive size, keypoints that are not `(batch, 18, 2)`, or
+            numpy / list keypoints that are boolean, NaN or infinite.
 
     Example:
 
@@ -116,6 +121,19 @@ class SkeletonRenderer(keras.layers.Layer):
                 f"Received: keypoints.shape={tuple(keypoints_shape)}"
             )
         self.built = True
+
+    def __call__(self, keypoints, **kwargs):
+        # Values are checked where they are concrete (numpy arrays, lists), never in the graph.
+        if isinstance(keypoints, (np.ndarray, list, tuple)):
+            refuse_bools(keypoints, "keypoints")
+            values = np.asarray(keypoints, "float64")
+            if not np.all(np.isfinite(values)):
+                bad = sorted({int(i) for i in np.argwhere(~np.isfinite(values))[:, -2]}) if values.ndim >= 2 else []
+                raise ValueError(
+                    "Expected finite `keypoints` (-1 marks a missing point). Received NaN or infinite values "
+                    f"for keypoints {bad}"
+                )
+        return super().__call__(keypoints, **kwargs)
 
     def compute_output_shape(self, keypoints_shape):
         return (keypoints_shape[0], self.height, self.width, NUM_SKELETON_CHANNELS)

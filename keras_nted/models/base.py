@@ -19,6 +19,10 @@ def default_width(height):
     return height * 11 // 16
 
 
+# The keyword arguments a functional `keras.Model` of ours takes besides its own.
+KERAS_MODEL_ARGS = ("name", "dtype", "trainable")
+
+
 class PresetNetwork:
     """Mixin of the functional `keras.Model`s built from one section of a preset.
 
@@ -50,6 +54,23 @@ class PresetNetwork:
         copy = type(self)(**kwargs, dtype=self.dtype_policy, name=name or f"{self.name}_clone")
         copy.set_weights(self.get_weights())
         return copy
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config is not None:  # `jit_compile` means another compiler on another backend
+            config["backend"] = keras.backend.backend()
+        return config
+
+    def compile_from_config(self, config):
+        """`compile` as saved, but `jit_compile=True` saved on another backend is `"auto"` here.
+
+        Keras saves `"auto"` as it resolved it (`True` on JAX), and `True` on torch is
+        `torch.compile`: minutes of the first `predict`, not what the saver chose.
+        """
+        config = dict(config)
+        if config.pop("backend", None) != keras.backend.backend() and config.get("jit_compile") is True:
+            config["jit_compile"] = "auto"
+        super().compile_from_config(config)
 
     @classmethod
     def from_config(cls, config):

@@ -10,6 +10,7 @@ from keras_nted.layers.equalized import FusedLeakyReLU
 from keras_nted.layers.merge import ScaledAdd
 from keras_nted.layers.minibatch_std import MinibatchStdDev
 from keras_nted.layers.resample import Blur
+from keras_nted.models.base import KERAS_MODEL_ARGS
 from keras_nted.models.base import PresetNetwork
 from keras_nted.models.base import default_width
 from keras_nted.models.base import log2_size
@@ -17,6 +18,7 @@ from keras_nted.models.presets import MAX_CHANNELS
 from keras_nted.models.presets import MAX_SIZE
 from keras_nted.models.presets import bounded_int
 from keras_nted.models.presets import bounded_int_keys
+from keras_nted.utils.validation import check_keywords
 
 
 def _down(n):
@@ -58,6 +60,7 @@ class NTEDDiscriminator(PresetNetwork, keras.Model):
     config_args = ("size", "channels", "is_square_image", "image_width")
 
     def __init__(self, size, channels, is_square_image=False, image_width=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs, (*self.config_args, *KERAS_MODEL_ARGS))
         # Bounded before anything is allocated (a .keras file's config is input too).
         channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
         bounded_int(size, "size", 32, MAX_SIZE)

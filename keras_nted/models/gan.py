@@ -21,11 +21,13 @@ from keras_nted.losses.face import FaceLoss
 from keras_nted.losses.perceptual import PerceptualLoss
 from keras_nted.losses.ssim import ssim_loss
 from keras_nted.models import preset_io
+from keras_nted.models.base import KERAS_MODEL_ARGS
 from keras_nted.models.discriminator import NTEDDiscriminator
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
 from keras_nted.models.loss_settings import LOSS_TABLE
 from keras_nted.models.loss_settings import NO_VGG_WEIGHT_L1
+from keras_nted.models.loss_settings import TRAINING_KEYS
 from keras_nted.models.loss_settings import check_non_negative
 from keras_nted.models.optimizers import OptimizerGroup
 from keras_nted.models.optimizers import default_optimizers
@@ -34,6 +36,7 @@ from keras_nted.models.optimizers import scaled_loss
 from keras_nted.models.resume import OneRun
 from keras_nted.models.resume import SkipBatches
 from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_keywords
 
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
 # The step phases `(gan_on, r1_on)`: each is compiled as its own train function.
@@ -127,26 +130,27 @@ class NTEDGAN(keras.Model):
         training_defaults=None,
         **kwargs,
     ):
+        check_keywords(type(self).__name__, kwargs, KERAS_MODEL_ARGS)
         super().__init__(**kwargs)
         if not isinstance(generator, NTEDGenerator):
             raise ValueError(f"Expected an NTEDGenerator. Received: generator={type(generator).__name__}")
         if tuple(discriminator.inputs[0].shape[1:3]) != generator.image_size:
-            raise ValueError(
-                f"The discriminator takes {tuple(discriminator.inputs[0].shape[1:3])} images but the generator "
-                f"makes {generator.image_size}."
-            )
+            raise ValueError(f"The discriminator takes {tuple(discriminator.inputs[0].shape[1:3])} images but the "
+                             f"generator makes {generator.image_size}.")  # fmt: skip
+        if not generator.trainable_weights:  # fit() would train nothing, silently
+            raise ValueError("Expected a generator with trainable weights (set `generator.trainable = True`). "
+                             f"Received: generator.trainable={generator.trainable}")  # fmt: skip
         self.generator = generator
         self.discriminator = discriminator
-        if ema_generator is None:
-            ema_generator = generator.clone(name="ema_generator")
-        self.ema_generator = ema_generator
-        self.ema_generator.trainable = False
-        self.perceptual_loss = perceptual_loss
-        if perceptual_loss is not None:
-            self.perceptual_loss.trainable = False
-        self.face_loss = face_loss
-        if face_loss is not None:
-            self.face_loss.trainable = False
+        self.ema_generator = ema_generator or generator.clone(name="ema_generator")
+        # Frozen by its variables, not by its `trainable` flag: the flag is saved with the
+        # network, and a saved EMA generator must load trainable, to fine-tune.
+        for variable in self.ema_generator.weights:
+            variable.trainable = False
+        self.perceptual_loss, self.face_loss = perceptual_loss, face_loss
+        for network in (perceptual_loss, face_loss):
+            if network is not None:
+                network.trainable = False
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
         # Added to once per step, not once per replica, under tf.distribute.
         self.step = self.add_weight(
@@ -195,7 +199,7 @@ class NTEDGAN(keras.Model):
 
         `config` is a `keras_nted.models.PRESETS` entry or a `keras_nted.models.config.load_config` result.
         """
-        training = config.get("training") or {}
+        training = check_keywords("the `training` section", config.get("training") or {}, TRAINING_KEYS)
         generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
         discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
         perceptual, face = loss_networks(training, vgg_weights, face_loss)
@@ -567,10 +571,8 @@ class NTEDGAN(keras.Model):
             "name": self.name,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "perceptual_loss": None
-            if self.perceptual_loss is None
-            else keras.saving.serialize_keras_object(self.perceptual_loss),
-            "face_loss": None if self.face_loss is None else keras.saving.serialize_keras_object(self.face_loss),
+            "perceptual_loss": keras.saving.serialize_keras_object(self.perceptual_loss),  # None stays None
+            "face_loss": keras.saving.serialize_keras_object(self.face_loss),
             "ema_generator": keras.saving.serialize_keras_object(self.ema_generator),
             "training_defaults": self.training_defaults,
         }

@@ -15,6 +15,7 @@ from keras_nted.layers.nted import NTEDDistribution
 from keras_nted.layers.nted import NTEDExtraction
 from keras_nted.layers.resample import Blur
 from keras_nted.layers.resample import Upsample
+from keras_nted.models.base import KERAS_MODEL_ARGS
 from keras_nted.models.base import PresetNetwork
 from keras_nted.models.base import default_width
 from keras_nted.models.base import log2_size
@@ -25,6 +26,8 @@ from keras_nted.models.presets import MAX_SEMANTIC_DIM
 from keras_nted.models.presets import MAX_SIZE
 from keras_nted.models.presets import bounded_int
 from keras_nted.models.presets import bounded_int_keys
+from keras_nted.utils.validation import check_keywords
+from keras_nted.utils.validation import check_same_batch
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 OUTPUT_KEYS = ("image", "neural_textures", "extraction_softmax", "distribution_logits")
@@ -168,6 +171,7 @@ class NTEDGenerator(PresetNetwork, keras.Model):
     config_args = ("size", "channels", "num_labels", "match_kernels", "semantic_dim", "image_width")
 
     def __init__(self, size, channels, num_labels, match_kernels, semantic_dim=20, image_width=None, **kwargs):
+        check_keywords(type(self).__name__, kwargs, (*self.config_args, *KERAS_MODEL_ARGS))
         # Bounded before anything is allocated (a .keras file's config is input too).
         channels = bounded_int_keys(channels, "channels", 1, MAX_CHANNELS)
         num_labels = bounded_int_keys(num_labels, "num_labels", 1, MAX_NUM_LABELS, allow_false=True)
@@ -235,6 +239,7 @@ class NTEDGenerator(PresetNetwork, keras.Model):
                     f"This generator was built for width {self.image_width}; build one with "
                     f"`image_width={shape[2]}` (weights are width-independent). Received: {name}.shape={shape}"
                 )
+        check_same_batch(("reference_image", "skeleton"), (tuple(inputs[0].shape), tuple(inputs[1].shape)))
 
     def __call__(self, inputs, *args, **kwargs):
         # Before Keras' own input-spec check, so the message names what NTED expects.

@@ -92,6 +92,10 @@ LOSS_WEIGHTS = tuple(setting.name for setting in LOSS_TABLE if setting.is_weight
 DEFAULT_TRAINING = {setting.name: setting.default for setting in LOSS_TABLE}
 
 
+# The keys a `training` section may hold: `LOSS_TABLE`'s settings and the loss networks'.
+TRAINING_KEYS = (*DEFAULT_TRAINING, "style_weight", "vgg_num_scales")
+
+
 def preset_training(**changes):
     """A preset's `training` dict: every `LOSS_TABLE` setting at its default, but for `changes`.
 

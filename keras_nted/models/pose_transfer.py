@@ -112,7 +112,7 @@ class PoseTransfer:
         keypoints,
         keypoints_frame=None,
         keypoints_image_size=None,
-        value_range=(0, 255),
+        value_range=None,
         person=None,
         batch_size=8,
     ):
@@ -120,7 +120,8 @@ class PoseTransfer:
 
         Args:
             images: reference images: file paths, PIL images, or uint8 (or float, see
-                `value_range`) arrays `(H, W, 3)` / `(batch, H, W, 3)` / a list, any size.
+                `value_range`) arrays `(H, W, 3)` / `(batch, H, W, 3)` / a list, any size;
+                not bool.
             keypoints: target poses: `(18, 2)` / `(batch, 18, 2)` `(x, y)` arrays (`-1` for a
                 missing point) in `keypoints_frame`, or pose files (`.txt`, OpenPose `.json`,
                 `.npy`). As many as `images` (paired in order), or one of either for all.
@@ -128,7 +129,9 @@ class PoseTransfer:
                 for files (see `PoseTransferPreprocessor`).
             keypoints_image_size: `(height, width)` the `"pixels"` keypoints refer to
                 (default: each reference image's own size).
-            value_range: the range of float `images`, e.g. `(-1, 1)` (default `(0, 255)`).
+            value_range: the range of float `images`: `(0, 1)`, `(-1, 1)` or `(0, 255)`. Default
+                `None`: float images with values above 1 are `(0, 255)`; float images within
+                `[-1, 1]` are ambiguous and refused (a `ValueError` asks for `value_range`).
             person: for OpenPose `.json` files with several people, the one to use.
             batch_size: pairs per generator call; with more pairs than that, every call is
                 padded to `batch_size` rows (as `keras-nted generate --batch-size` does).

@@ -24,9 +24,11 @@ from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import checked_pose_array
 from keras_nted.data.keypoints import read_openpose_json
 from keras_nted.data.keypoints import read_pose_file
+from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.utils.images import to_uint8
+from keras_nted.utils.validation import refuse_bools
 
 # The coordinate frame each pose file type is in unless told otherwise.
 DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
@@ -151,11 +153,25 @@ def _as_list(x, item_ndim, name):
 
 
 def _to_uint8_levels(array, value_range, name):
-    """A float image in `value_range` -> uint8 levels, rounded (the model reads 8-bit images)."""
+    """A float image in `value_range` -> uint8 levels, rounded (the model reads 8-bit images).
+
+    `value_range=None`: a float image with values above 1 is read as `(0, 255)`; one within
+    `[-1, 1]` could be `(0, 1)`, `(-1, 1)` or a dark `(0, 255)` image, and is refused.
+    """
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"Expected {name} of uint8 levels or floats. Received: {name}.dtype={array.dtype}")
+    array = np.asarray(array, "float64")
+    if value_range is None:
+        if not np.all(np.isfinite(array)) or array.max(initial=0.0) > 1.0:
+            value_range = (0, 255)
+        else:
+            raise ValueError(
+                f"Expected value_range=(0, 1), (-1, 1) or (0, 255) for a float {name} with values within [-1, 1] "
+                f"(ambiguous). Received: value_range=None for values from {array.min()} to {array.max()}"
+            )
     low, high = (float(v) for v in value_range)
     if not high > low:
         raise ValueError(f"Expected value_range=(low, high) with high > low. Received: value_range={value_range}")
-    array = np.asarray(array, "float64")
     if not np.all(np.isfinite(array)) or array.min(initial=low) < low or array.max(initial=high) > high:
         raise ValueError(
             f"Expected {name} values in value_range={tuple(value_range)} (pass value_range=(-1, 1) or (0, 1) for "
@@ -177,7 +193,7 @@ class PoseTransferPreprocessor:
         images: the reference images: file paths, PIL images, or arrays `(H, W, 3)` /
             `(batch, H, W, 3)` (or a list, sizes may differ), any size. uint8 arrays are pixel
             levels; float arrays are in `value_range` and rounded to the nearest of the 256
-            levels first (the model was trained on 8-bit images).
+            levels first (the model was trained on 8-bit images). Bool arrays are refused.
         keypoints: the target poses: `(18, 2)` / `(batch, 18, 2)` arrays of `(x, y)` (`-1` for
             a missing point) in `keypoints_frame`, or pose files (`.txt`, OpenPose `.json`,
             `.npy`). As many as `images` (paired in order), or one of either for all.
@@ -187,7 +203,9 @@ class PoseTransferPreprocessor:
             `.json` and `.npy` -> pixels).
         keypoints_image_size: `(height, width)` the `"pixels"` keypoints refer to (default:
             each reference image's own size, as `keras-nted generate` takes it).
-        value_range: the range of float `images` (default `(0, 255)`).
+        value_range: the range of float `images`: `(0, 1)`, `(-1, 1)`, `(0, 255)`, ... Default
+            `None`: float images with values above 1 are read as `(0, 255)`, and float images
+            within `[-1, 1]` (ambiguous) are refused with a `ValueError` asking for it.
         person: for OpenPose `.json` files with several people, the one to use.
 
     Returns:
@@ -206,7 +224,7 @@ class PoseTransferPreprocessor:
             raise ValueError(f"Expected image_size=(height, width) of positive integers. Received: {image_size}")
         self.image_size = tuple(int(s) for s in image_size)
 
-    def reference_image(self, image, name="image", value_range=(0, 255)):
+    def reference_image(self, image, name="image", value_range=None):
         """One reference image -> `((H, W, 3) float32 in [-1, 1], (height, width) as given)`."""
         if _is_path(image):
             with open_image(image, f"{name} {os.fspath(image)}") as opened:
@@ -228,6 +246,7 @@ class PoseTransferPreprocessor:
 
     def _keypoints(self, keypoints, keypoints_frame, person):
         """`[(keypoints, frame)]`: files read (frame by file type unless given), arrays in the given frame."""
+        refuse_bools(keypoints, "keypoints")
         if isinstance(keypoints, (list, tuple)) and not any(_is_path(k) for k in keypoints):
             keypoints = np.asarray(keypoints, "float64")  # nested lists: one pose or a batch, by shape
         items = []
@@ -244,7 +263,7 @@ class PoseTransferPreprocessor:
         return items
 
     def __call__(
-        self, images, keypoints, keypoints_frame=None, keypoints_image_size=None, value_range=(0, 255), person=None
+        self, images, keypoints, keypoints_frame=None, keypoints_image_size=None, value_range=None, person=None
     ):
         if keypoints_frame is not None and keypoints_frame not in FRAMES:
             raise ValueError(f"Expected keypoints_frame in {FRAMES}. Received: keypoints_frame={keypoints_frame!r}")
@@ -253,6 +272,8 @@ class PoseTransferPreprocessor:
                 "keypoints_image_size applies to keypoints_frame='pixels' (the 'deepfashion' frame has its own "
                 f"size). Received: keypoints_image_size={keypoints_image_size}"
             )
+        if keypoints_image_size is not None:
+            keypoints_image_size = validate_image_size(keypoints_image_size, "keypoints_image_size")
         images = _as_list(images, 3, "images")
         poses = self._keypoints(keypoints, keypoints_frame, person)
         if not images or not poses:

@@ -339,6 +339,29 @@ def test_bad_input_shapes_raise():
         NTEDExtraction(4, 3)(np.zeros((2, 3, 8), "float32"))
 
 
+def test_a_list_of_two_is_the_same_call_and_integer_features_are_cast():
+    rng = np.random.default_rng(3)
+    reference, target = rng.normal(size=REFERENCE_SHAPE), rng.normal(size=TARGET_SHAPE)
+    layer = NTED(NUM_LABELS)
+    expected = _numpy(layer(reference.astype("float32"), target.astype("float32")))
+    np.testing.assert_array_equal(_numpy(layer([reference.astype("float32"), target.astype("float32")])), expected)
+    # In a functional model too, as Keras' multi-input layers are used.
+    inputs = [keras.Input(REFERENCE_SHAPE[1:]), keras.Input(TARGET_SHAPE[1:])]
+    model = keras.Model(inputs, layer(inputs))
+    np.testing.assert_allclose(
+        _numpy(model([reference.astype("float32"), target.astype("float32")])), expected, atol=1e-6
+    )
+    textures, _ = layer.extract(reference.astype("float32"))
+    out, _ = layer.distribution([target.astype("float32"), textures])
+    np.testing.assert_allclose(_numpy(out), expected, atol=1e-6)
+    # int32 features: float results, as of the same values in float32 (they were int32 zeros).
+    ints = layer(np.rint(reference * 3).astype("int32"), np.rint(target * 3).astype("int32"))
+    assert keras.backend.standardize_dtype(ints.dtype) == "float32"
+    floats = layer(np.rint(reference * 3).astype("float32"), np.rint(target * 3).astype("float32"))
+    np.testing.assert_allclose(_numpy(ints), _numpy(floats), atol=1e-5)
+    assert np.abs(_numpy(ints)).max() > 0
+
+
 def test_extract_before_build_raises_a_clear_error():
     with pytest.raises(ValueError, match="build"):
         NTED(NUM_LABELS, 3).extract(_features(REFERENCE_SHAPE, 0))

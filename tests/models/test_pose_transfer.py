@@ -101,6 +101,10 @@ def test_float_images_and_stated_keypoint_size_give_the_same_pixels(task, people
         task.generate(from_uint8(image), points, keypoints_frame="pixels", value_range=(-1, 1)), expected
     )
     np.testing.assert_array_equal(task.generate(image.astype("float32"), points, keypoints_frame="pixels"), expected)
+    # A photo / 255.0 in its stated range (without it, refused as ambiguous: tests/test_bad_inputs.py).
+    np.testing.assert_array_equal(
+        task.generate(image / 255.0, points, keypoints_frame="pixels", value_range=(0, 1)), expected
+    )
     # Nested lists are arrays too.
     np.testing.assert_array_equal(task.generate([image], points.tolist(), keypoints_frame="pixels"), expected)
     one = task.generate(image, points[0], keypoints_frame="pixels")  # one pose: a batch of one (its own shape)
