@@ -768,6 +768,8 @@ SAMPLE = {
     "train-config-deleted",
     "train-users-config",
     "train-model-path-folder",
+    "full-disk-train",
+    "full-disk-generate",
 }
 
 
@@ -864,11 +866,11 @@ def test_train_at_a_learning_rate_of_1e30_keeps_no_exploded_checkpoint(tmp_path,
 # Writes onto a full disk: (id, argv with {d} = the inputs and {o} = a folder on a small disk, the disk's size,
 # whether to fill it first, what must be there afterwards).
 FULL_DISK = [
-    ("train-checkpoint", ["train", *TINY_RUN, "--epochs", "2", "--checkpoint-every", "1", "-o", "{o}"], "7m", False,
+    ("full-disk-train", ["train", *TINY_RUN, "--epochs", "2", "--checkpoint-every", "1", "-o", "{o}"], "7m", False,
      ["backup/step_000000001.weights.h5", "backup/step_000000002.weights.h5"]),
-    ("generate-png", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], "64k", True,
-     []),
-    ("export-folder", ["export", "--model", str(MODEL), "-o", "{o}"], "64k", True, []),
+    ("full-disk-generate", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], "64k",
+     True, []),
+    ("full-disk-export", ["export", "--model", str(MODEL), "-o", "{o}"], "64k", True, []),
 ]  # fmt: skip
 
 
