@@ -1,15 +1,15 @@
-"""The `keras-nted` command's start-up: honour `--backend NAME` and check the backend before Keras.
+"""The `keras-nted` command's start-up: the backend, checked and loaded only when a command runs.
 
-The console script imports this package (and so Keras) before `keras_nted.cli.main` runs, and
-Keras reads `KERAS_BACKEND` once, at import. So the package's `__init__` calls
-`start_command_line()` first: when the process is the `keras-nted` command (or
-`python -m keras_nted`), it
+Importing `keras_nted` (and `keras_nted.cli`) imports no Keras, so `--help` and `--version`
+answer at once. Keras reads `KERAS_BACKEND` once, at import, so `load_keras`, called by
+`keras_nted.cli.main` just before a command runs,
 
-* applies a `--backend` argument to `KERAS_BACKEND` (`apply_backend_flag`);
+* applies the `--backend` argument to `KERAS_BACKEND`;
 * checks the backend Keras would use: a `KERAS_BACKEND` (or `--backend`) that is not one of
   tensorflow / jax / torch, or not installed, is a one-line error (exit 2) instead of Keras'
   import traceback; with neither set, the `keras.json` / default backend is used when installed,
   else the first installed one of tensorflow, jax, torch (a JAX-only install just works);
+* says on stderr what it is loading (the import takes seconds), unless asked to be quiet;
 * imports Keras with file descriptor 2 captured, so TensorFlow's C++ start-up banners (absl's
   "All log messages before absl::InitializeLog()", oneDNN's notice: `TF_CPP_MIN_LOG_LEVEL` does
   not stop them on TF 2.21) are not printed; anything else written there is passed on.
@@ -18,6 +18,7 @@ Keras reads `KERAS_BACKEND` once, at import. So the package's `__init__` calls
 Library use (`import keras_nted` in a program) is left alone.
 """
 
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -31,40 +32,6 @@ _BANNERS = ("All log messages before absl::InitializeLog()", "oneDNN custom oper
 
 class StartupError(Exception):
     """A start-up problem the command reports as one line, exit code 2."""
-
-
-def is_command_line(argv):
-    """Whether `argv` is the `keras-nted` command's (or `python -m keras_nted`'s)."""
-    if not argv:
-        return False
-    program = os.path.basename(argv[0])
-    if program == "__main__.py":  # python -m keras_nted, once runpy runs the module
-        return os.path.basename(os.path.dirname(os.path.abspath(argv[0]))) == "keras_nted"
-    return program in ("keras-nted", "-m")  # "-m": while `python -m` imports the package
-
-
-def apply_backend_flag(argv=None):
-    """Sets `KERAS_BACKEND` from the command's `--backend NAME`; returns NAME, or None (not the
-    command, no flag, or an unknown name, which argparse reports)."""
-    argv = sys.argv if argv is None else argv
-    if not is_command_line(argv):
-        return None
-    # TensorFlow's C++ start-up chatter is not for CLI users (TF_CPP_MIN_LOG_LEVEL=0 restores it).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = argv[1:]
-    for i, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == "--backend" and i + 1 < len(args):
-            backend = args[i + 1]
-        elif arg.startswith("--backend="):
-            backend = arg.split("=", 1)[1]
-        else:
-            continue
-        if backend in BACKENDS:
-            os.environ["KERAS_BACKEND"] = backend
-            return backend
-    return None
 
 
 def is_installed(backend):
@@ -147,29 +114,73 @@ def _import_keras_quietly():
                 print("\n".join(lines), file=sys.stderr)
 
 
-def start_command_line(argv=None):
-    """Everything `keras-nted` does before Keras is imported (see the module docstring).
+def version_line(backend=None):
+    """`keras-nted X (Keras Y, backend Z)`, read without importing Keras (unless it is loaded).
 
-    Returns the backend in use, or `None` when `argv` is not the command's. On a start-up
-    problem, prints one line and exits with code 2.
+    Args:
+        backend: the `--backend` value, or `None`.
+
+    Raises:
+        StartupError: as `resolve_backend`.
     """
-    argv = sys.argv if argv is None else argv
-    if not is_command_line(argv):
-        return None
-    flag = apply_backend_flag(argv)
-    try:
-        backend = resolve_backend(flag)
-        try:
-            _import_keras_quietly()
-        except Exception as e:  # a broken install: say what failed, in one line
-            message = str(e).strip().splitlines()
+    from keras_nted.version import __version__
+
+    apply_backend_flag(backend)
+    if "keras" in sys.modules:
+        keras = sys.modules["keras"]
+        keras_version, backend = keras.__version__, keras.backend.backend()
+    else:
+        keras_version, backend = importlib.metadata.version("keras"), resolve_backend(backend)
+    return f"keras-nted {__version__} (Keras {keras_version}, backend {backend})"
+
+
+def apply_backend_flag(backend):
+    """Sets `KERAS_BACKEND` from the command's `--backend NAME` (if given, and Keras not yet loaded).
+
+    Raises:
+        StartupError: when Keras is already loaded with another backend (a program calling
+            `keras_nted.cli.main`): it cannot change.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ chatter is not for CLI users
+    if backend is None:
+        return
+    if "keras" in sys.modules:
+        loaded = sys.modules["keras"].backend.backend()
+        if loaded != backend:
             raise StartupError(
-                f"Could not import Keras with the {backend} backend: {type(e).__name__}: "
-                f"{message[-1] if message else ''}".rstrip(": ")
-            ) from None
-    except StartupError as e:
-        if "--debug" in argv:
-            raise
-        print(f"keras-nted: error: {e}", file=sys.stderr)
-        sys.exit(2)
+                f"Keras is already loaded with the {loaded} backend in this process; --backend {backend} can "
+                "only be chosen before Keras is imported."
+            )
+        return
+    os.environ["KERAS_BACKEND"] = backend
+
+
+def load_keras(backend=None, quiet=False):
+    """Everything `keras-nted` does before a command runs (see the module docstring).
+
+    Args:
+        backend: the `--backend` value, or `None`.
+        quiet: whether to skip the "loading Keras" line on stderr.
+
+    Returns:
+        The backend in use.
+
+    Raises:
+        StartupError: for a backend that is unknown, not installed or fails to import.
+        KeyboardInterrupt: from Ctrl-C during the import (the caller reports it in one line).
+    """
+    apply_backend_flag(backend)
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    backend = resolve_backend(backend)
+    if not quiet:
+        print(f"keras-nted: loading Keras ({backend} backend)...", file=sys.stderr, flush=True)
+    try:
+        _import_keras_quietly()
+    except Exception as e:  # a broken install: say what failed, in one line
+        message = str(e).strip().splitlines()
+        raise StartupError(
+            f"Could not import Keras with the {backend} backend: {type(e).__name__}: "
+            f"{message[-1] if message else ''}".rstrip(": ")
+        ) from None
     return backend

@@ -45,7 +45,25 @@ def _non_finite(logs):
 
 
 class NonFiniteLossError(ValueError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN or infinite loss, or weights that exploded."""
+
+
+# Weights beyond this magnitude have exploded (a trained NTED's stay below ~10; one step at a
+# learning rate of 1e30 gives ~1e30): a checkpoint of them is no good, though the step's
+# losses, computed before the update, were finite.
+MAX_WEIGHT = 1e4
+
+
+def exploded_weight(model):
+    """`(path, largest |value|)` of the first float weight of `model` that is non-finite or beyond
+    `MAX_WEIGHT`, else `None`."""
+    for variable in model.weights:
+        if "float" not in str(variable.dtype) or not math.prod(variable.shape):
+            continue
+        largest = float(keras.ops.convert_to_numpy(keras.ops.max(keras.ops.abs(variable.value))))
+        if not largest <= MAX_WEIGHT:  # NaN included
+            return variable.path, largest
+    return None
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
@@ -58,7 +76,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     to disk and then renamed, so a checkpoint on disk is always complete: a run killed at any
     instant, in the middle of a write included, loses only the steps since the last
     completed checkpoint. A checkpoint of a state whose losses are not finite is never
-    written.
+    written; one whose weights are not finite or beyond `MAX_WEIGHT` (exploded) is not
+    written either, and training stops with a `NonFiniteLossError`. A disk with less room
+    than the last checkpoint took is an `OSError` (`ENOSPC`) before anything is written.
 
     `NTEDGAN.fit` restores the newest checkpoint before training (`restore`) and continues
     at the exact step: mid-epoch, with the rest of that epoch's batches (for a
@@ -133,8 +153,19 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if bad:
             logger.warning("Not checkpointing step %d: non-finite %s.", step, ", ".join(sorted(bad)))
             return None
+        exploded = exploded_weight(self.model)
+        kept = self.checkpoints()
+        if exploded:
+            raise NonFiniteLossError(
+                f"Training diverged by step {step}: the weight {exploded[0]} reached {exploded[1]:.3g} (beyond "
+                f"{MAX_WEIGHT:g}). Stopped without checkpointing it; "
+                + (f"the last good checkpoint is {kept[-1][1]}." if kept else "no checkpoint was written.")
+                + " Train into a new --output with a lower learning rate."
+            )
         path = self.directory / f"step_{step:09d}.weights.h5"
-        with atomic_path(path) as tmp:
+        # As large as the last one; the first: weights and both optimizers' two moments, with room.
+        size = kept[-1][1].stat().st_size if kept else 4 * 4 * self.model.count_params() + 2**20
+        with atomic_path(path, size=size) as tmp:
             self.model.save_weights(tmp)
         self._last_saved_step = step
         for _, old in self.checkpoints()[: -self.keep]:

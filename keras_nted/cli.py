@@ -1,7 +1,9 @@
 """The `keras-nted` command line (also `python -m keras_nted`).
 
 Each subcommand lives in `keras_nted/commands/<name>.py` and defines `NAME`, `HELP`,
-`add_arguments(parser)` and `run(args)`. `--backend` is read before Keras is imported.
+`add_arguments(parser)` and `run(args)`; the module and `add_arguments` import no Keras, so
+`--help` and `--version` answer at once. Keras (with `--backend`) is loaded just before a
+command runs: see keras_nted/_backend_flag.py.
 """
 
 import argparse
@@ -163,6 +165,9 @@ def build_parser():
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("--version", action="store_true", help="print the versions and the active backend")
+    parser.add_argument(
+        "-q", "--quiet", dest="quiet_start", action="store_true", help="no 'loading Keras' line while starting"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _available_commands():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -186,21 +191,29 @@ def parse_args(argv, parser=None):
 
 
 def main(argv=None):
+    from keras_nted._backend_flag import StartupError
+    from keras_nted._backend_flag import load_keras
+    from keras_nted._backend_flag import version_line
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `--backend` (and quieter TensorFlow start-up) took effect when the package was imported,
-    # before Keras: see keras_nted/_backend_flag.py. Here argparse only validates it.
     parser = build_parser()
     args = parse_args(argv, parser)
-    if args.version:
-        import keras
-
-        from keras_nted.version import __version__
-
-        print(f"keras-nted {__version__} (Keras {keras.__version__}, backend {keras.backend.backend()})")
-        return 0
-    if args.command is None:
+    if args.command is None and not args.version:
         parser.print_help()
         return 2
+    try:
+        if args.version:
+            print(version_line(args.backend))
+            return 0
+        load_keras(args.backend, quiet=args.quiet_start or getattr(args, "quiet", False))
+    except StartupError as e:
+        if args.debug:
+            raise
+        print(f"keras-nted: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("keras-nted: interrupted while loading Keras", file=sys.stderr)
+        return 130
     _log_to_stderr()
     try:
         result = args._run(args)

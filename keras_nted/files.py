@@ -2,9 +2,11 @@
 
 import contextlib
 import datetime
+import errno
 import json
 import os
 import pathlib
+import shutil
 import socket
 import sys
 import tempfile
@@ -13,17 +15,40 @@ import tempfile
 TEMPORARY_MARK = ".tmp"
 
 
+def check_free_space(path, size):
+    """An `OSError` (`ENOSPC`) naming `path` when its file system has less than `size` bytes free.
+
+    HDF5 (Keras' weights files) reacts badly to a disk that fills mid-write: pages of errors,
+    then at times a segmentation fault. So writers that know their size check it first.
+    """
+    folder = _existing_parent(pathlib.Path(path) / "x")
+    free = shutil.disk_usage(folder).free
+    if free < size:
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on the device to write {path}: it needs about {size / 2**20:.1f} MiB, "
+            f"{free / 2**20:.1f} MiB are free. Free some space and run the same command again",
+        )
+
+
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, size=None):
     """Yield a temporary path beside `path` (same suffixes); move it onto `path` on success.
 
+    `size`, the bytes about to be written, if known: refused first (`check_free_space`) when
+    the disk has less free.
+
     A crash or an exception leaves `path` as it was (never half-written) and removes the
-    temporary file (a SIGKILL can leave the temporary behind: `remove_stale_temporaries`).
+    temporary file and the (still empty) folders made for it (a SIGKILL can leave the
+    temporary behind: `remove_stale_temporaries`).
     Keras needs the real suffix (`.keras`, `.weights.h5`), so it is kept. A file is flushed
     to disk before the rename and the rename itself after it, so a power cut cannot leave a
     renamed but empty file either.
     """
     path = pathlib.Path(path)
+    if size is not None:
+        check_free_space(path, size)
+    created = [parent for parent in path.parents if not parent.exists()]  # innermost first
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
@@ -34,14 +59,16 @@ def atomic_path(path):
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
+        created = []
     finally:
         if os.path.exists(tmp):
             if os.path.isdir(tmp):
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 os.unlink(tmp)
+        for folder in created:  # a failed write leaves no empty folders behind either
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _fsync(path):
@@ -65,8 +92,6 @@ def remove_stale_temporaries(folder):
     Returns:
         The removed paths.
     """
-    import shutil
-
     folder = pathlib.Path(folder)
     removed = []
     if not folder.is_dir():
@@ -211,7 +236,9 @@ def write_png(path, image):
     import cv2
     import numpy as np
 
+    encoded, data = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    if not encoded:
+        raise ValueError(f"Could not encode {path} as a PNG: an array of shape {image.shape}")
     with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(image[..., ::-1])):
-            raise OSError(f"Could not write {path}")
+        tmp.write_bytes(data.tobytes())  # a full disk raises OSError(ENOSPC) here; the temporary goes
     return path

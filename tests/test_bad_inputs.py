@@ -8,9 +8,11 @@ process. Start-up rows (backend variables, missing backends, TensorFlow's banner
 processes: they run side by side.
 """
 
+import contextlib
 import json
 import os
 import pathlib
+import re
 import struct
 import subprocess
 import sys
@@ -178,11 +180,37 @@ def inputs(tmp_path_factory, fixtures_dir):
     return d
 
 
+@pytest.fixture(scope="module")
+def cli_inputs(inputs):
+    """The command line's hostile inputs of issue 23, beside the others."""
+    import argparse
+
+    import torch
+
+    from keras_nted.data.mannequin import write_mannequin_dataset
+
+    d = inputs
+    weights = dict(np.load(d / "released.npz"))
+    torch.save({0: torch.zeros(2), **{k: torch.from_numpy(v) for k, v in weights.items()}}, d / "intkey.pt")
+    torch.save({"net_G_ema": {"a": torch.zeros(2)}, "opt": argparse.Namespace(lr=1.0)}, d / "namespace.pt")
+    key = sorted(k for k in weights if weights[k].ndim == 4)[0]
+    np.savez(d / "rank.npz", **{**weights, key: weights[key].reshape(weights[key].shape[0], -1)})
+    write_mannequin_dataset(d / "mannequin", num_identities=2, poses_per_identity=2, image_size=(64, 44), verbose=0)
+    (d / "no_config_run" / "backup").mkdir(parents=True)
+    (d / "no_config_run" / "backup" / "step_000000002.weights.h5").write_bytes(b"")
+    (d / "user_folder").mkdir()
+    (d / "user_folder" / "config.json").write_text('{"my": "own settings"}')
+    return d
+
+
 def _run(argv, capsys):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
+
+# The smallest training run (few steps, tiny preset, no VGG).
+TINY_RUN = ["--preset", "nted_tiny", "--vgg-weights", "none", "--batch-size", "1", "--steps-per-epoch", "2", "--quiet"]
 
 # (id, argv with {d} = the inputs folder and {o} = a fresh output path, expected stderr regex).
 # Rows with `--model huge.keras` (a config of 60,000 channels) also prove the order: their input
@@ -634,6 +662,51 @@ CLI_ERRORS = [
     ("export-dir-is-a-file", ["export", "--model", str(MODEL), "-o", "{d}/a_file"], "a_file"),
     ("export-60000-channels", ["export", "--model", "{d}/huge.keras", "-o", "{o}"], "huge.keras.*60000"),
     ("train-missing-config", ["train", "--config", "{d}/nope.yaml", "-o", "{o}"], "Config file not found"),
+    # Issue 23: the command line's bad inputs (files made by `cli_inputs`).
+    (
+        "convert-integer-key",
+        ["convert", "{d}/intkey.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        r"key 0 \(int\)",
+    ),
+    ("convert-wrong-rank", ["convert", "{d}/rank.npz", "--config", "{d}/tiny.json", "-o", "{o}.keras"], "mis-shaped"),
+    (
+        "convert-pickled-object-pt",
+        ["convert", "{d}/namespace.pt", "--config", "{d}/tiny.json", "-o", "{o}.keras"],
+        r"^(?!.*weights_only).*objects other than tensors \(argparse.Namespace\)",
+    ),
+    (
+        "convert-discriminator-of-generator-only",
+        [
+            "convert",
+            "{d}/released.npz",
+            "--config",
+            "{d}/tiny.json",
+            "-o",
+            "{o}.keras",
+            "--discriminator-output",
+            "{o}_d.keras",
+        ],
+        "does not match",
+    ),  # fmt: skip
+    ("train-batch-of-a-million", ["train", *TINY_RUN, "--batch-size", "1000000", "-o", "{o}"], "fits in memory"),
+    (
+        "prepare-deepfashion-huge-size",
+        ["prepare-deepfashion", "{d}/dfroot", "--image-size", "100000x68750"],
+        "--image-size that fits in memory",
+    ),
+    (
+        "make-mannequin-into-another-set",
+        ["make-mannequin", "-o", "{d}/mannequin", "--identities", "3", "--poses", "2", "--image-size", "64x44"],
+        "another mannequin set.*--overwrite",
+    ),
+    ("make-mannequin-into-a-full-folder", ["make-mannequin", "-o", "{d}/dfroot"], "holds other files"),
+    ("train-config-deleted", ["train", *TINY_RUN, "--seed", "5", "-o", "{d}/no_config_run"], "no config.json"),
+    ("train-users-config", ["train", *TINY_RUN, "-o", "{d}/user_folder"], "not a keras-nted run record"),
+    (
+        "train-model-path-folder",
+        ["train", *TINY_RUN, "--model-path", "{d}/folder.keras", "-o", "{o}"],
+        "--model-path to be a file",
+    ),  # fmt: skip
 ]
 
 # Inputs that have a reasonable meaning: they must work (checked by `check(out_dir, inputs)`).
@@ -685,6 +758,18 @@ SAMPLE = {
     "generate-bom-json",
     "convert-bfloat16-pt",
     "render-3e9",
+    "convert-integer-key",
+    "convert-wrong-rank",
+    "convert-pickled-object-pt",
+    "convert-discriminator-of-generator-only",
+    "train-batch-of-a-million",
+    "prepare-deepfashion-huge-size",
+    "make-mannequin-into-another-set",
+    "train-config-deleted",
+    "train-users-config",
+    "train-model-path-folder",
+    "full-disk-train",
+    "full-disk-generate",
 }
 
 
@@ -700,7 +785,9 @@ def _format(argv, d, o):
 
 
 @pytest.mark.parametrize("case_id, argv, expected", _sampled(CLI_ERRORS), ids=[c[0] for c in _sampled(CLI_ERRORS)])
-def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(case_id, argv, expected, inputs, tmp_path, capsys):
+def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(
+    case_id, argv, expected, inputs, cli_inputs, tmp_path, capsys
+):
     before = sorted(str(p) for p in inputs.rglob("*"))
     out = tmp_path / "out"
     code, stdout, stderr = _run(_format(argv, inputs, out), capsys)
@@ -763,6 +850,74 @@ def test_cli_does_the_right_thing_with_fair_input(case_id, inputs, tmp_path, cap
     assert code == 0, stderr
     assert "Traceback" not in stderr
     _check_result(case_id, out, inputs)
+
+
+def test_train_at_a_learning_rate_of_1e30_keeps_no_exploded_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", *TINY_RUN, "--checkpoint-every", "1", "--learning-rate", "1e30", "-o", out]
+    code, stdout, stderr = _run(argv, capsys)
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search("diverged", lines[0]), stderr
+    assert not list((out / "backup").glob("*.h5")), "a checkpoint of exploded weights"
+    assert not (out / "generator.keras").exists()
+
+
+# Writes onto a full disk: (id, argv with {d} = the inputs and {o} = a folder on a small disk, the disk's size,
+# whether to fill it first, what must be there afterwards).
+FULL_DISK = [
+    ("full-disk-train", ["train", *TINY_RUN, "--epochs", "2", "--checkpoint-every", "1", "-o", "{o}"], "7m", False,
+     ["backup/step_000000001.weights.h5", "backup/step_000000002.weights.h5"]),
+    ("full-disk-generate", ["generate", "--reference", "{d}/good.png", "--pose", "{d}/good.npy", "-o", "{o}"], "64k",
+     True, []),
+    ("full-disk-export", ["export", "--model", str(MODEL), "-o", "{o}"], "64k", True, []),
+]  # fmt: skip
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A `mount -t tmpfs` of a given size (root only), unmounted afterwards."""
+    mounted = []
+
+    def mount(size, fill):
+        folder = tmp_path / "disk"
+        folder.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                                capture_output=True, text=True)  # fmt: skip
+        if result.returncode != 0:
+            pytest.skip(f"a full disk needs a small tmpfs, which needs root: {result.stderr.strip()}")
+        mounted.append(folder)
+        if fill:
+            with open(folder / "filler", "wb") as f, contextlib.suppress(OSError):
+                f.write(b"\0" * 2**20)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # a TensorBoard writer may hold a file
+
+
+@pytest.mark.parametrize(
+    "case_id, argv, size, fill, kept", _sampled(FULL_DISK), ids=[c[0] for c in _sampled(FULL_DISK)]
+)
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(
+    case_id, argv, size, fill, kept, inputs, small_disk, capsys
+):
+    disk = small_disk(size, fill)
+    out = disk / "out"
+    code, stdout, stderr = _run(_format(argv, inputs, out), capsys)
+    assert code == 2, (stdout, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search("No space left", lines[0]), stderr
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) if out.exists() else []
+    assert not [p for p in written if ".tmp" in p], written
+    assert set(kept) <= set(written), written
+    if not kept:
+        assert not out.exists(), f"written on failure: {written or 'an empty folder'}"
+    for name in kept:  # complete files: they open
+        h5py = pytest.importorskip("h5py")
+        with h5py.File(out / name, "r") as f:
+            assert len(f.keys()) > 0
 
 
 # The Python API: (id, call(inputs folder) -> None, expected error type, message regex).
@@ -1204,6 +1359,16 @@ STARTUP = [
         "81,601 parameters",
     ),
     ("tensorflow-help-without-banners", {"KERAS_BACKEND": "tensorflow"}, "", ["--help"], None, "usage: keras-nted"),
+    # Help and versions import no Keras and no backend: they work with those imports blocked.
+    ("help-imports-no-keras", {}, "keras,tensorflow,jax,torch", ["train", "--help"], None, "usage: keras-nted train"),
+    (
+        "version-imports-no-keras",
+        {"KERAS_BACKEND": "jax"},
+        "keras",
+        ["--version"],
+        None,
+        r"keras-nted \S+ \(Keras 3\.\S+, backend jax\)",
+    ),
     (
         "tensorflow-error-is-one-line",
         {"KERAS_BACKEND": "tensorflow"},
@@ -1252,6 +1417,11 @@ if keras.backend.backend() == "tensorflow":
         import re
 
         code, stdout, stderr = startup_results[case_id]
+        # A command may say first what it loads; --help and --version load nothing.
+        loading = [line for line in stderr.splitlines() if line.startswith("keras-nted: loading Keras (")]
+        assert len(loading) <= (0 if "--help" in argv or "--version" in argv else 1), stderr
+        assert not loading or stderr.startswith(loading[0]), stderr
+        stderr = "".join(line + "\n" for line in stderr.splitlines() if line not in loading)
         assert "Traceback" not in stderr and "absl" not in stderr and "oneDNN" not in stderr, stderr
         assert "Unable to initialize backend" not in stderr, stderr
         if error is None:

@@ -1,42 +1,83 @@
 import os
+import signal
 import subprocess
 import sys
 
 import keras
 import pytest
 
-from keras_nted._backend_flag import apply_backend_flag
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_backend_flag_is_read_only_for_the_keras_nted_command(monkeypatch):
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")  # restored afterwards: the flag may set it
-    assert apply_backend_flag(["/usr/bin/keras-nted", "--backend", "jax", "demo"]) == "jax"
-    assert os.environ["KERAS_BACKEND"] == "jax"
-    monkeypatch.delenv("KERAS_BACKEND")
-    assert apply_backend_flag(["-m", "--backend=torch", "--version"]) == "torch"
-    monkeypatch.delenv("KERAS_BACKEND")
-    assert apply_backend_flag(["my_script.py", "--backend", "jax"]) is None
-    assert apply_backend_flag(["keras-nted", "--backend", "theano"]) is None
-    assert "KERAS_BACKEND" not in os.environ
+def _python(code_or_args, **kwargs):
+    """A fresh process of this interpreter, with this tree on its path and a user's environment."""
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
+    return subprocess.Popen([sys.executable, *args], env=env, cwd=REPO, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)  # fmt: skip
 
 
-def test_backend_flag_selects_the_backend_before_keras_loads():
+# Help and versions for the whole command line, then what they imported.
+HELP_SCRIPT = """
+import sys
+from keras_nted.cli import COMMANDS, main
+
+for argv in (["--help"], ["--version"], *([name.replace("_", "-"), "--help"] for name in COMMANDS)):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+print(sorted(name for name in ("keras", "tensorflow", "jax", "torch") if name in sys.modules), file=sys.stderr)
+"""
+
+
+def test_help_and_version_import_no_keras_nor_backend():
+    stdout, stderr = _python(HELP_SCRIPT).communicate(timeout=300)
+    assert stderr.strip().splitlines()[-1] == "[]", stderr[-2000:]
+    assert stdout.count("usage: keras-nted") == 11 and "keras-nted 0.1.0 (Keras 3." in stdout, stdout[-2000:]
+
+
+def test_backend_flag_selects_the_backend_and_says_what_it_loads():
     other = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[keras.backend.backend()]
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("KERAS_BACKEND", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_nted", "--backend", other, "--version"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    script = (
+        "import sys\nfrom keras_nted.cli import main\n"
+        f"code = main(['--backend', '{other}', 'export', '--model', 'nope.keras', '-o', 'x'])\n"
+        "import keras\nprint(code, keras.backend.backend())"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"backend {other}" in result.stdout
+    stdout, stderr = _python(script).communicate(timeout=300)
+    assert stdout.split()[-2:] == ["2", other], stderr[-2000:]
+    assert stderr.splitlines() == [
+        f"keras-nted: loading Keras ({other} backend)...",
+        "keras-nted export: error: Model file not found: nope.keras",
+    ]
+    quiet = script.replace("'--backend'", "'--quiet', '--backend'")
+    assert _python(quiet).communicate(timeout=300)[1].splitlines() == [stderr.splitlines()[1]]
+
+
+def test_version_names_the_backend_flag_without_loading_it():
+    other = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[keras.backend.backend()]
+    stdout, stderr = _python(["-m", "keras_nted", "--backend", other, "--version"]).communicate(timeout=300)
+    assert stdout.strip() == f"keras-nted 0.1.0 (Keras {keras.__version__}, backend {other})", stderr
+
+
+def test_backend_flag_cannot_change_a_loaded_keras(capsys):
+    from keras_nted.cli import main
+
+    other = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}[keras.backend.backend()]
+    assert main(["--backend", other, "export", "--model", "nope.keras", "-o", "x"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"--backend {other} can only be chosen before Keras is imported.")
+
+
+def test_ctrl_c_while_keras_loads_is_one_line_exit_130():
+    process = _python(["-m", "keras_nted", "--backend", keras.backend.backend(), "export", "--model", "nope.keras",
+                       "-o", "x"])  # fmt: skip
+    first = process.stderr.readline()
+    assert first.startswith("keras-nted: loading Keras"), first
+    process.send_signal(signal.SIGINT)  # the backend's import takes seconds: this lands within it
+    _, rest = process.communicate(timeout=300)
+    assert process.returncode == 130, rest
+    assert rest == "keras-nted: interrupted while loading Keras\n"
 
 
 def test_unknown_command_and_no_command():
@@ -119,3 +160,36 @@ def test_renamed_arguments_are_usage_errors_when_missing_or_given_twice(argv, me
         main(argv)
     assert info.value.code == 2
     assert f"keras-nted {argv[0]}: error: {message}" in capsys.readouterr().err
+
+
+PUBLIC_NAMES_SCRIPT = """
+import sys
+import keras_nted
+
+assert "keras" not in sys.modules
+names = keras_nted.__all__
+assert set(names) <= set(dir(keras_nted))
+from keras_nted.models import NTEDGenerator  # a lazy name, loaded on use
+from keras_nted import layers
+
+assert keras_nted.models.NTEDGenerator is NTEDGenerator and layers.NTED.__name__ == "NTED"
+print(names)
+"""
+
+# The README's way to load a saved model: `import keras, keras_nted` registers keras-nted's classes.
+LOAD_MODEL_SCRIPT = """
+import keras, keras_nted
+from keras_nted.demo import shipped_model_path
+
+print(type(keras.saving.load_model(shipped_model_path(), safe_mode=True)).__name__)
+"""
+
+
+def test_public_names_load_on_use_and_register_with_keras():
+    lazy, loaded = _python(PUBLIC_NAMES_SCRIPT), _python(LOAD_MODEL_SCRIPT)
+    stdout, stderr = lazy.communicate(timeout=300)
+    assert lazy.returncode == 0, stderr[-2000:]
+    expected = ["appearance", "callbacks", "convert", "data", "distribute", "export", "layers", "losses", "models"]
+    assert stdout.strip() == str(expected)
+    stdout, stderr = loaded.communicate(timeout=300)
+    assert stdout.strip() == "NTEDGenerator", stderr[-2000:]

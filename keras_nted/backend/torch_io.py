@@ -1,5 +1,8 @@
 """Reading PyTorch checkpoint files (torch is only needed for `.pt` / `.pth` files)."""
 
+import pickle
+import re
+
 import numpy as np
 
 
@@ -25,8 +28,19 @@ def load_torch_state_dict(path):
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
+    except pickle.UnpicklingError as e:
+        # torch's message suggests `weights_only=False`, which would run the file's code.
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        raise ValueError(
+            f"Could not read {path} as a PyTorch checkpoint: it holds Python objects other than tensors"
+            f"{f' ({found.group(1)})' if found else ''}, which keras-nted does not unpickle (that could run "
+            "code from the file). Save the state dict alone: torch.save(model.state_dict(), path)."
+        ) from None
     except Exception as e:
-        raise ValueError(f"Could not read {path} as a PyTorch checkpoint: {e}") from e
+        lines = str(e).strip().splitlines()
+        raise ValueError(
+            f"Could not read {path} as a PyTorch checkpoint: {type(e).__name__}: {lines[0] if lines else ''}"
+        ) from None
 
     def to_numpy(value):
         if isinstance(value, torch.Tensor):

@@ -48,17 +48,19 @@ def _image_size(args):
     return parse_image_size(args.image_size)
 
 
-def _save(model, output):
+def _save(models):
+    """Writes every `(part, model, output)` or none: each to a temporary, renamed once all are written."""
+    import contextlib
+
     from keras_nted.files import atomic_path
 
-    output = str(output)
-    if not (output.endswith(".weights.h5") or output.endswith(".keras")):
-        raise ValueError(f"Expected an output ending in .weights.h5 or .keras. Received: {output}")
-    with atomic_path(output) as tmp:
-        if output.endswith(".keras"):
-            model.save(tmp)
-        else:
-            model.save_weights(tmp)
+    with contextlib.ExitStack() as stack:
+        for _, model, output in models:
+            tmp = stack.enter_context(atomic_path(output))
+            if str(output).endswith(".keras"):
+                model.save(tmp)
+            else:
+                model.save_weights(tmp)
 
 
 def run(args):
@@ -79,9 +81,10 @@ def run(args):
             f"Expected --image-size with HEIGHT the config's size, {generator.image_size[0]}. "
             f"Received: --image-size {args.image_size}"
         )
-    _save(generator, args.output)
-    print(f"generator ({generator.count_params():,} parameters) -> {args.output}")
-    if args.discriminator_output:
+    models = [("generator", generator, args.output)]
+    if args.discriminator_output:  # read and checked before anything is written
         discriminator = load_official_discriminator(args.checkpoint, _config(args), image_width=image_width)
-        _save(discriminator, args.discriminator_output)
-        print(f"discriminator ({discriminator.count_params():,} parameters) -> {args.discriminator_output}")
+        models.append(("discriminator", discriminator, args.discriminator_output))
+    _save(models)
+    for part, model, output in models:
+        print(f"{part} ({model.count_params():,} parameters) -> {output}")

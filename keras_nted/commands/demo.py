@@ -1,9 +1,10 @@
 """`keras-nted demo`: re-pose held-out mannequin identities with the shipped model."""
 
+from keras_nted.utils.lazy import lazy_exports
+
 # The shipped model's path has its home in the library (other commands use it too); both names
-# stay importable from here for old callers.
-from keras_nted.demo import SHIPPED_MODEL  # noqa: F401  (re-exported: moved to keras_nted.demo)
-from keras_nted.demo import shipped_model_path  # noqa: F401  (re-exported: moved to keras_nted.demo)
+# stay importable from here for old callers, loaded on use (`--help` imports no Keras).
+lazy_exports(globals(), {"SHIPPED_MODEL": "keras_nted.demo", "shipped_model_path": "keras_nted.demo"})
 
 NAME = "demo"
 HELP = (
@@ -14,7 +15,9 @@ HELP = (
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", help=f"generator .keras file (default: the shipped saved_models/{SHIPPED_MODEL})")
+    parser.add_argument(
+        "--model", help="generator .keras file (default: the shipped saved_models/nted_mannequin_64.keras)"
+    )
     parser.add_argument("-o", "--output", default="demo_output", help="folder to write (default: %(default)s)")
     parser.add_argument("--identities", type=int, default=4, help="held-out identities, rows of the grid (default: 4)")
     parser.add_argument("--poses", type=int, default=5, help="target poses, columns of the grid (default: 5)")
@@ -25,6 +28,7 @@ def run(args):
     import pathlib
 
     from keras_nted.data.mannequin import check_mannequin_size
+    from keras_nted.demo import shipped_model_path
     from keras_nted.demo import write_demo
     from keras_nted.files import check_output_path
     from keras_nted.models import PoseTransfer

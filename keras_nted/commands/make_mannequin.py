@@ -33,6 +33,9 @@ def add_arguments(parser):
         "--test-fraction", type=float, default=0.1, help="share of identities in the test split (default: 0.1)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace another mannequin set already in OUT (not any other folder)"
+    )
     # Before one spelling per concept: `keras-nted make-mannequin OUT --size HxW`.
     deprecated_positional(parser, "OUT", "-o/--output", dest="out")
     deprecated_option(parser, "--size", "--image-size", dest="size", metavar="HxW")
@@ -59,6 +62,42 @@ def parse_size(text):
         ) from None
 
 
+# What a mannequin set is made of: an --overwrite removes these, so that two sets never mix.
+_SET_ENTRIES = ("img", "pose", "labels", "train_pairs.txt", "test_pairs.txt", "mannequin.json", "README.txt")
+
+
+def _check_existing_set(args, image_size):
+    """Refuses an OUT that holds anything but the same set (or, with --overwrite, another mannequin set)."""
+    import json
+    import pathlib
+    import shutil
+
+    out = pathlib.Path(args.out)
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        before = json.loads((out / "mannequin.json").read_text())
+    except (OSError, ValueError):
+        raise ValueError(
+            f"Expected -o to be a new or empty folder. Received: -o {out}, which holds other files"
+        ) from None
+    asked = {"image_size": list(image_size), "seed": args.seed, "num_identities": args.identities,
+             "poses_per_identity": args.poses, "test_fraction": args.test_fraction}  # fmt: skip
+    if isinstance(before, dict) and all(before.get(key) == value for key, value in asked.items()):
+        return  # the same set again: the same files
+    if not args.overwrite:
+        raise ValueError(
+            f"{out} holds another mannequin set (see its mannequin.json); writing this one there would mix the two. "
+            "Give a new -o, or --overwrite to replace it."
+        )
+    for name in _SET_ENTRIES:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def run(args):
     from keras_nted.data.mannequin import write_mannequin_dataset
     from keras_nted.files import check_output_path
@@ -72,6 +111,7 @@ def run(args):
         raise ValueError(f"Expected --seed to be a non-negative integer. Received: --seed {args.seed}")
     if not 0 <= args.test_fraction < 1:
         raise ValueError(f"Expected --test-fraction in [0, 1). Received: --test-fraction {args.test_fraction}")
+    _check_existing_set(args, image_size)
     info = write_mannequin_dataset(
         args.out,
         num_identities=args.identities,

@@ -29,9 +29,16 @@ def add_arguments(parser):
 def run(args):
     from keras_nted.data.prepare import parse_sizes
     from keras_nted.data.prepare import prepare_deepfashion
+    from keras_nted.utils.memory import check_fits_in_memory
 
+    sizes = parse_sizes(args.sizes)
+    if args.workers < 1:
+        raise ValueError(f"Expected --workers >= 1. Received: --workers {args.workers}")
+    for height, width in sizes:  # each worker holds a resized RGB image and its PNG encoding
+        needed = 2 * height * width * 3 * args.workers
+        check_fits_in_memory("--image-size", args.sizes, needed, f"{args.workers} resized {height}x{width} images")
     outputs = prepare_deepfashion(
-        args.root, sizes=parse_sizes(args.sizes), use_lmdb=args.lmdb, workers=args.workers, verbose=not args.quiet
+        args.root, sizes=sizes, use_lmdb=args.lmdb, workers=args.workers, verbose=not args.quiet
     )
     for (height, width), folder in outputs.items():
         print(f"{height}x{width}: {folder}{' (LMDB)' if args.lmdb else ''}")

@@ -96,6 +96,7 @@ def _add_distribution_arguments(parser):
 def run(args):
     import pathlib
 
+    from keras_nted.files import check_output_path
     from keras_nted.models.loss_settings import check_non_negative
     from keras_nted.training import parse_image_size
     from keras_nted.training import train
@@ -106,6 +107,9 @@ def run(args):
         raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
     if args.workers < 1:
         raise ValueError(f"Expected --workers >= 1. Received: {args.workers}")
+    check_output_path(args.output, "-o", folder=True)
+    if args.model_path:
+        check_output_path(args.model_path, "--model-path", folder=False)
     loss_weights = {setting.name: getattr(args, setting.name) for setting in LOSS_TABLE}
     # Named as typed; `train` checks the same again for Python callers.
     if args.learning_rate is not None:

@@ -131,6 +131,11 @@ def read_state_dict(source, part):
     for key, value in state.items():
         if not hasattr(value, "shape"):
             continue
+        if not isinstance(key, str):
+            raise ValueError(
+                f"Expected {where} to have string keys (released module paths). "
+                f"Received: the key {key!r} ({type(key).__name__})"
+            )
         if key.startswith("module."):
             key = key[len("module.") :]
         if prefix and key.startswith(prefix):
@@ -169,7 +174,9 @@ def assign_released_weights(model, state_dict, config_name="this configuration")
     mis_shaped, bad_buffers, values = [], [], {}
     for key in set(entries) & set(state_dict):
         target, convert = entries[key]
-        value = convert(np.asarray(state_dict[key], dtype="float32"))
+        value = np.asarray(state_dict[key], dtype="float32")
+        if value.ndim == len(target.shape):  # the layout conversions keep the rank
+            value = convert(value)
         if tuple(value.shape) != tuple(target.shape):
             mis_shaped.append(
                 f"{key}: checkpoint {tuple(state_dict[key].shape)}, expected (converted) {tuple(target.shape)}"

@@ -25,6 +25,7 @@ torch, and in a `KERAS_BACKEND=torch` subprocess from JAX when torch and `onnx` 
 """
 
 import contextlib
+import errno
 import json
 import logging
 import numbers
@@ -359,6 +360,7 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
         from keras_nted.models.generator import load_generator
 
         generator = load_generator(generator)
+    created = not export_dir.exists()
     export_dir.mkdir(parents=True, exist_ok=True)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=export_dir))
     # mkdtemp makes it 0700; the version folder gets the umask's mode, as os.mkdir would give it,
@@ -367,11 +369,18 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     os.umask(umask)
     os.chmod(scratch, 0o777 & ~umask)
     try:
-        _write(generator, scratch, format)
+        try:
+            _write(generator, scratch, format)
+        except Exception as e:  # TensorFlow's writers raise their own errors (ResourceExhaustedError)
+            if "No space left on device" not in str(e):
+                raise
+            raise OSError(errno.ENOSPC, f"No space left on the device to export {target}: free some space") from None
         # os.rename of a folder onto an existing non-empty one fails: another writer won.
         _check_target(export_dir, version)
         os.rename(scratch, target)
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)
+        if created and not any(export_dir.iterdir()):  # a failed export leaves no empty folder behind
+            export_dir.rmdir()
     return target

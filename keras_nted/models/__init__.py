@@ -1,11 +1,22 @@
-"""Models: the NTED generator and discriminator, their presets, and the pose-transfer task."""
+"""Models: the NTED generator and discriminator, their presets, and the pose-transfer task.
 
-from keras_nted.models.discriminator import NTEDDiscriminator
-from keras_nted.models.gan import NTEDGAN
-from keras_nted.models.gan import OptimizerGroup
-from keras_nted.models.generator import NTEDGenerator
-from keras_nted.models.pose_transfer import PoseTransfer
-from keras_nted.models.pose_transfer_preprocessor import PoseTransferPreprocessor
-from keras_nted.models.preset_io import list_presets
-from keras_nted.models.presets import PRESETS
-from keras_nted.models.presets import get_preset
+The names load on first use (see `keras_nted.utils.lazy`): `keras-nted train --help` reads
+`keras_nted.models.loss_settings` without importing Keras.
+"""
+
+from keras_nted.utils.lazy import lazy_exports
+
+lazy_exports(
+    globals(),
+    {
+        "NTEDDiscriminator": "keras_nted.models.discriminator",
+        "NTEDGAN": "keras_nted.models.gan",
+        "OptimizerGroup": "keras_nted.models.gan",
+        "NTEDGenerator": "keras_nted.models.generator",
+        "PoseTransfer": "keras_nted.models.pose_transfer",
+        "PoseTransferPreprocessor": "keras_nted.models.pose_transfer_preprocessor",
+        "list_presets": "keras_nted.models.preset_io",
+        "PRESETS": "keras_nted.models.presets",
+        "get_preset": "keras_nted.models.presets",
+    },
+)

@@ -290,6 +290,9 @@ def save_generator(generator, path):
     path = pathlib.Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"Expected a model path ending in .keras. Received: {path}")
-    with atomic_path(path) as tmp:
+    size = (
+        path.stat().st_size if path.is_file() else 4 * generator.count_params() + 2**20
+    )  # the last one's, or an estimate
+    with atomic_path(path, size=size) as tmp:
         generator.save(tmp)
     return path

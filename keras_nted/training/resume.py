@@ -25,11 +25,29 @@ def _describe_schedule(schedule):
     return f"a constant rate for {schedule['hold_steps']} steps then a cosine decay over {schedule['decay_steps']}"
 
 
+def _run_record(config_path):
+    """The `config.json` keras-nted wrote into a run folder; a `ValueError` for any other file there."""
+    try:
+        before = json.loads(config_path.read_text())
+    except (ValueError, OSError):
+        before = None
+    # Entries every version of keras-nted has written (later ones added more).
+    marks = ("config", "data", "seed", "batch_size")
+    missing = [key for key in marks if key not in before] if isinstance(before, dict) else marks
+    if missing:
+        raise ValueError(
+            f"{config_path} is not a keras-nted run record (no {', '.join(missing)}): training into "
+            f"{config_path.parent} would overwrite it. Train into another --output."
+        )
+    return before
+
+
 def check_resume(output_dir, record, checkpoint):
     """Refuse to resume a run folder with settings other than the ones it was started with.
 
-    Only a folder that holds a checkpoint has a run to protect. Raises a `ValueError` naming
-    what differs, before anything is built or written.
+    Only a folder that holds a checkpoint has a run to protect; its `config.json` must be there
+    to check against. A `config.json` that keras-nted did not write (a user's own file) is never
+    overwritten. Raises a `ValueError` naming what differs, before anything is built or written.
 
     Args:
         output_dir: the run folder (a `pathlib.Path`).
@@ -37,14 +55,18 @@ def check_resume(output_dir, record, checkpoint):
         checkpoint: the run's `keras_nted.callbacks.TrainingCheckpoint`.
     """
     config_path = output_dir / "config.json"
-    if not checkpoint.checkpoints() or not config_path.is_file():
+    has_checkpoints = bool(checkpoint.checkpoints())
+    if not config_path.exists():
+        if has_checkpoints:
+            raise ValueError(
+                f"{output_dir} holds checkpoints but no config.json, so this command cannot be checked to resume "
+                "the same run (its seed, data and settings). Put the run's config.json back, or train into a new "
+                "--output."
+            )
         return
-    try:
-        before = json.loads(config_path.read_text())
-    except ValueError:
-        raise ValueError(
-            f"{config_path} is not valid JSON; cannot check that this command resumes the same run."
-        ) from None
+    before = _run_record(config_path)
+    if not has_checkpoints:
+        return
     if before.get("lr_schedule") != record["lr_schedule"]:
         raise ValueError(
             f"{output_dir} was started with {_describe_schedule(before.get('lr_schedule'))}; this command asks for "

@@ -23,6 +23,7 @@ from keras_nted.distribute import is_chief
 from keras_nted.distribute import local_batch_size
 from keras_nted.files import RunLock
 from keras_nted.files import atomic_path
+from keras_nted.files import check_output_path
 from keras_nted.files import remove_stale_temporaries
 from keras_nted.models.config import load_config
 from keras_nted.models.gan import NO_VGG
@@ -37,6 +38,8 @@ from keras_nted.training.data import RotatingEpochs
 from keras_nted.training.data import make_data
 from keras_nted.training.resume import check_resume
 from keras_nted.training.schedule import learning_rate_schedule
+from keras_nted.utils.memory import check_fits_in_memory
+from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +90,18 @@ def _check_arguments(batch_size, epochs, seed, steps_per_epoch, learning_rate, l
         raise ValueError(f"Expected steps per epoch >= 1. Received: {steps_per_epoch}")
     if data_root is not None and not os.path.isdir(data_root):
         raise FileNotFoundError(f"DeepFashion root not found: {data_root}")
+
+
+def check_batch_memory(batch_size, image_size):
+    """Refuses a batch whose inputs alone do not fit in the memory available now (before allocating).
+
+    A pair is two images and two skeleton maps of float32; the trainer takes each pair in both
+    directions. The step's activations need many times more: this bound only catches what could
+    never run, before anything is built (a batch of 1,000,000 would otherwise hang the machine).
+    """
+    height, width = image_size
+    pair_bytes = 2 * height * width * (2 * 3 + 2 * NUM_SKELETON_CHANNELS) * 4
+    check_fits_in_memory("batch size", batch_size, batch_size * pair_bytes, "the batch's inputs alone")
 
 
 def _run_record(preset, config_path, config, image_size, data_root, settings):
@@ -185,10 +200,13 @@ def train(
         from keras_nted.data.mannequin import check_mannequin_size
 
         check_mannequin_size(image_size)
+    check_batch_memory(batch_size, image_size)
     output_dir = pathlib.Path(output_dir)
     model_path = pathlib.Path(model_path or output_dir / "generator.keras")
     if model_path.suffix != ".keras":
         raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
+    check_output_path(output_dir, "output_dir", folder=True)
+    check_output_path(model_path, "model_path", folder=False)  # now, not after a whole epoch
     data, sample = make_data(image_size, local_batch_size(batch_size), seed, data_root, workers)
     data = ProcessShard(data)  # this process's share of every global batch (all of it in one process)
     steps = int(steps_per_epoch or len(data))
@@ -203,6 +221,8 @@ def train(
     chief = is_chief()  # only process 0 of a multi-process run writes files
     checkpoint = TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every), write=chief)
 
+    if chief:
+        check_resume(output_dir, record, checkpoint)  # again under the lock; here before anything is written
     # Everything up to here only read; from here on the folder is this process's alone.
     with RunLock(output_dir) if chief else contextlib.nullcontext():
         check_resume(output_dir, record, checkpoint)
