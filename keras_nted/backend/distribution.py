@@ -13,6 +13,8 @@ One meaning on every backend, chosen once at import:
 - `num_replicas(model)`: replicas that each run `model`'s step on a slice of the batch
   (TensorFlow's `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global
   batch).
+- `own_collectives(model)`: give the `tf.distribute.MirroredStrategy` that `model` trains under
+  collective keys no other strategy of this process uses (see below; a no-op elsewhere).
 - `split_host_cpu(count)`: show this host's CPU as `count` devices (to try data parallelism
   without accelerators); must run before the backend first touches a device.
 - `to_host(x)`: a numpy copy of a tensor or variable, also of a JAX array that spans other
@@ -52,6 +54,10 @@ def to_host(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def own_collectives(model):
+    pass
+
+
 if BACKEND == "jax":
     import jax
 
@@ -80,6 +86,9 @@ if BACKEND == "jax":
         return keras.ops.convert_to_numpy(x)
 
 elif BACKEND == "tensorflow":
+    import itertools
+    import weakref
+
     import tensorflow as tf
 
     def split_host_cpu(count):
@@ -92,6 +101,33 @@ elif BACKEND == "tensorflow":
 
     def num_replicas(model):
         return model.distribute_strategy.num_replicas_in_sync
+
+    # Every MirroredStrategy numbers its all-reduces alike: group key 1, instances 100, 101, ...
+    # TensorFlow's runtime remembers each (group, instance)'s shape for the life of the
+    # process, so the second strategy of a process (a loop over runs, a notebook cell run
+    # again, a test session, `data_parallel()` entered twice) reuses the first one's keys:
+    # its all-reduce of the generator's gradients meets the record of the discriminator's
+    # and fails ("Shape mismatch in the collective instance 102 ... expected shape [93793]
+    # but another member in the group expected shape [81601]"), or hangs. TensorFlow's own
+    # tests set each strategy's `_collective_key_base` for this; a strategy the user made
+    # gets a key base of its own here before its first train function, so that a program
+    # may train in as many strategies as it likes. Only single-host `MirroredStrategy`:
+    # `MultiWorkerMirroredStrategy` can exist once per process and must number its
+    # all-reduces alike on every worker.
+    _OWN_KEYS = weakref.WeakSet()
+    _KEY_BASES = itertools.count(1 << 20, 1 << 20)
+
+    def own_collectives(model):
+        strategy = model.distribute_strategy
+        extended = strategy.extended
+        if type(strategy) is not tf.distribute.MirroredStrategy or extended in _OWN_KEYS:
+            return
+        _OWN_KEYS.add(extended)
+        shared = extended._collective_ops
+        extended._collective_key_base = next(_KEY_BASES)
+        extended._collective_ops = extended._make_collective_ops_with_fallbacks()
+        if extended._cross_device_ops is shared:  # the default: all-reduce with collectives
+            extended._cross_device_ops = extended._collective_ops
 
 else:
 
