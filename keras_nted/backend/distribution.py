@@ -58,6 +58,10 @@ def own_collectives(model):
     pass
 
 
+def join_workers(addresses, num_processes, process_id):
+    raise ValueError(f"Multi-worker training with tf.distribute needs KERAS_BACKEND=tensorflow. Received: {BACKEND}")
+
+
 if BACKEND == "jax":
     import jax
 
@@ -87,6 +91,8 @@ if BACKEND == "jax":
 
 elif BACKEND == "tensorflow":
     import itertools
+    import json
+    import os
     import weakref
 
     import tensorflow as tf
@@ -95,7 +101,57 @@ elif BACKEND == "tensorflow":
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
 
+    class WorkerShards(tf.distribute.MultiWorkerMirroredStrategy):
+        """`MultiWorkerMirroredStrategy` whose workers each feed their own share of every global batch.
+
+        TensorFlow's `experimental_distribute_dataset` takes the data set as the *global*
+        batches and has every worker read all of them and keep its part; here each worker's
+        data set is its `ProcessShard` (the same pairs, read once), split over its devices.
+        """
+
+        def experimental_distribute_dataset(self, dataset, options=None):
+            local = len(self.extended.worker_devices)
+
+            def split(*batch):  # (local batch, ...) -> `local` per-replica batches
+                return tf.nest.map_structure(lambda t: tf.stack(tf.split(t, local)), batch)
+
+            if local > 1:
+                dataset = dataset.map(split).unbatch()
+            return self.distribute_datasets_from_function(lambda context: dataset, options)
+
+        def reduce(self, reduce_op, value, axis):
+            # Keras' multi-worker `fit` reduces a first batch (a dict of per-replica tensors, which
+            # this strategy's own `reduce` refuses) to build the model, and every step's logs over
+            # `axis=0` (which scalar logs do not have).
+            def one(v):
+                scalar = self.experimental_local_results(v)[0].shape.rank == 0
+                return super(WorkerShards, self).reduce(reduce_op, v, None if scalar else axis)
+
+            return tf.nest.map_structure(one, value)
+
+    _workers = []  # the `WorkerShards` of `join_workers`, once this process has joined
+
+    def join_workers(addresses, num_processes, process_id):
+        """Join a multi-worker run: `TF_CONFIG` from the arguments (all `None`: as set), then the strategy."""
+        if addresses is not None:
+            addresses = addresses.split(",")
+            if len(addresses) == 1:  # one host: the workers listen on consecutive ports
+                host, port = addresses[0].rsplit(":", 1)
+                addresses = [f"{host}:{int(port) + i}" for i in range(num_processes)]
+            cluster = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": process_id}}
+            os.environ["TF_CONFIG"] = json.dumps(cluster)
+        _workers.append(WorkerShards())
+        return _workers[-1]
+
+    def process_index():
+        return _workers[-1].cluster_resolver.task_id if _workers else 0
+
+    def process_count():
+        return _workers[-1].num_replicas_in_sync // len(_workers[-1].extended.worker_devices) if _workers else 1
+
     def replicated_scope():
+        if _workers:
+            return _workers[-1].scope()
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy(devices=[d.name for d in devices]).scope()
 
