@@ -54,13 +54,17 @@ def split_host_cpu(count):
 
 
 def initialize(job_addresses=None, num_processes=None, process_id=None):
-    """Join a multi-process JAX run (one process per host, or several on one host).
+    """Join a multi-process run (one process per host, or several on one host).
 
-    Wraps `keras.distribution.initialize` (which reads the `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
+    JAX: wraps `keras.distribution.initialize` (which reads the `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
     `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID` environment
     variables for arguments left `None`) and first enables cross-process collectives on CPU
-    devices (gloo), so the same command also runs on CPU-only hosts. Call it before any other
-    Keras or JAX work.
+    devices (gloo), so the same command also runs on CPU-only hosts.
+    TensorFlow: makes the `tf.distribute.MultiWorkerMirroredStrategy` that `data_parallel()`
+    then enters, from `TF_CONFIG` written from the arguments (every worker's address; one
+    `"host:port"` means all workers on that host, on ports `port, port + 1, ...`) or, with
+    all three `None`, from the `TF_CONFIG` already set. Each worker feeds its own share of
+    every global batch (`ProcessShard`). Call it before any other Keras work.
 
     Args:
         job_addresses: `"host:port"` of process 0 (the coordinator), or every process's
@@ -82,10 +86,10 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     gan.fit(keras_nted.distribute.ProcessShard(local_data), epochs=1)
     ```
     """
-    if keras.backend.backend() != "jax":
+    if keras.backend.backend() not in ("jax", "tensorflow"):
         raise ValueError(
-            "Multi-process training needs the JAX backend (keras.distribution.initialize). "
-            f"Received: KERAS_BACKEND={keras.backend.backend()}"
+            "Multi-process training needs the JAX (keras.distribution.initialize) or TensorFlow "
+            f"(tf.distribute.MultiWorkerMirroredStrategy) backend. Received: KERAS_BACKEND={keras.backend.backend()}"
         )
     if num_processes is not None:
         num_processes = check_int("num_processes", num_processes)
@@ -93,10 +97,26 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
         raise ValueError(
             f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
         )
+    if keras.backend.backend() == "tensorflow":
+        _join_tensorflow_workers(job_addresses, num_processes, process_id)
+        return
     if job_addresses is None and not os.environ.get(_ENV_ADDRESSES):
         raise ValueError(f'Expected job_addresses ("host:port" of process 0) or ${_ENV_ADDRESSES}. Received: None')
     backend.enable_cpu_collectives()
     keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+def _join_tensorflow_workers(job_addresses, num_processes, process_id):
+    given = (job_addresses, num_processes, process_id)
+    if given == (None, None, None):
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError('Expected job_addresses ("host:port"), num_processes and process_id, or $TF_CONFIG.')
+    elif None in given:
+        raise ValueError(
+            "Expected job_addresses, num_processes and process_id together (or none: $TF_CONFIG). "
+            f"Received: job_addresses={job_addresses!r}, num_processes={num_processes!r}, process_id={process_id!r}"
+        )
+    backend.join_workers(job_addresses, num_processes, process_id)
 
 
 @contextlib.contextmanager

@@ -85,12 +85,13 @@ def _add_distribution_arguments(parser):
         "--coordinator",
         metavar="HOST:PORT",
         help=(
-            "JAX multi-process training (implies --data-parallel): process 0's address, with --num-processes "
-            "and --process-id; or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID"
+            "multi-process training (implies --data-parallel): process 0's address, with --num-processes "
+            "and --process-id (TensorFlow: workers on consecutive ports, or every address comma-separated); "
+            "or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID (JAX) or TF_CONFIG (TensorFlow)"
         ),
     )
-    parallel.add_argument("--num-processes", type=int, help="JAX multi-process: the number of processes")
-    parallel.add_argument("--process-id", type=int, help="JAX multi-process: this process's index, from 0")
+    parallel.add_argument("--num-processes", type=int, help="multi-process: the number of processes")
+    parallel.add_argument("--process-id", type=int, help="multi-process: this process's index, from 0")
 
 
 def run(args):
@@ -158,10 +159,13 @@ def _distributed(function, args):
     """`function`, run within the distribution that `args` asks for (none: as is)."""
     import os
 
+    from keras.backend import backend as keras_backend
+
     from keras_nted import distribute
 
     multi_process = args.coordinator or args.num_processes is not None or args.process_id is not None
-    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+    tf_config = keras_backend() == "tensorflow" and os.environ.get("TF_CONFIG")
+    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or tf_config:
         distribute.initialize(args.coordinator, args.num_processes, args.process_id)
     elif not args.data_parallel:
         return function

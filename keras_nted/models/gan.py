@@ -8,6 +8,7 @@ from keras import ops
 from keras_nted.backend import autodiff
 from keras_nted.backend import memory
 from keras_nted.backend.distribution import num_replicas
+from keras_nted.backend.distribution import own_collectives
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.distribute import check_fit_distribution
@@ -380,16 +381,15 @@ class NTEDGAN(keras.Model):
         if self.train_function is not None and not force:
             return self.train_function
         check_fit_distribution()
+        own_collectives(self)  # TF: the strategy's all-reduces may not reuse another strategy's keys
         if self.jit_compile and num_replicas(self) > 1:
-            # XLA fails under tf.distribute.MirroredStrategy on (logical) CPU devices: "Trying to
-            # access resource .../replica_1 located in device CPU:1 from device CPU:0" (a mirrored
-            # variable; tensorflow.org/xla/known_issues). Unverified on GPUs, where the variables
-            # are placed the same way: tf.function without XLA under any multi-replica strategy.
+            # XLA fails under MirroredStrategy on (logical) CPUs: "Trying to access resource .../replica_1
+            # located in device CPU:1 from device CPU:0" (a mirrored variable; tensorflow.org/xla/known_issues).
+            # Unverified on GPUs: tf.function without XLA under any multi-replica strategy.
             self.jit_compile = False
-        # Every phase's function is made here, up front: Keras' JAX `fit` purges the
-        # variables' values right after this call, and a distributed function needs their
-        # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
-        # their first call), so each phase still compiles once, when first used.
+        # Every phase's function is made here, up front: Keras' JAX `fit` purges the variables'
+        # values right after this call, and a distributed function needs their shardings when it
+        # is made. Making one compiles nothing (jit / tf.function trace on their first call).
         self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
         memory.trim_after_compilations()  # JAX: the compiler's freed heap back to the OS before a step runs
         self.train_function = self._phase_train_function

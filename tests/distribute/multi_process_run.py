@@ -33,34 +33,52 @@ class Recording(distribute.ProcessShard):
         return batch
 
 
-def main():
+def parser():
+    """The command line every multi-process runner takes."""
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--initial", required=True)
     parser.add_argument("--num-processes", type=int, default=1)
     parser.add_argument("--process-id", type=int, default=0)
     parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
+    return parser
+
+
+def join(args):
+    """Join the run `args` describes (one process: nothing to join)."""
     if args.num_processes > 1:
         distribute.initialize(f"127.0.0.1:{args.port}", num_processes=args.num_processes, process_id=args.process_id)
+
+
+def tiny_gan(initial=None):
+    """The tiny plain-L1 NTEDGAN, from the weights file `initial` if given."""
+    from keras_nted.models import NTEDGAN
+    from keras_nted.models import NTEDDiscriminator
+    from keras_nted.models import NTEDGenerator
+
+    gan = NTEDGAN(
+        NTEDGenerator.from_preset("nted_tiny", name="generator"),
+        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
+        perceptual_loss=None,
+    )
+    if initial is not None:
+        gan.load_weights(initial)
+    return gan
+
+
+def main():
+    args = parser().parse_args()
+    join(args)
 
     import keras
 
     from keras_nted.data.mannequin import MannequinDataset
-    from keras_nted.models import NTEDGAN
-    from keras_nted.models import NTEDDiscriminator
-    from keras_nted.models import NTEDGenerator
 
     out = pathlib.Path(args.out)
     local = MannequinDataset(image_size=(64, 44), batch_size=distribute.local_batch_size(GLOBAL_BATCH), seed=0)
     data = Recording(local)
     with distribute.data_parallel():
-        gan = NTEDGAN(
-            NTEDGenerator.from_preset("nted_tiny", name="generator"),
-            NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
-            perceptual_loss=None,
-        )
-        gan.load_weights(args.initial)
+        gan = tiny_gan(args.initial)
         gan.compile(keras.optimizers.SGD(0.001), keras.optimizers.SGD(0.001), weight_l1=10.0, gan_start_step=100)
         gan.fit(data, epochs=1, steps_per_epoch=STEPS, shuffle=False, verbose=0)
     np.savez(out / f"batches_{distribute.process_index()}.npz", **{f"batch_{i}": data.seen[i] for i in range(STEPS)})

@@ -66,10 +66,19 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_multi_process_needs_jax_and_an_address():
-    if BACKEND != "jax":
-        with pytest.raises(ValueError, match="JAX backend"):
+def test_multi_process_needs_jax_or_tensorflow_and_an_address():
+    if BACKEND == "torch":
+        with pytest.raises(ValueError, match="JAX .* or TensorFlow"):
             distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0)
+        return
+    if BACKEND == "tensorflow":  # refused before any strategy is made
+        with pytest.raises(ValueError, match="together"):
+            distribute.initialize("127.0.0.1:1", num_processes=2)
+        with mock.patch.dict("os.environ", {"TF_CONFIG": ""}):
+            with pytest.raises(ValueError, match="TF_CONFIG"):
+                distribute.initialize()
+        with pytest.raises(ValueError, match="process_id=2"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
         return
     with pytest.raises(ValueError, match="process_id=2"):
         distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from keras_nted.data.mannequin import MannequinDataset
-from keras_nted.models import NTEDGAN
-from keras_nted.models import NTEDDiscriminator
-from keras_nted.models import NTEDGenerator
+from tests.distribute.multi_process_run import tiny_gan
 from tests.distribute.test_data_parallel import HERE
 from tests.distribute.test_data_parallel import REPO
 
@@ -25,11 +23,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def launch(out, initial, *args):
+def launch(out, initial, *args, script=SCRIPT):
     out.mkdir(exist_ok=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
     env.pop("XLA_FLAGS", None)  # one CPU device per process
-    command = [sys.executable, SCRIPT, str(out), "--initial", str(initial), *map(str, args)]
+    command = [sys.executable, os.path.join(HERE, script), str(out), "--initial", str(initial), *map(str, args)]
     return subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -47,11 +45,7 @@ def wait(processes, timeout=300):
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime")
 @pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
-    gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny", name="generator"),
-        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
-        perceptual_loss=None,
-    )
+    gan = tiny_gan()
     initial = tmp_path / "initial.weights.h5"
     gan.save_weights(initial)
     port = free_port()
