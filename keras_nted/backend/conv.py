@@ -190,14 +190,14 @@ def conv2d(x, kernel, strides=1, padding="valid", scale=1.0):
 def conv2d_bias_relu(x, kernel, bias=None, strides=1, padding="valid", relu=True):
     """`relu(keras.ops.conv(x, kernel, strides, padding) + bias)` (inference networks), any backend.
 
-    The form of frozen feature extractors (Inception with BatchNorm folded in, LPIPS' trunks).
-    torch: one oneDNN convolution of the channels-last data as it lies (`_torch_conv`), the
-    bias added inside it and the ReLU in place: keras' `Conv2D` copies every input to NCHW,
-    back to channels-last and the output once more, then adds the bias and the ReLU in two
-    more passes (5 of Inception's 94 convolutions' 8 passes). JAX: `conv2d` (strided
-    inference convolutions as matmuls per tap), then the bias and ReLU, which XLA fuses into
-    one pass. TensorFlow: `BiasAdd` and `Relu` after the convolution, which grappler fuses
-    into one oneDNN convolution (`_FusedConv2D`).
+    The form of frozen feature extractors (Inception with its BatchNorm folded in, LPIPS'
+    trunks). torch: one oneDNN convolution of the channels-last data as it lies
+    (`_torch_conv`), with the bias and, on the CPU without gradients, the ReLU inside it;
+    keras' `Conv2D` copies every input to NCHW and back to channels-last, its kernel to
+    channels-last and its output back to NHWC, then adds the bias and the ReLU in two more
+    passes over the output. JAX: `conv2d` (strided inference convolutions as one matmul per
+    tap), then the bias and the ReLU, which XLA fuses into one pass. TensorFlow: `BiasAdd`
+    and `Relu` after the convolution, which grappler fuses into one oneDNN convolution.
 
     Args:
         x: `(batch, height, width, channels)`.

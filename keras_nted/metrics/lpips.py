@@ -16,6 +16,8 @@ import numpy as np
 from keras import layers
 from keras import ops
 
+from keras_nted.layers.fast import FastConv2D
+from keras_nted.layers.fast import FastMaxPooling2D
 from keras_nted.metrics import weight_files
 from keras_nted.metrics.pickle_files import read_state_dict
 
@@ -55,11 +57,11 @@ def _trunk(net, inputs):
             same = stride == 1 and padding == (size - 1) // 2
             if not same:
                 x = layers.ZeroPadding2D(padding, data_format="channels_last", name=f"{net}_pad_{conv_index}")(x)
-            x = layers.Conv2D(filters, size, strides=stride, padding="same" if same else "valid", activation="relu",
-                              data_format="channels_last", name=f"{net}_conv_{conv_index}")(x)  # fmt: skip
+            x = FastConv2D(filters, size, strides=stride, padding="same" if same else "valid", activation="relu",
+                           data_format="channels_last", name=f"{net}_conv_{conv_index}")(x)  # fmt: skip
             conv_index += 1
         elif kind == "pool":
-            x = layers.MaxPooling2D(argument, strides=2, data_format="channels_last", name=f"{net}_pool_{len(taps)}")(x)
+            x = FastMaxPooling2D(argument, strides=2, data_format="channels_last", name=f"{net}_pool_{len(taps)}")(x)
         else:
             taps.append(x)
     return taps
@@ -120,7 +122,7 @@ class LPIPS(keras.Model):
         distance = None
         for index, (a, b) in enumerate(zip(*features)):
             difference = ops.square(_unit_normalize(a) - _unit_normalize(b))
-            lin = layers.Conv2D(1, 1, use_bias=False, data_format="channels_last", name=f"lin_{index}")
+            lin = FastConv2D(1, 1, use_bias=False, data_format="channels_last", name=f"lin_{index}")
             term = ops.mean(lin(difference), axis=(1, 2, 3))
             distance = term if distance is None else distance + term
         super().__init__(inputs=images, outputs=distance, **kwargs)
