@@ -223,9 +223,11 @@ def conv2d_bias_relu(x, kernel, bias=None, strides=1, padding="valid", relu=True
     if BACKEND == "jax" and x.shape[0] not in (None, 1) and _output_size(x, kernel, strides) >= MIN_MAPPED_OUTPUT:
         # One example at a time (`lax.map`): see MIN_MAPPED_OUTPUT.
         return ops.map(lambda image: conv2d_bias_relu(image[None], kernel, bias, strides, padding, relu)[0], x)
-    if kernel.shape[0] == kernel.shape[1]:
+    if BACKEND == "jax" and kernel.shape[0] == kernel.shape[1]:
         y = conv2d(x, kernel, strides, padding)
     else:
+        # The variable itself (no `kernel * 1.0`): TensorFlow's oneDNN convolution keeps its
+        # reordered copy of a filter read from a variable between calls.
         y = ops.conv(x, kernel, strides=strides, padding=padding)
     if bias is not None:
         y = _bias_add(y, bias)
