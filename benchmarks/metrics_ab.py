@@ -15,6 +15,7 @@ Usage (from the repository root):
 """
 
 import argparse
+import functools
 import importlib.util
 import json
 import pathlib
@@ -66,20 +67,23 @@ def inception_pair(revision, directory):
     return before.inception_v3("field", weights=state_dict), inception.inception_v3("field", weights=state_dict), 1
 
 
-def lpips_pair(revision, directory):
+def lpips_pair(net, revision, directory):
     from keras_nted.metrics import lpips
     from tests.metrics.seeded_weights import seeded_backbone
 
     before = module_at(revision, "keras_nted/metrics/lpips.py", directory)
-    lin = ROOT / "tests" / "fixtures" / "metrics" / "lpips_v0.1" / "alex.pth"
+    lin = ROOT / "tests" / "fixtures" / "metrics" / "lpips_v0.1" / f"{net}.pth"
     models = [
-        module.LPIPS("alex", backbone_weights=seeded_backbone("alex", 11), lin_weights=lin)
-        for module in (before, lpips)
+        module.LPIPS(net, backbone_weights=seeded_backbone(net, 11), lin_weights=lin) for module in (before, lpips)
     ]
     return *models, 2
 
 
-NETWORKS = {"inception": inception_pair, "lpips-alex": lpips_pair}
+NETWORKS = {
+    "inception": inception_pair,
+    "lpips-alex": functools.partial(lpips_pair, "alex"),
+    "lpips-vgg": functools.partial(lpips_pair, "vgg"),
+}
 
 
 def compare(network, args, directory):
