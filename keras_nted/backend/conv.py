@@ -203,8 +203,9 @@ def conv2d_bias_relu(x, kernel, bias=None, strides=1, padding="valid", relu=True
     keras' `Conv2D` copies every input to NCHW and back to channels-last, its kernel to
     channels-last and its output back to NHWC, then adds the bias and the ReLU in two more
     passes over the output. JAX: `conv2d` (strided inference convolutions as one matmul per
-    tap), then the bias and the ReLU, which XLA fuses into one pass. TensorFlow: `BiasAdd`
-    and `Relu` after the convolution, which grappler fuses into one oneDNN convolution.
+    tap), one example at a time for large outputs (`MIN_MAPPED_OUTPUT`), then the bias and
+    the ReLU, which XLA fuses into one pass. TensorFlow: `BiasAdd` and `Relu` after the
+    convolution, which grappler fuses into one oneDNN convolution.
 
     Args:
         x: `(batch, height, width, channels)`.
@@ -226,8 +227,7 @@ def conv2d_bias_relu(x, kernel, bias=None, strides=1, padding="valid", relu=True
     if BACKEND == "jax" and kernel.shape[0] == kernel.shape[1]:
         y = conv2d(x, kernel, strides, padding)
     else:
-        # The variable itself (no `kernel * 1.0`): TensorFlow's oneDNN convolution keeps its
-        # reordered copy of a filter read from a variable between calls.
+        # The variable itself: `conv2d` would multiply every kernel by its scale (1.0) per call.
         y = ops.conv(x, kernel, strides=strides, padding=padding)
     if bias is not None:
         y = _bias_add(y, bias)
