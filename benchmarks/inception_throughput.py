@@ -12,6 +12,9 @@ FLOPs would take at that rate over the time they took.
 The scale of the job: FID of the 8,570 DeepFashion test images plus the training set's
 statistics (about 48,000 images) is ~57,000 Inception passes.
 
+Figures, and what made them (issue 24): benchmarks/README.md, "FID's Inception and LPIPS";
+`metrics_ab.py` compares against an earlier revision in one process.
+
 Usage:
     KERAS_BACKEND=jax python benchmarks/inception_throughput.py
     python benchmarks/inception_throughput.py --all-backends            # one subprocess per backend

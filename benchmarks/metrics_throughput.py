@@ -9,6 +9,9 @@ through it; 1 MAC = 2 FLOPs). The baseline is a large float32 `keras.ops.matmul`
 backend in the same process (best of `--repeats`), as `forward.py` measures it. 8,570 test
 pairs at 256x176 are the real load of `keras-nted metrics`.
 
+Figures, and what made them (issue 24): benchmarks/README.md, "FID's Inception and LPIPS";
+`metrics_ab.py` compares against an earlier revision in one process.
+
 Usage:
     KERAS_BACKEND=jax python benchmarks/metrics_throughput.py
     python benchmarks/metrics_throughput.py --all-backends      # one subprocess per backend

@@ -180,11 +180,71 @@ def conv2d(x, kernel, strides=1, padding="valid", scale=1.0):
     paddings = _paddings(k, strides, padding) if kernel.shape[1] == k else None
     if BACKEND == "torch" and paddings is not None:
         x = ops.convert_to_tensor(x)
-        return _torch_conv(x, torch_kernel(kernel, scale, (3, 2, 0, 1), x.dtype), strides, paddings)
+        return _torch_conv(x, torch_kernel(kernel, scale, (3, 2, 0, 1), x.dtype), strides, (paddings, paddings))
     kernel = kernel * scale
     if BACKEND != "jax" or paddings is None or _macs(x, kernel) // (strides * strides) < MIN_CUSTOM_MACS:
         return ops.conv(x, kernel, strides=strides, padding=padding)
     return _jax_conv()(x, kernel, strides, padding)
+
+
+# JAX convolves one example at a time where a convolution's output has at least this many
+# values per example: XLA:CPU's convolution slows down 4-5x with the batch on such maps (Inception's
+# 80 -> 192 3x3 on 73x73: 190 GFLOP/s at batch 1, 37 at batch 16, 124 mapped over the batch;
+# its 35x35 layers, below this size, keep ~250 at batch 16).
+MIN_MAPPED_OUTPUT = 2**19
+
+
+def conv2d_bias_relu(x, kernel, bias=None, strides=1, padding="valid", relu=True):
+    """`relu(keras.ops.conv(x, kernel, strides, padding) + bias)` (inference networks), any backend.
+
+    The form of frozen feature extractors (Inception with its BatchNorm folded in, LPIPS'
+    trunks). torch: one oneDNN convolution of the channels-last data as it lies
+    (`_torch_conv`), with the bias and, on the CPU without gradients, the ReLU inside it;
+    keras' `Conv2D` copies every input to NCHW and back to channels-last, its kernel to
+    channels-last and its output back to NHWC, then adds the bias and the ReLU in two more
+    passes over the output. JAX: `conv2d` (strided inference convolutions as one matmul per
+    tap), one example at a time for large outputs (`MIN_MAPPED_OUTPUT`), then the bias and
+    the ReLU, which XLA fuses into one pass. TensorFlow: `BiasAdd` and `Relu` after the
+    convolution, which grappler fuses into one oneDNN convolution.
+
+    Args:
+        x: `(batch, height, width, channels)`.
+        kernel: `(kernel_height, kernel_width, channels, filters)`.
+        bias: `(filters,)` or None.
+        strides: an integer stride for both axes.
+        padding: `"valid"` or `"same"`.
+        relu: whether to apply the ReLU.
+    """
+    paddings = [_paddings(k, strides, padding) for k in kernel.shape[:2]]
+    if BACKEND == "torch" and None not in paddings:
+        x = ops.convert_to_tensor(x)
+        kernel = torch_kernel(kernel, 1.0, (3, 2, 0, 1), x.dtype)
+        bias = None if bias is None else ops.convert_to_tensor(bias).to(x.dtype)
+        return _torch_conv(x, kernel, strides, paddings, bias=bias, relu=relu)
+    if BACKEND == "jax" and x.shape[0] not in (None, 1) and _output_size(x, kernel, strides) >= MIN_MAPPED_OUTPUT:
+        # One example at a time (`lax.map`): see MIN_MAPPED_OUTPUT.
+        return ops.map(lambda image: conv2d_bias_relu(image[None], kernel, bias, strides, padding, relu)[0], x)
+    if BACKEND == "jax" and kernel.shape[0] == kernel.shape[1]:
+        y = conv2d(x, kernel, strides, padding)
+    else:
+        # The variable itself: `conv2d` would multiply every kernel by its scale (1.0) per call.
+        y = ops.conv(x, kernel, strides=strides, padding=padding)
+    if bias is not None:
+        y = _bias_add(y, bias)
+    return ops.relu(y) if relu else y
+
+
+def _output_size(x, kernel, strides):
+    """About the values per example of a convolution's output (0 if a dimension is unknown)."""
+    return _product(x.shape[1:3]) // (strides * strides) * kernel.shape[-1]
+
+
+def _bias_add(y, bias):
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.nn.bias_add(y, ops.cast(bias, y.dtype))  # the op grappler fuses into the convolution
+    return y + ops.cast(bias, y.dtype)
 
 
 def depthwise_conv2d(x, kernel, strides=1, pad=0):
@@ -202,29 +262,60 @@ def depthwise_conv2d(x, kernel, strides=1, pad=0):
     if BACKEND == "torch" and kernel.shape[-1] == 1:
         x = ops.convert_to_tensor(x)
         kernel = torch_kernel(kernel, 1.0, (2, 3, 0, 1), x.dtype)
-        return _torch_conv(x, kernel, strides, (pad, pad), groups=x.shape[-1])
+        return _torch_conv(x, kernel, strides, ((pad, pad), (pad, pad)), groups=x.shape[-1])
     if pad:
         x = ops.pad(x, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
     return ops.depthwise_conv(x, kernel, strides=strides, padding="valid")
 
 
-def _torch_conv(x, kernel, strides, paddings, groups=1):
+def _torch_conv(x, kernel, strides, paddings, groups=1, bias=None, relu=False):
     """torch's convolution on channels-last data without copying it; `kernel` in torch's layout.
 
     `x.permute(0, 3, 1, 2)` is `x` seen as NCHW in torch's channels-last memory format, which
     its CPU (oneDNN) and GPU (cuDNN) convolutions take as it is, and return in; keras'
     `ops.conv` copies the input to NCHW and back to channels-last first (two copies of every
-    input: this is 1.1-2.4x faster per layer of this model on this CPU).
+    input: this is 1.1-2.4x faster per layer of this model on this CPU). `paddings` is
+    `((top, bottom), (left, right))`; torch pads symmetric ones inside the convolution. With
+    `relu`, the ReLU is applied inside oneDNN's convolution where `_fused_relu` allows (the
+    pass over the output it saves was 20% of Inception's time on this CPU), else in place.
     """
+    import torch
     import torch.nn.functional as F
 
     x = x.permute(0, 3, 1, 2)
-    before, after = paddings
-    if before != after:
-        x = F.pad(x, (before, after, before, after))
-        before = 0
-    y = F.conv2d(x, kernel, stride=strides, padding=before, groups=groups)
+    if any(before != after for before, after in paddings):
+        (top, bottom), (left, right) = paddings
+        x = F.pad(x, (left, right, top, bottom))
+        paddings = ((0, 0), (0, 0))
+    padding = [before for before, _ in paddings]
+    if relu and _fused_relu(x):
+        y = torch.ops.mkldnn._convolution_pointwise(
+            x, kernel, bias, padding, [strides] * 2, [1, 1], groups, "relu", [], ""
+        )
+    else:
+        y = F.conv2d(x, kernel, bias, stride=strides, padding=padding, groups=groups)
+        # In place: the convolution's backward pass needs its inputs, not its output.
+        y = torch.relu_(y) if relu else y
     return y.permute(0, 2, 3, 1)
+
+
+def _fused_relu(x):
+    """Whether oneDNN's convolution with a ReLU post-op (the op TorchInductor fuses into on
+    CPU) can take `x`: float32 on the CPU, without gradients (the op has no backward)."""
+    import torch
+
+    return (
+        FUSED_TORCH_RELU
+        and x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and not torch.is_grad_enabled()
+        and torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+    )
+
+
+# Whether torch CPU inference applies a convolution's ReLU inside oneDNN's kernel (off: in place after it).
+FUSED_TORCH_RELU = True
 
 
 # torch inference: `id(variable tensor) -> (weak reference, (version, scale, order, dtype), kernel)`.
@@ -254,7 +345,9 @@ def torch_kernel(kernel, scale, order, dtype):
     entry = _TORCH_KERNELS.get(key)
     if entry is not None and entry[0]() is tensor and entry[1] == stamp:
         return entry[2]
-    prepared = (tensor.permute(*order) * scale).to(dtype).contiguous()
+    # In torch's channels-last memory format: the one `_torch_conv`'s channels-last inputs make
+    # oneDNN use, which would otherwise copy a contiguous kernel into it on every call.
+    prepared = (tensor.permute(*order) * scale).to(dtype).contiguous(memory_format=torch.channels_last)
     _TORCH_KERNELS[key] = (weakref.ref(tensor, lambda _, key=key: _TORCH_KERNELS.pop(key, None)), stamp, prepared)
     return prepared
 

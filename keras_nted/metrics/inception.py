@@ -23,6 +23,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from keras_nted.layers.fast import FastAveragePooling2D
+from keras_nted.layers.fast import FastConv2D
+from keras_nted.layers.fast import FastMaxPooling2D
 from keras_nted.metrics.resize import BilinearResize
 
 KINDS = ("field", "standard")
@@ -34,6 +37,9 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
 # Keys of the full classifiers that the feature extractor has no use for.
 UNUSED_PREFIXES = ("AuxLogits.", "fc.")
+# torchvision's BasicConv2d: `BatchNorm2d(eps=0.001)` after each convolution; its state dict's fields.
+BATCH_NORM_EPSILON = 1e-3
+BATCH_NORM_FIELDS = ("weight", "bias", "running_mean", "running_var")
 EXPECTED_FILES = "torchvision's inception_v3_google-0cc3c7bd.pth or pytorch-fid's pt_inception-2015-12-05-6726825d.pth"
 
 
@@ -49,16 +55,17 @@ def _torch_name(keras_name):
 
 
 def _conv(x, filters, kernel_size, name, strides=1, padding="valid"):
-    """torchvision's BasicConv2d: convolution without bias, BatchNorm (eps 0.001), ReLU.
+    """torchvision's BasicConv2d (convolution without bias, BatchNorm with eps 0.001, ReLU), folded.
 
-    Torch pads `(k - 1) / 2` on each side where it pads at all, which is "same" for odd
-    kernels at stride 1; every strided convolution in Inception v3 is unpadded.
+    The model is frozen, so BatchNorm is an affine map per channel with the stored statistics:
+    `load_inception_weights` folds it into the convolution's kernel and bias, and the layer
+    computes the convolution, bias and ReLU in one backend call (`FastConv2D`). Torch pads
+    `(k - 1) / 2` on each side where it pads at all, which is "same" for odd kernels at
+    stride 1; every strided convolution in Inception v3 is unpadded.
     """
-    x = layers.Conv2D(
-        filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=_keras_name(f"{name}.conv")
+    return FastConv2D(
+        filters, kernel_size, strides=strides, padding=padding, activation="relu", name=_keras_name(f"{name}.conv")
     )(x)
-    x = layers.BatchNormalization(epsilon=1e-3, name=_keras_name(f"{name}.bn"))(x)
-    return layers.ReLU(name=_keras_name(f"{name}.relu"))(x)
 
 
 def _pool_branch(x, pool, name):
@@ -71,10 +78,10 @@ def _pool_branch(x, pool, name):
     """
     if pool == "average":
         x = layers.ZeroPadding2D(1, name=_keras_name(f"{name}.pad"))(x)
-        return layers.AveragePooling2D(3, strides=1, name=_keras_name(f"{name}.pool"))(x)
+        return FastAveragePooling2D(3, strides=1, name=_keras_name(f"{name}.pool"))(x)
     if pool == "average_without_padding":
-        return layers.AveragePooling2D(3, strides=1, padding="same", name=_keras_name(f"{name}.pool"))(x)
-    return layers.MaxPooling2D(3, strides=1, padding="same", name=_keras_name(f"{name}.pool"))(x)
+        return FastAveragePooling2D(3, strides=1, padding="same", name=_keras_name(f"{name}.pool"))(x)
+    return FastMaxPooling2D(3, strides=1, padding="same", name=_keras_name(f"{name}.pool"))(x)
 
 
 def _block_a(x, pool_features, name, pool):
@@ -93,7 +100,7 @@ def _block_b(x, name):
     branch3x3dbl = _conv(x, 64, 1, f"{name}.branch3x3dbl_1")
     branch3x3dbl = _conv(branch3x3dbl, 96, 3, f"{name}.branch3x3dbl_2", padding="same")
     branch3x3dbl = _conv(branch3x3dbl, 96, 3, f"{name}.branch3x3dbl_3", strides=2)
-    branch_pool = layers.MaxPooling2D(3, strides=2, name=_keras_name(f"{name}.pool"))(x)
+    branch_pool = FastMaxPooling2D(3, strides=2, name=_keras_name(f"{name}.pool"))(x)
     return layers.Concatenate(name=_keras_name(name))([branch3x3, branch3x3dbl, branch_pool])
 
 
@@ -117,7 +124,7 @@ def _block_d(x, name):
     branch7x7x3 = _conv(branch7x7x3, 192, (1, 7), f"{name}.branch7x7x3_2", padding="same")
     branch7x7x3 = _conv(branch7x7x3, 192, (7, 1), f"{name}.branch7x7x3_3", padding="same")
     branch7x7x3 = _conv(branch7x7x3, 192, 3, f"{name}.branch7x7x3_4", strides=2)
-    branch_pool = layers.MaxPooling2D(3, strides=2, name=_keras_name(f"{name}.pool"))(x)
+    branch_pool = FastMaxPooling2D(3, strides=2, name=_keras_name(f"{name}.pool"))(x)
     return layers.Concatenate(name=_keras_name(name))([branch3x3, branch7x7x3, branch_pool])
 
 
@@ -159,7 +166,8 @@ def inception_v3(kind="field", weights=None):
     (`BilinearResize`), maps it to the network's input range, and runs the convolutional
     part of Inception v3 (torchvision's for `kind="field"`, pytorch-fid's FID Inception for
     `kind="standard"`; see the module docstring) and the global average pool. Its layers are
-    frozen (`trainable=False`): BatchNorm always uses the stored statistics.
+    frozen (`trainable=False`): an inference network, with each BatchNorm folded into the
+    convolution before it when the weights are loaded.
 
     Args:
         kind: `"field"` (the pose-transfer papers' FID: torchvision's ImageNet Inception) or
@@ -193,10 +201,10 @@ def inception_v3(kind="field", weights=None):
     x = _conv(x, 32, 3, "Conv2d_1a_3x3", strides=2)
     x = _conv(x, 32, 3, "Conv2d_2a_3x3")
     x = _conv(x, 64, 3, "Conv2d_2b_3x3", padding="same")
-    x = layers.MaxPooling2D(3, strides=2, name="maxpool1")(x)
+    x = FastMaxPooling2D(3, strides=2, name="maxpool1")(x)
     x = _conv(x, 80, 1, "Conv2d_3b_1x1")
     x = _conv(x, 192, 3, "Conv2d_4a_3x3")
-    x = layers.MaxPooling2D(3, strides=2, name="maxpool2")(x)
+    x = FastMaxPooling2D(3, strides=2, name="maxpool2")(x)
     pool = "average" if field else "average_without_padding"
     for name, pool_features in (("Mixed_5b", 32), ("Mixed_5c", 64), ("Mixed_5d", 64)):
         x = _block_a(x, pool_features, name, pool)
@@ -222,19 +230,33 @@ def _read_weights(weights):
     return weights
 
 
-def _torch_arrays(model):
-    """`{torch key: (keras variable, torch shape, keras <- torch transpose)}` for every weight."""
-    arrays = {}
-    for layer in model.layers:
-        if isinstance(layer, layers.Conv2D):
-            kernel = layer.kernel
-            torch_shape = (kernel.shape[3], kernel.shape[2], kernel.shape[0], kernel.shape[1])
-            arrays[f"{_torch_name(layer.name)}.weight"] = (kernel, torch_shape, (2, 3, 1, 0))
-        elif isinstance(layer, layers.BatchNormalization):
-            variables = (layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance)
-            for field, variable in zip(("weight", "bias", "running_mean", "running_var"), variables):
-                arrays[f"{_torch_name(layer.name)}.{field}"] = (variable, tuple(variable.shape), None)
-    return arrays
+def _convolutions(model):
+    """`{torch prefix of the BasicConv2d: its FastConv2D}`, in the model's order (the state dict's)."""
+    suffix = ".conv"
+    return {_torch_name(layer.name)[: -len(suffix)]: layer for layer in model.layers if isinstance(layer, FastConv2D)}
+
+
+def _torch_shapes(model):
+    """`{torch key: torch shape}` of every weight the model's BasicConv2d layers are made from."""
+    shapes = {}
+    for prefix, layer in _convolutions(model).items():
+        height, width, channels, filters = layer.kernel.shape
+        shapes[f"{prefix}.conv.weight"] = (filters, channels, height, width)
+        for field in BATCH_NORM_FIELDS:
+            shapes[f"{prefix}.bn.{field}"] = (filters,)
+    return shapes
+
+
+def _folded(state_dict, prefix):
+    """The kernel (Keras layout) and bias of a BasicConv2d's convolution with its BatchNorm folded in.
+
+    `bn(conv(x, w)) = conv(x, w * s) + beta - mean * s` with `s = gamma / sqrt(var + eps)` per
+    output channel (computed in float64, rounded once to float32).
+    """
+    gamma, beta, mean, variance = (np.asarray(state_dict[f"{prefix}.bn.{f}"], "float64") for f in BATCH_NORM_FIELDS)
+    scale = gamma / np.sqrt(variance + BATCH_NORM_EPSILON)
+    kernel = np.transpose(np.asarray(state_dict[f"{prefix}.conv.weight"], "float64"), (2, 3, 1, 0)) * scale
+    return kernel.astype("float32"), (beta - mean * scale).astype("float32")
 
 
 def _preview(keys, count=3):
@@ -263,10 +285,11 @@ def _check_classes(model, state_dict):
 def load_inception_weights(model, state_dict):
     """Copies a torch Inception v3 state dict into a model made by `inception_v3`.
 
-    Convolution kernels go from torch's `(out, in, height, width)` to Keras'
-    `(height, width, in, out)`; BatchNorm's `weight`, `bias`, `running_mean`, `running_var`
-    become `gamma`, `beta`, `moving_mean`, `moving_variance`. The classifiers (`fc.*`,
-    `AuxLogits.*`) and `num_batches_tracked` are not needed and ignored.
+    Each BasicConv2d's BatchNorm (`weight`, `bias`, `running_mean`, `running_var`) is folded
+    into its convolution (see `_conv`): the layer's kernel is torch's `(out, in, height, width)`
+    kernel in Keras' `(height, width, in, out)` layout times `weight / sqrt(running_var + 0.001)`
+    per output channel, its bias `bias - running_mean * weight / sqrt(running_var + 0.001)`.
+    The classifiers (`fc.*`, `AuxLogits.*`) and `num_batches_tracked` are not needed and ignored.
 
     Args:
         model: a model made by `inception_v3` (either kind).
@@ -279,27 +302,26 @@ def load_inception_weights(model, state_dict):
         ValueError: (one line) when keys are missing or left over, a shape differs, or the
             classifier says the weights are of the other kind of Inception.
     """
-    arrays = _torch_arrays(model)
-    missing = [key for key in arrays if key not in state_dict]
+    shapes = _torch_shapes(model)
+    missing = [key for key in shapes if key not in state_dict]
     if missing:
         raise ValueError(
-            f"Expected an Inception v3 state dict ({EXPECTED_FILES}); {len(missing)} of its {len(arrays)} "
+            f"Expected an Inception v3 state dict ({EXPECTED_FILES}); {len(missing)} of its {len(shapes)} "
             f"weights are missing, e.g. {missing[0]!r}. Received: {_preview(state_dict)}"
         )
-    unused = [k for k in state_dict if k not in arrays and not k.startswith(UNUSED_PREFIXES)]
+    unused = [k for k in state_dict if k not in shapes and not k.startswith(UNUSED_PREFIXES)]
     unused = [k for k in unused if not k.endswith(".num_batches_tracked")]
     if unused:
         raise ValueError(f"Expected only Inception v3 keys ({EXPECTED_FILES}). Received extra keys: {_preview(unused)}")
     _check_classes(model, state_dict)
-    values = {}
-    for key, (_, torch_shape, transpose) in arrays.items():
-        value = np.asarray(state_dict[key], dtype=np.float32)
-        if value.shape != tuple(torch_shape):
-            raise ValueError(f"Expected {key} of shape {tuple(torch_shape)}. Received: shape {value.shape}")
-        values[key] = value if transpose is None else np.transpose(value, transpose)
+    for key, torch_shape in shapes.items():
+        if np.shape(state_dict[key]) != torch_shape:
+            raise ValueError(f"Expected {key} of shape {torch_shape}. Received: shape {np.shape(state_dict[key])}")
     # Nothing is assigned before every array has been checked: a refused file leaves the model as it was.
-    for key, value in values.items():
-        arrays[key][0].assign(value)
+    for prefix, layer in _convolutions(model).items():
+        kernel, bias = _folded(state_dict, prefix)
+        layer.kernel.assign(kernel)
+        layer.bias.assign(bias)
     return model
 
 
