@@ -3,7 +3,12 @@
 One meaning on every backend, chosen once at import:
 
 - `process_index()`, `process_count()`: this process among the training processes (JAX
-  multi-process; always `0` and `1` on TensorFlow and torch, which train in one process here).
+  multi-process, torch processes joined by `join_processes`; always `0` and `1` on
+  TensorFlow, which trains in one process here).
+- `join_processes(address, num_processes, process_id, timeout)`: torch only, join the
+  training processes' `torch.distributed` group (`keras_nted.backend.torch_processes`).
+- `broadcast_from_chief(variables)`: give variables process 0's values in every process
+  where the processes hold separate copies (torch); a no-op elsewhere (one copy, replicated).
 - `enable_cpu_collectives()`: lets several JAX processes all-reduce on CPU devices (gloo);
   must run before JAX starts its backends. A no-op elsewhere.
 - `replicated_scope()`: the context under which a model is built and compiled to train
@@ -52,6 +57,14 @@ def to_host(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def join_processes(address, num_processes, process_id, timeout):
+    raise ValueError(f"Processes join a torch.distributed group only on torch. Received: KERAS_BACKEND={BACKEND}")
+
+
+def broadcast_from_chief(variables):
+    pass
+
+
 if BACKEND == "jax":
     import jax
 
@@ -94,6 +107,15 @@ elif BACKEND == "tensorflow":
         return model.distribute_strategy.num_replicas_in_sync
 
 else:
+    from keras_nted.backend import torch_processes
+
+    process_index = torch_processes.process_index
+    process_count = torch_processes.process_count
+    join_processes = torch_processes.join
+    broadcast_from_chief = torch_processes.broadcast_from_chief
 
     def split_host_cpu(count):
-        raise ValueError("Keras has no distribution API for `fit` on torch: no CPU devices to split.")
+        raise ValueError(
+            "torch trains data-parallel over processes (one device each; keras_nted.distribute.initialize or "
+            f"torchrun), not over split CPU devices. Received: count={count}"
+        )

@@ -71,26 +71,29 @@ def add_arguments(parser):
 
 
 def _add_distribution_arguments(parser):
-    parallel = parser.add_argument_group("distributed training (JAX and TensorFlow; Keras has none for torch's fit)")
+    parallel = parser.add_argument_group(
+        "distributed training (JAX, TensorFlow; torch: over processes, with these flags or under torchrun)"
+    )
     parallel.add_argument(
         "--data-parallel",
         action="store_true",
         help=(
             "train data-parallel over all local devices (and those of the other processes): --batch-size is "
             "the global batch, split over them (JAX: keras.distribution.DataParallel; TensorFlow: "
-            "tf.distribute.MirroredStrategy)"
+            "tf.distribute.MirroredStrategy; torch: the processes of --coordinator or torchrun, one device each)"
         ),
     )
     parallel.add_argument(
         "--coordinator",
         metavar="HOST:PORT",
         help=(
-            "JAX multi-process training (implies --data-parallel): process 0's address, with --num-processes "
-            "and --process-id; or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID"
+            "multi-process training, JAX or torch (implies --data-parallel): process 0's address, with "
+            "--num-processes and --process-id; or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
+            "_PROCESS_ID; on torch, `torchrun --nproc-per-node N -m keras_nted train ...` needs none of them"
         ),
     )
-    parallel.add_argument("--num-processes", type=int, help="JAX multi-process: the number of processes")
-    parallel.add_argument("--process-id", type=int, help="JAX multi-process: this process's index, from 0")
+    parallel.add_argument("--num-processes", type=int, help="multi-process: the number of processes")
+    parallel.add_argument("--process-id", type=int, help="multi-process: this process's index, from 0")
 
 
 def run(args):
@@ -161,7 +164,7 @@ def _distributed(function, args):
     from keras_nted import distribute
 
     multi_process = args.coordinator or args.num_processes is not None or args.process_id is not None
-    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or distribute.launched_by_torchrun():
         distribute.initialize(args.coordinator, args.num_processes, args.process_id)
     elif not args.data_parallel:
         return function

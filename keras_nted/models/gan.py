@@ -10,7 +10,7 @@ from keras_nted.backend import memory
 from keras_nted.backend.distribution import num_replicas
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
-from keras_nted.distribute import check_fit_distribution
+from keras_nted.distribute import prepare_fit
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
@@ -375,11 +375,11 @@ class NTEDGAN(keras.Model):
         return gan_on, gan_on and step % self.r1_interval == 0
 
     def make_train_function(self, force=False):
+        prepare_fit(self)  # at every fit(): torch processes start from process 0's (maybe restored) state
         # Re-read the counter at every fit(): it may have been restored from a checkpoint.
         self._host_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
-        check_fit_distribution()
         if self.jit_compile and num_replicas(self) > 1:
             # XLA fails under tf.distribute.MirroredStrategy on (logical) CPU devices: "Trying to
             # access resource .../replica_1 located in device CPU:1 from device CPU:0" (a mirrored

@@ -66,16 +66,26 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_multi_process_needs_jax_and_an_address():
-    if BACKEND != "jax":
+def test_multi_process_needs_jax_or_torch_and_an_address():
+    if BACKEND == "tensorflow":
         with pytest.raises(ValueError, match="JAX backend"):
             distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0)
         return
     with pytest.raises(ValueError, match="process_id=2"):
         distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
-    with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_JOB_ADDRESSES": ""}):
+    empty = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": "", "MASTER_ADDR": ""}
+    with mock.patch.dict("os.environ", empty):
         with pytest.raises(ValueError, match="job_addresses"):
             distribute.initialize(None, num_processes=2, process_id=0)
+    if BACKEND == "torch":
+        with pytest.raises(ValueError, match="timeout=0"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=0)
+        with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_NUM_PROCESSES": ""}):
+            with pytest.raises(ValueError, match="num_processes=0"):
+                distribute.initialize("127.0.0.1:1", process_id=0)
+    else:
+        with pytest.raises(ValueError, match="torch's collectives only"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=5)
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (test_data_parallel.py)")
@@ -91,16 +101,14 @@ def test_fit_refuses_a_keras_distribution_it_cannot_honour():
     with mock.patch("keras.distribution.distribution", return_value=object()):
         with pytest.raises(ValueError, match=expected):
             gan.fit(data, epochs=1, verbose=0)
-    if BACKEND == "torch":
-        with pytest.raises(ValueError, match="torch"):
-            with distribute.data_parallel():
-                pass
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="the CLI trains data-parallel on JAX and TensorFlow")
-def test_train_data_parallel_on_torch_is_a_one_line_error(tmp_path, capsys):
+@pytest.mark.skipif(BACKEND != "torch", reason="torch processes join by torch.distributed (test_torch_processes.py)")
+def test_train_on_torch_without_a_process_count_is_a_one_line_error(tmp_path, capsys):
     out = str(tmp_path / "r")
-    code = main(["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--data-parallel", "-o", out])
+    args = ["train", "--preset", "nted_tiny", "--vgg-weights", "none", "-o", out]
+    with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_NUM_PROCESSES": ""}):
+        code = main([*args, "--coordinator", "127.0.0.1:1", "--process-id", "0"])
     assert code == 2
-    assert "KERAS_BACKEND=jax" in capsys.readouterr().err
+    assert "Received: num_processes=0" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -33,7 +33,8 @@ def launch(out, initial, *args):
     return subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait(processes, timeout=300):
+def wait(processes, timeout=300, expect=0):
+    """The processes' outputs, once each has exited with `expect` (all killed after `timeout`)."""
     try:
         outputs = [p.communicate(timeout=timeout)[0] for p in processes]
     finally:
@@ -41,19 +42,25 @@ def wait(processes, timeout=300):
             if p.poll() is None:
                 p.kill()
     for p, output in zip(processes, outputs):
-        assert p.returncode == 0, output[-6000:]
+        assert p.returncode == expect, output[-6000:]
+    return outputs
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime")
-@pytest.mark.slow
-def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
+def initial_weights(folder):
+    """A tiny `NTEDGAN` without VGG and `folder/initial.weights.h5`, its weights (the runs start from them)."""
     gan = NTEDGAN(
         NTEDGenerator.from_preset("nted_tiny", name="generator"),
         NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
         perceptual_loss=None,
     )
-    initial = tmp_path / "initial.weights.h5"
-    gan.save_weights(initial)
+    gan.save_weights(folder / "initial.weights.h5")
+    return gan, folder / "initial.weights.h5"
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime")
+@pytest.mark.slow
+def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
+    gan, initial = initial_weights(tmp_path)
     port = free_port()
     two, one = tmp_path / "two", tmp_path / "one"
     pair = [launch(two, initial, "--num-processes", 2, "--process-id", i, "--port", port) for i in (0, 1)]
