@@ -22,6 +22,7 @@ Only imported on the torch backend.
 import datetime
 import os
 import re
+import socket
 import time
 
 import torch
@@ -72,6 +73,7 @@ def join(address, num_processes, process_id, timeout):
     engine = "nccl" if torch.cuda.is_available() else "gloo"
     dist.init_process_group(engine, store=store, rank=rank, world_size=world_size, timeout=timeout)
     _group["store"] = store
+    _group["store_address"] = (address or f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}").rsplit(":", 1)
 
 
 def _buckets(tensors):
@@ -141,12 +143,17 @@ def _lost(error):
         pass
     missing = [r for r in range(count) if r != rank]
     try:
+        # Probed first, once a process killed at this instant has had time to close its sockets:
+        # a store whose process died makes torch log a C++ stack trace on first use.
+        time.sleep(1.0)
+        host, port = _group["store_address"]
+        socket.create_connection((host, int(port)), timeout=LIVENESS_WAIT_S).close()
         store.set(f"{_ALIVE_KEY}{rank}", "1")
         deadline = time.monotonic() + LIVENESS_WAIT_S
         while missing and time.monotonic() < deadline:
             missing = [r for r in missing if not store.check([f"{_ALIVE_KEY}{r}"])]
             time.sleep(0.1)
-    except Exception:  # noqa: BLE001 - the store itself is gone: it lived in process 0
+    except Exception:  # noqa: BLE001 - the store itself is gone: it lived in process 0 (torchrun: in its agent)
         missing = [0]
     # gloo: "[.../pair.cc:537] Read error [127.0.0.1]:50816: Connection reset by peer. This is ..."
     cause = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip()).split(". ")[0].splitlines()[0] or type(error).__name__
