@@ -57,7 +57,9 @@ def initial_weights(folder):
     return gan, folder / "initial.weights.h5"
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="multi-process training uses JAX's distributed runtime")
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="JAX's distributed runtime (torch processes: test_torch_processes.py)"
+)
 @pytest.mark.slow
 def test_two_processes_equal_one_process_on_the_same_global_batches(tmp_path):
     gan, initial = initial_weights(tmp_path)
