@@ -28,7 +28,7 @@ _CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.weights\.h5$")
 
 
 def _model_step(model):
-    return int(keras.ops.convert_to_numpy(model.step.value))
+    return int(to_host(model.step))
 
 
 def _non_finite(logs):

@@ -3,9 +3,10 @@
 - JAX: `keras.distribution.DataParallel` over the devices of every process; several hosts
   join with `initialize` (`keras.distribution.initialize`). A step is one program over the
   global batch (GSPMD).
-- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices; each replica runs
-  the step on its slice of the batch and the gradients are summed (the losses are scaled by
-  `1 / replicas` in `keras_nted.backend.autodiff`).
+- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices, or
+  `tf.distribute.MultiWorkerMirroredStrategy` over several processes (`initialize`); each
+  replica runs the step on its slice of the batch and the gradients are summed (the losses
+  are scaled by `1 / replicas` in `keras_nted.backend.autodiff`).
 - torch: Keras has no distribution API for `fit`, so `torch.distributed` is the engine: one
   process per device (`initialize`, or `torchrun`), process 0's weights broadcast to all
   before `fit`, and every G, D and R1 gradient averaged across the processes before its
@@ -66,11 +67,16 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
     `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
     `KERAS_DISTRIBUTION_PROCESS_ID` environment variables for arguments left `None`) and
     first enables cross-process collectives on CPU devices (gloo), so the same command also
-    runs on CPU-only hosts. torch: joins a `torch.distributed` group, gloo on CPUs and NCCL on
-    GPUs with one GPU per process (`LOCAL_RANK`, else the rank modulo the GPU count); with
-    every argument `None` and no `KERAS_DISTRIBUTION_*` variable it reads the variables
-    `torchrun` sets (`MASTER_ADDR`, `MASTER_PORT`, `RANK`, `WORLD_SIZE`). Call it before any
-    other Keras work.
+    runs on CPU-only hosts.
+    TensorFlow: makes the `tf.distribute.MultiWorkerMirroredStrategy` that `data_parallel()`
+    then enters, from `TF_CONFIG` written from the arguments (every worker's address; one
+    `"host:port"` means all workers on that host, on ports `port, port + 1, ...`) or, with
+    all three `None`, from the `TF_CONFIG` already set. Each worker feeds its own share of
+    every global batch (`ProcessShard`).
+    torch: joins a `torch.distributed` group, gloo on CPUs and NCCL on GPUs with one GPU per
+    process (`LOCAL_RANK`, else the rank modulo the GPU count); with every argument `None`
+    and no `KERAS_DISTRIBUTION_*` variable it reads the variables `torchrun` sets
+    (`MASTER_ADDR`, `MASTER_PORT`, `RANK`, `WORLD_SIZE`). Call it before any other Keras work.
 
     Args:
         job_addresses: `"host:port"` of process 0 (the coordinator), or every process's
@@ -82,7 +88,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
             process that dies is noticed at once on one host (its connections close).
 
     Raises:
-        ValueError: on TensorFlow, or for a bad argument.
+        ValueError: for a bad argument, or a missing address (none given, in the
+            environment or, on TensorFlow, in `TF_CONFIG`).
 
     Example:
 
@@ -96,11 +103,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
     ```
     """
     name = keras.backend.backend()
-    if name not in ("jax", "torch"):
-        raise ValueError(
-            "Multi-process training needs the JAX backend (keras.distribution.initialize) or torch "
-            f"(torch.distributed). Received: KERAS_BACKEND={name}"
-        )
+    if name not in ("jax", "tensorflow", "torch"):
+        raise ValueError(f"Multi-process training needs JAX, TensorFlow or torch. Received: KERAS_BACKEND={name}")
     if num_processes is not None:
         num_processes = check_int("num_processes", num_processes)
     if process_id is not None and num_processes is not None:
@@ -109,7 +113,10 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
         _join_torch(job_addresses, num_processes, process_id, timeout)
         return
     if timeout is not None:
-        raise ValueError(f"timeout applies to torch's collectives only. Received: timeout={timeout!r} on JAX")
+        raise ValueError(f"timeout applies to torch's collectives only. Received: timeout={timeout!r} on {name}")
+    if name == "tensorflow":
+        _join_tensorflow_workers(job_addresses, num_processes, process_id)
+        return
     if job_addresses is None and not os.environ.get(_ENV_ADDRESSES):
         raise ValueError(f'Expected job_addresses ("host:port" of process 0) or ${_ENV_ADDRESSES}. Received: None')
     backend.enable_cpu_collectives()
@@ -159,6 +166,19 @@ def _join_torch(job_addresses, num_processes, process_id, timeout):
     backend.join_processes(job_addresses.split(",")[0].strip(), num_processes, process_id, timeout)
 
 
+def _join_tensorflow_workers(job_addresses, num_processes, process_id):
+    given = (job_addresses, num_processes, process_id)
+    if given == (None, None, None):
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError('Expected job_addresses ("host:port"), num_processes and process_id, or $TF_CONFIG.')
+    elif None in given:
+        raise ValueError(
+            "Expected job_addresses, num_processes and process_id together (or none: $TF_CONFIG). "
+            f"Received: job_addresses={job_addresses!r}, num_processes={num_processes!r}, process_id={process_id!r}"
+        )
+    backend.join_workers(job_addresses, num_processes, process_id)
+
+
 @contextlib.contextmanager
 def data_parallel():
     """Train data-parallel over all devices of all processes within this context.
@@ -166,8 +186,9 @@ def data_parallel():
     Build, compile and `fit` the model inside it. JAX: a `keras.distribution.DataParallel`
     over `keras.distribution.list_devices()` (the weights replicated, the batch split on
     its first axis; `auto_shard_dataset=False`: each process feeds its own share, see
-    `ProcessShard`). TensorFlow: a `tf.distribute.MirroredStrategy` over the local GPUs,
-    else the local (logical) CPUs. torch: the processes joined by `initialize` (or started
+    `ProcessShard`). TensorFlow: the `MultiWorkerMirroredStrategy` of `initialize` if this
+    process joined one, else a `tf.distribute.MirroredStrategy` over the local GPUs, else the
+    local (logical) CPUs. torch: the processes joined by `initialize` (or started
     by `torchrun`) are the replicas, one device each, and `fit` itself synchronises them;
     the context changes nothing, so the same program runs on every backend (in one
     process it trains on one device).
@@ -220,14 +241,18 @@ def check_fit_distribution():
 
 
 def prepare_fit(model):
-    """Before `model.fit` trains: `check_fit_distribution()`, then process 0's state everywhere.
+    """Before `model.fit` trains: `check_fit_distribution()`, then the engine's own preparation.
 
-    torch processes each hold their own copy of the model: the weights, the optimizers'
-    state and the step counter of process 0 (random initial weights, or a restored
-    checkpoint) are broadcast to all, so every process starts from the same state and,
-    their gradients averaged, stays in it. A no-op in one process and on JAX and TensorFlow.
+    TensorFlow: a `tf.distribute.MirroredStrategy` that `model` trains under gets collective
+    keys no other strategy of the process uses (`keras_nted.backend.distribution`), so a
+    program may train under several strategies one after the other. torch: processes each
+    hold their own copy of the model: the weights, the optimizers' state and the step
+    counter of process 0 (random initial weights, or a restored checkpoint) are broadcast
+    to all, so every process starts from the same state and, their gradients averaged,
+    stays in it. Otherwise a no-op.
     """
     check_fit_distribution()
+    backend.own_collectives(model)
     backend.broadcast_from_chief(model.weights + model.optimizer.variables)
 
 

@@ -37,6 +37,23 @@ def fixture_weights(fixture, prefix=None):
     return out
 
 
+def released_checkpoint(fixture, with_ema=True):
+    """A training checkpoint in the released layout (DDP `module.` prefixes on net_G / net_D)."""
+    gen = fixture_weights(fixture, "gen")
+    dis = fixture_weights(fixture, "dis.")
+    perturbed = {f"module.{k}": v + 1.0 for k, v in gen.items()}  # must not be used when EMA is there
+    checkpoint = {
+        "net_G": perturbed if with_ema else {f"module.{k}": v for k, v in gen.items()},
+        "net_D": {f"module.{k}": v for k, v in dis.items()},
+        "opt_G": {"state": {}, "param_groups": [{"lr": 0.002, "betas": (0.0, 0.99), "params": [0, 1]}]},
+        "current_epoch": 200,
+        "current_iteration": 495400,
+    }
+    if with_ema:
+        checkpoint["net_G_ema"] = dict(gen)
+    return checkpoint
+
+
 class BatchProbe(keras.Model):
     """A model that reads every entry of an NTED batch dict (pooled); its head is trained towards zero.
 

