@@ -30,6 +30,20 @@ process_index = backend.process_index
 process_count = backend.process_count
 to_host = backend.to_host
 
+
+def alone(function, *args):
+    """`function(*args)` for work this process does alone, such as the chief's writes.
+
+    On TensorFlow's multi-worker strategy it runs outside the strategy's scope (Keras' saving
+    makes variables, and a variable made in the scope is a collective that every worker must
+    join); elsewhere it is a plain call.
+
+    Returns:
+        What `function` returns.
+    """
+    return backend.alone(function, *args)
+
+
 _ENV_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
 # Seconds a torch collective waits for the other processes before it fails.
 DEFAULT_TIMEOUT_S = 300

@@ -20,6 +20,10 @@ One meaning on every backend, chosen once at import:
 - `num_replicas(model)`: replicas that each run `model`'s step on a slice of the batch
   (TensorFlow's `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global
   batch).
+- `alone(function, *args)`: `function(*args)`, where this process alone calls it (a file
+  only the chief writes): outside a multi-worker strategy's scope on TensorFlow (see below).
+- `run_step(function, *args)`: a train step, `function(*args)`; on TensorFlow's multi-worker
+  strategy a step whose all-reduce lost a worker raises `WorkerLostError`, one line naming it.
 - `own_collectives(model)`: give the `tf.distribute.MirroredStrategy` that `model` trains under
   collective keys no other strategy of this process uses (see below; a no-op elsewhere).
 - `split_host_cpu(count)`: show this host's CPU as `count` devices (to try data parallelism
@@ -73,6 +77,14 @@ def own_collectives(model):
     pass
 
 
+def alone(function, *args):
+    return function(*args)
+
+
+def run_step(function, *args):
+    return function(*args)
+
+
 def join_workers(addresses, num_processes, process_id):
     raise ValueError(f"Multi-worker training with tf.distribute needs KERAS_BACKEND=tensorflow. Received: {BACKEND}")
 
@@ -105,9 +117,11 @@ if BACKEND == "jax":
         return keras.ops.convert_to_numpy(x)
 
 elif BACKEND == "tensorflow":
+    import concurrent.futures
     import itertools
     import json
     import os
+    import re
     import weakref
 
     import tensorflow as tf
@@ -157,6 +171,43 @@ elif BACKEND == "tensorflow":
             os.environ["TF_CONFIG"] = json.dumps(cluster)
         _workers.append(WorkerShards())
         return _workers[-1]
+
+    def alone(function, *args):
+        if not _workers:
+            return function(*args)
+        # A variable made in a `MultiWorkerMirroredStrategy`'s scope starts as a broadcast from
+        # worker 0 that every worker must join, and Keras' saving makes some: the chief's
+        # `save_weights` alone would meet the others' next all-reduce ("Collective instance 458
+        # expected type 0 ... but got type 1"). Scopes are per thread: a fresh one has none.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(function, *args).result()
+
+    class WorkerLostError(ConnectionError):
+        """An all-reduce failed because another worker of a multi-worker run died (or stopped answering)."""
+
+    def run_step(function, *args):
+        if not _workers:
+            return function(*args)
+        try:
+            return function(*args)
+        except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as error:
+            raise lost_worker(error) from None
+
+    def lost_worker(error):
+        """The `WorkerLostError` for a failed collective, naming the workers it could not reach.
+
+        TensorFlow's message names them: "... from remote target /job:worker/replica:0/task:1 ...".
+        """
+        index, count = process_index(), process_count()
+        message = str(error)
+        lost = sorted({int(t) for t in re.findall(r"/job:worker/replica:\d+/task:(\d+)", message)} - {index})
+        cause = re.search(r"Collective ops is aborted by: ([^\n]*)", message)
+        cause = cause.group(1) if cause else type(error).__name__
+        named = f"of rank {', '.join(map(str, lost))}" if lost else "(which one TensorFlow did not say)"
+        return WorkerLostError(
+            f"Lost the training worker{'s' if len(lost) > 1 else ''} {named} (of {count}), so worker {index} "
+            f"stopped too; re-run the same commands to resume from the last checkpoint. ({cause})"
+        )
 
     def process_index():
         return _workers[-1].cluster_resolver.task_id if _workers else 0

@@ -8,6 +8,7 @@ from keras import ops
 from keras_nted.backend import autodiff
 from keras_nted.backend import memory
 from keras_nted.backend.distribution import num_replicas
+from keras_nted.backend.distribution import run_step
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.distribute import prepare_fit
@@ -375,9 +376,7 @@ class NTEDGAN(keras.Model):
         return gan_on, gan_on and step % self.r1_interval == 0
 
     def make_train_function(self, force=False):
-        prepare_fit(
-            self
-        )  # every fit(): torch processes take process 0's (maybe restored) state; TF: own all-reduce keys
+        prepare_fit(self)  # every fit(): process 0's (maybe restored) state (torch), own all-reduce keys (TF)
         # Re-read the counter at every fit(): it may have been restored from a checkpoint.
         self._host_step = int(to_host(self.step))
         if self.train_function is not None and not force:
@@ -414,7 +413,7 @@ class NTEDGAN(keras.Model):
         """The train function `fit` calls: the step counter's phase (read on the host) runs its variant."""
         phase = self.phase_for_step(self._host_step)
         self._phase = phase  # read when a variant is traced (once per phase)
-        out = self._variants[phase](*args)
+        out = run_step(self._variants[phase], *args)  # TF multi-worker: a lost worker is one line
         self._host_step += 1
         return out
 

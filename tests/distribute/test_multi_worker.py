@@ -59,3 +59,20 @@ def test_gan_and_r1_steps_are_finite_counted_once_and_identical_on_every_worker(
     for key in first.files:
         assert np.isfinite(first[key]).all(), key
         np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_a_killed_worker_stops_the_other_with_one_line_and_the_same_commands_resume(tmp_path):
+    from tests.distribute.test_torch_processes import kill_after_a_checkpoint
+    from tests.distribute.test_torch_processes import start
+    from tests.distribute.test_torch_processes import train_args
+
+    run, port, steps = tmp_path / "run", free_port(), 6
+    flags = ("--coordinator", f"127.0.0.1:{port}", "--num-processes", 2)
+    command = lambda i: (*train_args(run, steps), *flags, "--process-id", i)  # noqa: E731
+    done = kill_after_a_checkpoint(
+        start(*command(0)), start(*command(1)), run, "Lost the training worker of rank 1 (of 2)"
+    )
+    assert 2 <= done < steps
+    outputs = wait([start(*command(0)), start(*command(1))])
+    remaining = steps - done
+    assert f"{remaining}/{remaining} - " in outputs[0] and f"step {steps}: EMA generator" in outputs[0]

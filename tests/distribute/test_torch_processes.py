@@ -95,11 +95,11 @@ TRAIN = ("-m", "keras_nted", "train", "--preset", "nted_tiny", "--vgg-weights", 
 TRAIN_STEPS = 10
 
 
-def train_args(out):
+def train_args(out, steps=TRAIN_STEPS):
     return (
         *TRAIN,
         "--steps-per-epoch",
-        TRAIN_STEPS,
+        steps,
         "--checkpoint-every",
         2,
         "--gan-start-step",
@@ -119,12 +119,12 @@ def checkpoint_weights(path):
     return weights
 
 
-def test_a_killed_process_stops_the_others_with_one_line_and_the_same_commands_resume(tmp_path):
-    reference, run = tmp_path / "reference", tmp_path / "run"
-    uninterrupted = torchrun(*train_args(reference)[1:])  # torchrun -m keras_nted train ...
-    port = free_port()
-    flags = lambda i: (*train_args(run), "--coordinator", f"127.0.0.1:{port}", "--num-processes", 2, "--process-id", i)  # noqa: E731
-    chief, other = start(*flags(0)), start(*flags(1))
+def kill_after_a_checkpoint(chief, other, run, lost):
+    """Kill `other` once `run` holds a checkpoint; `chief` must stop within 60 s with one line saying `lost`.
+
+    Returns:
+        the step of the last checkpoint.
+    """
     deadline = time.monotonic() + 240
     while not (run / "backup" / "step_000000002.weights.h5").exists():
         assert chief.poll() is None and time.monotonic() < deadline, "no checkpoint written"
@@ -134,11 +134,20 @@ def test_a_killed_process_stops_the_others_with_one_line_and_the_same_commands_r
     (output,) = wait([chief], timeout=120, expect=2)
     assert time.monotonic() - killed_at < 60
     errors = [line for line in output.splitlines() if line.startswith("keras-nted train: error:")]
-    assert len(errors) == 1 and "Lost the training process of rank 1 (of 2)" in errors[0], output[-3000:]
+    assert len(errors) == 1 and lost in errors[0], output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert other.wait() == -signal.SIGKILL
+    return max(int(p.name[5:14]) for p in (run / "backup").glob("step_*.weights.h5"))
 
-    done = max(int(p.name[5:14]) for p in (run / "backup").glob("step_*.weights.h5"))
+
+def test_a_killed_process_stops_the_others_with_one_line_and_the_same_commands_resume(tmp_path):
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    uninterrupted = torchrun(*train_args(reference)[1:])  # torchrun -m keras_nted train ...
+    port = free_port()
+    flags = lambda i: (*train_args(run), "--coordinator", f"127.0.0.1:{port}", "--num-processes", 2, "--process-id", i)  # noqa: E731
+    done = kill_after_a_checkpoint(
+        start(*flags(0)), start(*flags(1)), run, "Lost the training process of rank 1 (of 2)"
+    )
     assert 2 <= done < TRAIN_STEPS
     outputs = wait([start(*flags(0)), start(*flags(1))])
     remaining = TRAIN_STEPS - done
