@@ -14,6 +14,14 @@ the same run.
     python benchmarks/train_step.py --all-backends --presets nted_tiny --repeats 5
     KERAS_BACKEND=jax python benchmarks/train_step.py --presets nted_fashion_256 --batch-size 1 4 8   # a GPU
 Devices are Keras' choice (a GPU when the backend sees one); the device is printed.
+
+Data-parallel over processes (`keras_nted.distribute.initialize`; torch and JAX), each
+process stepping on its own `--batch-size` pairs (the global batch is N times that); images/s
+are per process, and on torch the time of the gradient all-reduce within a step is shown too:
+
+    KERAS_BACKEND=torch python benchmarks/train_step.py --presets nted_tiny --batch-size 2 --processes 2
+    KERAS_BACKEND=torch python benchmarks/train_step.py --presets nted_tiny --batch-size 2 --processes 2 --no-all-reduce
+On a CPU host each process gets `cpu_count // N` threads (unless `OMP_NUM_THREADS` is set).
 Goals (issue 16): every backend within 2.5x of the floor. "compile s" is the first step's
 time less a steady step's (tracing and compilation of the phase timed); "RSS MiB" the
 process's peak resident memory after the case.
@@ -116,6 +124,12 @@ def parse_args(argv):
     parser.add_argument("--all-backends", action="store_true")
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--processes", type=int, default=1, help="data-parallel processes on this host")
+    parser.add_argument(
+        "--no-all-reduce", action="store_true", help="torch: skip the gradient all-reduce (what it costs)"
+    )
+    parser.add_argument("--process-id", type=int, help=argparse.SUPPRESS)  # set for the processes it starts
+    parser.add_argument("--coordinator", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup < 1:
         parser.error(f"--warmup must be at least 1 (the first step compiles). Received: {args.warmup}")
@@ -147,10 +161,34 @@ def device():
     return keras.distribution.list_devices()[0]
 
 
+def timed_all_reduce(args, seconds):
+    """torch: the step's gradient all-reduce, its time added to `seconds` (or skipped: `--no-all-reduce`)."""
+    import keras
+
+    if keras.backend.backend() != "torch":
+        return
+    from keras_nted.backend import optimizers
+
+    average = optimizers.mean_over_processes
+
+    def timed(grads):
+        if args.no_all_reduce:
+            return list(grads)
+        start = time.perf_counter()
+        out = average(grads)
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    optimizers.mean_over_processes = timed
+
+
 def time_steps(preset, batch_size, args):
     import keras
 
     from keras_nted.models import NTEDGAN
+
+    all_reduce_s = []
+    timed_all_reduce(args, all_reduce_s)
 
     gan = NTEDGAN.from_preset(preset, vgg_weights="random")
     gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
@@ -174,6 +212,7 @@ def time_steps(preset, batch_size, args):
     for _ in range(args.warmup - 1):
         gan.train_on_batch(batch)
     times = []
+    all_reduce_s.clear()
     for _ in range(args.repeats):
         start = time.perf_counter()
         gan.train_on_batch(batch)  # returns host values: the step has finished
@@ -197,7 +236,31 @@ def time_steps(preset, batch_size, args):
         "gmacs": batch_size * macs / 1e9,
         "images_per_s": 2 * batch_size / median,
         "rss_mib": peak_rss_mib(),
+        "all_reduce_s": sum(all_reduce_s) / args.repeats,
     }
+
+
+def run_processes(argv, args):
+    """`--processes N`: this script in N processes joined on localhost; process 0's JSON, or its table."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.processes)))
+    child = [a for a in argv if a != "--json"] + ["--json", "--coordinator", f"127.0.0.1:{port}"]
+    script = os.path.abspath(__file__)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, script, *child, "--process-id", str(i)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for i in range(args.processes)
+    ]
+    outputs = [p.communicate()[0] for p in procs]
+    if any(p.returncode for p in procs):
+        sys.exit(f"a process failed: exit codes {[p.returncode for p in procs]}")
+    return json.loads(outputs[0].strip().splitlines()[-1])
 
 
 def run_one_backend(args):
@@ -211,6 +274,8 @@ def run_one_backend(args):
         "peak": peak,
         "cases": cases,
         "rss_mib": peak_rss_mib(),
+        "processes": args.processes,
+        "no_all_reduce": args.no_all_reduce,
     }
 
 
@@ -244,6 +309,15 @@ def print_table(runs, args):
                 f"{c.get('rss_mib', float('nan')):>8.0f} "
             )
         print(line)
+    for r in runs:
+        if r.get("processes", 1) > 1:
+            reduce = "skipped (--no-all-reduce)" if r["no_all_reduce"] else "all-reduce"
+            for c in r["cases"]:
+                print(
+                    f"{r['backend']} {c['preset']} b{c['batch']} x {r['processes']} processes: "
+                    f"{c['images_per_s']:.2f} images/s per process; {reduce} "
+                    f"{c['all_reduce_s'] * 1e3:.1f} ms of the {c['median_s'] * 1e3:.0f} ms step"
+                )
     print(f"\nmachine float32 matmul peak (best backend): {machine_peak / 1e9:.1f} GFLOP/s")
     for i, case in enumerate(runs[0]["cases"]):
         floor = 2 * case["gmacs"] * 1e9 / machine_peak
@@ -258,8 +332,13 @@ def print_table(runs, args):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.process_id is not None:
+        from keras_nted import distribute
+
+        distribute.initialize(args.coordinator, args.processes, args.process_id)
     if not args.all_backends:
-        result = run_one_backend(args)
+        multi = args.processes > 1 and args.process_id is None
+        result = run_processes(argv, args) if multi else run_one_backend(args)
         if args.json:
             print(json.dumps(result))
         else:

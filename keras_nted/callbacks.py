@@ -15,6 +15,7 @@ import time
 
 import keras
 
+from keras_nted.distribute import alone
 from keras_nted.distribute import is_chief
 from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
@@ -28,7 +29,7 @@ _CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.weights\.h5$")
 
 
 def _model_step(model):
-    return int(keras.ops.convert_to_numpy(model.step.value))
+    return int(to_host(model.step))
 
 
 def _non_finite(logs):
@@ -166,7 +167,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         # As large as the last one; the first: weights and both optimizers' two moments, with room.
         size = kept[-1][1].stat().st_size if kept else 4 * 4 * self.model.count_params() + 2**20
         with atomic_path(path, size=size) as tmp:
-            self.model.save_weights(tmp)
+            alone(self.model.save_weights, tmp)
         self._last_saved_step = step
         for _, old in self.checkpoints()[: -self.keep]:
             old.unlink(missing_ok=True)
@@ -300,7 +301,7 @@ class SaveGenerator(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if is_chief():
-            save_generator(self.model.ema_generator, self.path)
+            alone(save_generator, self.model.ema_generator, self.path)
 
 
 class Timer(keras.callbacks.Callback):

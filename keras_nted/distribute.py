@@ -3,10 +3,15 @@
 - JAX: `keras.distribution.DataParallel` over the devices of every process; several hosts
   join with `initialize` (`keras.distribution.initialize`). A step is one program over the
   global batch (GSPMD).
-- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices; each replica runs
-  the step on its slice of the batch and the gradients are summed (the losses are scaled by
-  `1 / replicas` in `keras_nted.backend.autodiff`).
-- torch: Keras has no distribution API for `fit`; `NTEDGAN.fit` raises if one is set.
+- TensorFlow: `tf.distribute.MirroredStrategy` over the local devices, or
+  `tf.distribute.MultiWorkerMirroredStrategy` over several processes (`initialize`); each
+  replica runs the step on its slice of the batch and the gradients are summed (the losses
+  are scaled by `1 / replicas` in `keras_nted.backend.autodiff`).
+- torch: Keras has no distribution API for `fit`, so `torch.distributed` is the engine: one
+  process per device (`initialize`, or `torchrun`), process 0's weights broadcast to all
+  before `fit`, and every G, D and R1 gradient averaged across the processes before its
+  optimizer step (`keras_nted.backend.torch_processes`). Each process runs the step on its
+  share of the batch, as torch's `DistributedDataParallel` does.
 
 `data_parallel()` gives the right one of these for the backend; `ProcessShard` makes each
 process read only its share of every global batch; `is_chief()` tells the one process that
@@ -25,7 +30,23 @@ process_index = backend.process_index
 process_count = backend.process_count
 to_host = backend.to_host
 
+
+def alone(function, *args):
+    """`function(*args)` for work this process does alone, such as the chief's writes.
+
+    On TensorFlow's multi-worker strategy it runs outside the strategy's scope (Keras' saving
+    makes variables, and a variable made in the scope is a collective that every worker must
+    join); elsewhere it is a plain call.
+
+    Returns:
+        What `function` returns.
+    """
+    return backend.alone(function, *args)
+
+
 _ENV_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
+# Seconds a torch collective waits for the other processes before it fails.
+DEFAULT_TIMEOUT_S = 300
 
 
 def is_chief():
@@ -53,27 +74,36 @@ def split_host_cpu(count):
     backend.split_host_cpu(check_int("count", count))
 
 
-def initialize(job_addresses=None, num_processes=None, process_id=None):
-    """Join a multi-process run (one process per host, or several on one host).
+def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=None):
+    """Join a multi-process run (one process per host or per device, or several on one host).
 
-    JAX: wraps `keras.distribution.initialize` (which reads the `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
-    `KERAS_DISTRIBUTION_NUM_PROCESSES` and `KERAS_DISTRIBUTION_PROCESS_ID` environment
-    variables for arguments left `None`) and first enables cross-process collectives on CPU
-    devices (gloo), so the same command also runs on CPU-only hosts.
+    JAX: wraps `keras.distribution.initialize` (which reads the
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+    `KERAS_DISTRIBUTION_PROCESS_ID` environment variables for arguments left `None`) and
+    first enables cross-process collectives on CPU devices (gloo), so the same command also
+    runs on CPU-only hosts.
     TensorFlow: makes the `tf.distribute.MultiWorkerMirroredStrategy` that `data_parallel()`
     then enters, from `TF_CONFIG` written from the arguments (every worker's address; one
     `"host:port"` means all workers on that host, on ports `port, port + 1, ...`) or, with
     all three `None`, from the `TF_CONFIG` already set. Each worker feeds its own share of
-    every global batch (`ProcessShard`). Call it before any other Keras work.
+    every global batch (`ProcessShard`).
+    torch: joins a `torch.distributed` group, gloo on CPUs and NCCL on GPUs with one GPU per
+    process (`LOCAL_RANK`, else the rank modulo the GPU count); with every argument `None`
+    and no `KERAS_DISTRIBUTION_*` variable it reads the variables `torchrun` sets
+    (`MASTER_ADDR`, `MASTER_PORT`, `RANK`, `WORLD_SIZE`). Call it before any other Keras work.
 
     Args:
         job_addresses: `"host:port"` of process 0 (the coordinator), or every process's
-            address separated by commas.
+            address separated by commas (torch uses the first).
         num_processes: the number of processes.
         process_id: this process's index in `[0, num_processes)`.
+        timeout: torch only: seconds a collective waits for the other processes before
+            this process stops with a `ConnectionError` (default `DEFAULT_TIMEOUT_S`). A
+            process that dies is noticed at once on one host (its connections close).
 
     Raises:
-        ValueError: on a backend other than JAX, or for a bad argument.
+        ValueError: for a bad argument, or a missing address (none given, in the
+            environment or, on TensorFlow, in `TF_CONFIG`).
 
     Example:
 
@@ -86,24 +116,68 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     gan.fit(keras_nted.distribute.ProcessShard(local_data), epochs=1)
     ```
     """
-    if keras.backend.backend() not in ("jax", "tensorflow"):
-        raise ValueError(
-            "Multi-process training needs the JAX (keras.distribution.initialize) or TensorFlow "
-            f"(tf.distribute.MultiWorkerMirroredStrategy) backend. Received: KERAS_BACKEND={keras.backend.backend()}"
-        )
+    name = keras.backend.backend()
+    if name not in ("jax", "tensorflow", "torch"):
+        raise ValueError(f"Multi-process training needs JAX, TensorFlow or torch. Received: KERAS_BACKEND={name}")
     if num_processes is not None:
         num_processes = check_int("num_processes", num_processes)
-    if process_id is not None and num_processes is not None and not 0 <= process_id < num_processes:
-        raise ValueError(
-            f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
-        )
-    if keras.backend.backend() == "tensorflow":
+    if process_id is not None and num_processes is not None:
+        _check_process_id(process_id, num_processes)
+    if name == "torch":
+        _join_torch(job_addresses, num_processes, process_id, timeout)
+        return
+    if timeout is not None:
+        raise ValueError(f"timeout applies to torch's collectives only. Received: timeout={timeout!r} on {name}")
+    if name == "tensorflow":
         _join_tensorflow_workers(job_addresses, num_processes, process_id)
         return
     if job_addresses is None and not os.environ.get(_ENV_ADDRESSES):
         raise ValueError(f'Expected job_addresses ("host:port" of process 0) or ${_ENV_ADDRESSES}. Received: None')
     backend.enable_cpu_collectives()
     keras.distribution.initialize(job_addresses, num_processes, process_id)
+
+
+def _env_int(name, default):
+    text = os.environ.get(name) or str(default)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"Expected ${name} to be an integer. Received: {text!r}") from None
+
+
+def _check_process_id(process_id, num_processes):
+    if not isinstance(process_id, int) or not 0 <= process_id < num_processes:
+        raise ValueError(
+            f"Expected 0 <= process_id < num_processes={num_processes}. Received: process_id={process_id!r}"
+        )
+
+
+def launched_by_torchrun():
+    """Whether `torchrun` (torch.distributed.run) started this process (it sets `TORCHELASTIC_RUN_ID`)."""
+    return keras.backend.backend() == "torch" and bool(os.environ.get("TORCHELASTIC_RUN_ID"))
+
+
+def _join_torch(job_addresses, num_processes, process_id, timeout):
+    """`initialize` on torch: the arguments, else Keras' variables, else `torchrun`'s."""
+    timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"Expected timeout to be a positive number of seconds. Received: timeout={timeout!r}")
+    env = os.environ
+    job_addresses = job_addresses or env.get(_ENV_ADDRESSES) or None
+    if job_addresses is None:
+        if not env.get("MASTER_ADDR"):
+            raise ValueError(
+                f'Expected job_addresses ("host:port" of process 0), ${_ENV_ADDRESSES}, or torchrun\'s '
+                "MASTER_ADDR / MASTER_PORT / RANK / WORLD_SIZE. Received: None"
+            )
+        backend.join_processes(None, num_processes, process_id, timeout)
+        return
+    if num_processes is None:
+        num_processes = check_int("num_processes", _env_int("KERAS_DISTRIBUTION_NUM_PROCESSES", 0))
+    if process_id is None:
+        process_id = _env_int("KERAS_DISTRIBUTION_PROCESS_ID", -1)
+    _check_process_id(process_id, num_processes)
+    backend.join_processes(job_addresses.split(",")[0].strip(), num_processes, process_id, timeout)
 
 
 def _join_tensorflow_workers(job_addresses, num_processes, process_id):
@@ -126,11 +200,12 @@ def data_parallel():
     Build, compile and `fit` the model inside it. JAX: a `keras.distribution.DataParallel`
     over `keras.distribution.list_devices()` (the weights replicated, the batch split on
     its first axis; `auto_shard_dataset=False`: each process feeds its own share, see
-    `ProcessShard`). TensorFlow: a `tf.distribute.MirroredStrategy` over the local GPUs,
-    else the local (logical) CPUs.
-
-    Raises:
-        ValueError: on torch, where Keras has no distribution API for `fit`.
+    `ProcessShard`). TensorFlow: the `MultiWorkerMirroredStrategy` of `initialize` if this
+    process joined one, else a `tf.distribute.MirroredStrategy` over the local GPUs, else the
+    local (logical) CPUs. torch: the processes joined by `initialize` (or started
+    by `torchrun`) are the replicas, one device each, and `fit` itself synchronises them;
+    the context changes nothing, so the same program runs on every backend (in one
+    process it trains on one device).
 
     Example:
 
@@ -151,21 +226,21 @@ def data_parallel():
         with backend.replicated_scope():
             yield
     else:
-        raise ValueError(_NO_TORCH_DISTRIBUTION)
+        yield
 
 
 _NO_TORCH_DISTRIBUTION = (
-    "Keras has no distribution API for `fit` on the torch backend: train data-parallel with "
-    "KERAS_BACKEND=jax (keras.distribution) or tensorflow (tf.distribute.MirroredStrategy)."
+    "Keras has no distribution API for `fit` on the torch backend: torch trains data-parallel over "
+    "processes (keras_nted.distribute.initialize or torchrun), without a keras.distribution."
 )
 
 
 def check_fit_distribution():
     """Raise if a distribution is set that `NTEDGAN.fit` cannot honour on this backend.
 
-    torch has none (a `keras.distribution` set there would be silently ignored); on
-    TensorFlow `keras.distribution` is Keras' unsupported DTensor prototype, and
-    `tf.distribute.MirroredStrategy` is the way.
+    torch has none (a `keras.distribution` set there would be silently ignored: torch
+    trains over processes); on TensorFlow `keras.distribution` is Keras' unsupported DTensor
+    prototype, and `tf.distribute.MirroredStrategy` is the way.
     """
     if keras.distribution.distribution() is None:
         return
@@ -177,6 +252,22 @@ def check_fit_distribution():
             "(keras_nted.distribute.data_parallel()), not keras.distribution. "
             f"Received: {keras.distribution.distribution()}"
         )
+
+
+def prepare_fit(model):
+    """Before `model.fit` trains: `check_fit_distribution()`, then the engine's own preparation.
+
+    TensorFlow: a `tf.distribute.MirroredStrategy` that `model` trains under gets collective
+    keys no other strategy of the process uses (`keras_nted.backend.distribution`), so a
+    program may train under several strategies one after the other. torch: processes each
+    hold their own copy of the model: the weights, the optimizers' state and the step
+    counter of process 0 (random initial weights, or a restored checkpoint) are broadcast
+    to all, so every process starts from the same state and, their gradients averaged,
+    stays in it. Otherwise a no-op.
+    """
+    check_fit_distribution()
+    backend.own_collectives(model)
+    backend.broadcast_from_chief(model.weights + model.optimizer.variables)
 
 
 def local_batch_size(batch_size):

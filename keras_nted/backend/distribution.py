@@ -3,7 +3,14 @@
 One meaning on every backend, chosen once at import:
 
 - `process_index()`, `process_count()`: this process among the training processes (JAX
-  multi-process; always `0` and `1` on TensorFlow and torch, which train in one process here).
+  multi-process, TensorFlow workers joined by `join_workers`, torch processes joined by
+  `join_processes`; `0` and `1` in a single-process run).
+- `join_processes(address, num_processes, process_id, timeout)`: torch only, join the
+  training processes' `torch.distributed` group (`keras_nted.backend.torch_processes`).
+- `join_workers(addresses, num_processes, process_id)`: TensorFlow only, join a
+  `MultiWorkerMirroredStrategy` run (`TF_CONFIG` from the arguments, or as set).
+- `broadcast_from_chief(variables)`: give variables process 0's values in every process
+  where the processes hold separate copies (torch); a no-op elsewhere (one copy, replicated).
 - `enable_cpu_collectives()`: lets several JAX processes all-reduce on CPU devices (gloo);
   must run before JAX starts its backends. A no-op elsewhere.
 - `replicated_scope()`: the context under which a model is built and compiled to train
@@ -13,6 +20,10 @@ One meaning on every backend, chosen once at import:
 - `num_replicas(model)`: replicas that each run `model`'s step on a slice of the batch
   (TensorFlow's `MirroredStrategy`; 1 elsewhere: a JAX step is one program over the global
   batch).
+- `alone(function, *args)`: `function(*args)`, where this process alone calls it (a file
+  only the chief writes): outside a multi-worker strategy's scope on TensorFlow (see below).
+- `run_step(function, *args)`: a train step, `function(*args)`; on TensorFlow's multi-worker
+  strategy a step whose all-reduce lost a worker raises `WorkerLostError`, one line naming it.
 - `own_collectives(model)`: give the `tf.distribute.MirroredStrategy` that `model` trains under
   collective keys no other strategy of this process uses (see below; a no-op elsewhere).
 - `split_host_cpu(count)`: show this host's CPU as `count` devices (to try data parallelism
@@ -54,8 +65,24 @@ def to_host(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def join_processes(address, num_processes, process_id, timeout):
+    raise ValueError(f"Processes join a torch.distributed group only on torch. Received: KERAS_BACKEND={BACKEND}")
+
+
+def broadcast_from_chief(variables):
+    pass
+
+
 def own_collectives(model):
     pass
+
+
+def alone(function, *args):
+    return function(*args)
+
+
+def run_step(function, *args):
+    return function(*args)
 
 
 def join_workers(addresses, num_processes, process_id):
@@ -90,9 +117,11 @@ if BACKEND == "jax":
         return keras.ops.convert_to_numpy(x)
 
 elif BACKEND == "tensorflow":
+    import concurrent.futures
     import itertools
     import json
     import os
+    import re
     import weakref
 
     import tensorflow as tf
@@ -143,6 +172,43 @@ elif BACKEND == "tensorflow":
         _workers.append(WorkerShards())
         return _workers[-1]
 
+    def alone(function, *args):
+        if not _workers:
+            return function(*args)
+        # A variable made in a `MultiWorkerMirroredStrategy`'s scope starts as a broadcast from
+        # worker 0 that every worker must join, and Keras' saving makes some: the chief's
+        # `save_weights` alone would meet the others' next all-reduce ("Collective instance 458
+        # expected type 0 ... but got type 1"). Scopes are per thread: a fresh one has none.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(function, *args).result()
+
+    class WorkerLostError(ConnectionError):
+        """An all-reduce failed because another worker of a multi-worker run died (or stopped answering)."""
+
+    def run_step(function, *args):
+        if not _workers:
+            return function(*args)
+        try:
+            return function(*args)
+        except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as error:
+            raise lost_worker(error) from None
+
+    def lost_worker(error):
+        """The `WorkerLostError` for a failed collective, naming the workers it could not reach.
+
+        TensorFlow's message names them: "... from remote target /job:worker/replica:0/task:1 ...".
+        """
+        index, count = process_index(), process_count()
+        message = str(error)
+        lost = sorted({int(t) for t in re.findall(r"/job:worker/replica:\d+/task:(\d+)", message)} - {index})
+        cause = re.search(r"Collective ops is aborted by: ([^\n]*)", message)
+        cause = cause.group(1) if cause else type(error).__name__
+        named = f"of rank {', '.join(map(str, lost))}" if lost else "(which one TensorFlow did not say)"
+        return WorkerLostError(
+            f"Lost the training worker{'s' if len(lost) > 1 else ''} {named} (of {count}), so worker {index} "
+            f"stopped too; re-run the same commands to resume from the last checkpoint. ({cause})"
+        )
+
     def process_index():
         return _workers[-1].cluster_resolver.task_id if _workers else 0
 
@@ -186,6 +252,15 @@ elif BACKEND == "tensorflow":
             extended._cross_device_ops = extended._collective_ops
 
 else:
+    from keras_nted.backend import torch_processes
+
+    process_index = torch_processes.process_index
+    process_count = torch_processes.process_count
+    join_processes = torch_processes.join
+    broadcast_from_chief = torch_processes.broadcast_from_chief
 
     def split_host_cpu(count):
-        raise ValueError("Keras has no distribution API for `fit` on torch: no CPU devices to split.")
+        raise ValueError(
+            "torch trains data-parallel over processes (one device each; keras_nted.distribute.initialize or "
+            f"torchrun), not over split CPU devices. Received: count={count}"
+        )

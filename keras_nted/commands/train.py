@@ -71,14 +71,16 @@ def add_arguments(parser):
 
 
 def _add_distribution_arguments(parser):
-    parallel = parser.add_argument_group("distributed training (JAX and TensorFlow; Keras has none for torch's fit)")
+    parallel = parser.add_argument_group(
+        "distributed training (JAX, TensorFlow; torch: over processes, with these flags or under torchrun)"
+    )
     parallel.add_argument(
         "--data-parallel",
         action="store_true",
         help=(
             "train data-parallel over all local devices (and those of the other processes): --batch-size is "
             "the global batch, split over them (JAX: keras.distribution.DataParallel; TensorFlow: "
-            "tf.distribute.MirroredStrategy)"
+            "tf.distribute.MirroredStrategy; torch: the processes of --coordinator or torchrun, one device each)"
         ),
     )
     parallel.add_argument(
@@ -87,7 +89,8 @@ def _add_distribution_arguments(parser):
         help=(
             "multi-process training (implies --data-parallel): process 0's address, with --num-processes "
             "and --process-id (TensorFlow: workers on consecutive ports, or every address comma-separated); "
-            "or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID (JAX) or TF_CONFIG (TensorFlow)"
+            "or set KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES and _PROCESS_ID (JAX, torch) or TF_CONFIG "
+            "(TensorFlow); on torch, `torchrun --nproc-per-node N -m keras_nted train ...` needs none of them"
         ),
     )
     parallel.add_argument("--num-processes", type=int, help="multi-process: the number of processes")
@@ -165,7 +168,8 @@ def _distributed(function, args):
 
     multi_process = args.coordinator or args.num_processes is not None or args.process_id is not None
     tf_config = keras_backend() == "tensorflow" and os.environ.get("TF_CONFIG")
-    if multi_process or os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or tf_config:
+    launched = os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES") or tf_config or distribute.launched_by_torchrun()
+    if multi_process or launched:
         distribute.initialize(args.coordinator, args.num_processes, args.process_id)
     elif not args.data_parallel:
         return function

@@ -20,10 +20,11 @@ class MinibatchStdDev(keras.layers.Layer):
     step sees, so they follow the engine (`docs/training.md`, "Distributed training"):
     JAX's `keras.distribution.DataParallel` runs one program over the global batch, so the
     groups and the logits are those of one device on the same global batch, whatever the
-    device count; TensorFlow's `MirroredStrategy` runs one program per replica, so each
-    replica groups its own slice, like the release's per-GPU groups (grouping across
+    device count; TensorFlow's `MirroredStrategy` runs one program per replica, and torch
+    one step per process, so each replica groups its own slice, like the release's per-GPU
+    groups under `DistributedDataParallel` (grouping across
     replicas would need an all-gather inside the discriminator). So a JAX run gives the
-    same result on any device count, and a TensorFlow run the release's grouping.
+    same result on any device count, and a TensorFlow or torch run the release's grouping.
 
     Args:
         group_size: maximum group size.

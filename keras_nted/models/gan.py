@@ -8,10 +8,10 @@ from keras import ops
 from keras_nted.backend import autodiff
 from keras_nted.backend import memory
 from keras_nted.backend.distribution import num_replicas
-from keras_nted.backend.distribution import own_collectives
+from keras_nted.backend.distribution import run_step
 from keras_nted.backend.optimizers import apply_gradients
 from keras_nted.data.batch import BATCH_KEYS
-from keras_nted.distribute import check_fit_distribution
+from keras_nted.distribute import prepare_fit
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
 from keras_nted.losses.adversarial import generator_gan_loss
@@ -376,12 +376,11 @@ class NTEDGAN(keras.Model):
         return gan_on, gan_on and step % self.r1_interval == 0
 
     def make_train_function(self, force=False):
+        prepare_fit(self)  # every fit(): process 0's (maybe restored) state (torch), own all-reduce keys (TF)
         # Re-read the counter at every fit(): it may have been restored from a checkpoint.
         self._host_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
-        check_fit_distribution()
-        own_collectives(self)  # TF: the strategy's all-reduces may not reuse another strategy's keys
         if self.jit_compile and num_replicas(self) > 1:
             # XLA fails under MirroredStrategy on (logical) CPUs: "Trying to access resource .../replica_1
             # located in device CPU:1 from device CPU:0" (a mirrored variable; tensorflow.org/xla/known_issues).
@@ -414,7 +413,7 @@ class NTEDGAN(keras.Model):
         """The train function `fit` calls: the step counter's phase (read on the host) runs its variant."""
         phase = self.phase_for_step(self._host_step)
         self._phase = phase  # read when a variant is traced (once per phase)
-        out = self._variants[phase](*args)
+        out = run_step(self._variants[phase], *args)  # TF multi-worker: a lost worker is one line
         self._host_step += 1
         return out
 

@@ -22,10 +22,13 @@ def run_generator(generator, reference_image, skeleton):
     """
 
     out = generator.predict_on_batch([np.asarray(reference_image, "float32"), np.asarray(skeleton, "float32")])
+    # Under TensorFlow's multi-worker strategy every worker predicts the batch it was given and
+    # Keras concatenates all workers' outputs: each worker keeps its own (the first) rows.
+    n = len(reference_image)
     return {
-        "image": np.asarray(out["image"], "float32"),
-        "extraction_softmax": [np.asarray(x) for x in out["extraction_softmax"]],
-        "distribution_logits": [np.asarray(x) for x in out["distribution_logits"]],
+        "image": np.asarray(out["image"], "float32")[:n],
+        "extraction_softmax": [np.asarray(x)[:n] for x in out["extraction_softmax"]],
+        "distribution_logits": [np.asarray(x)[:n] for x in out["distribution_logits"]],
     }
 
 

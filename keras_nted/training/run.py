@@ -19,6 +19,7 @@ from keras_nted.callbacks import Timer
 from keras_nted.callbacks import TrainingCheckpoint
 from keras_nted.callbacks import tensorboard_callback
 from keras_nted.distribute import ProcessShard
+from keras_nted.distribute import alone
 from keras_nted.distribute import is_chief
 from keras_nted.distribute import local_batch_size
 from keras_nted.files import RunLock
@@ -250,7 +251,8 @@ def train(
         interrupt = StopOnInterrupt(checkpoint)  # last: the step's other callbacks have run
         callbacks.append(interrupt)
         with interrupt.installed():
-            gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
+            # One progress display, the chief's (each process logs the losses of its own share).
+            gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose if chief else 0, shuffle=False)
         if chief and not model_path.exists():  # already complete when resumed: still give the model
-            save_generator(gan.ema_generator, model_path)
+            alone(save_generator, gan.ema_generator, model_path)
     return gan

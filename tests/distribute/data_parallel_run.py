@@ -24,9 +24,7 @@ distribute.split_host_cpu(2)  # before anything touches a device
 
 import keras  # noqa: E402
 
-from keras_nted.models import NTEDGAN  # noqa: E402
-from keras_nted.models import NTEDDiscriminator  # noqa: E402
-from keras_nted.models import NTEDGenerator  # noqa: E402
+from tests.distribute.multi_process_run import tiny_gan  # noqa: E402
 
 BATCH = 4
 
@@ -55,11 +53,7 @@ class Batches(keras.utils.PyDataset):
 
 
 def build(initial=None):
-    gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny", name="generator"),
-        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
-        perceptual_loss=None,
-    )
+    gan = tiny_gan()
     if initial is not None:
         gan.set_weights(initial)
     return gan

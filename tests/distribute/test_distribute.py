@@ -9,9 +9,7 @@ import pytest
 from keras_nted import distribute
 from keras_nted.cli import main
 from keras_nted.data.mannequin import MannequinDataset
-from keras_nted.models import NTEDGAN
-from keras_nted.models import NTEDDiscriminator
-from keras_nted.models import NTEDGenerator
+from tests.distribute.multi_process_run import tiny_gan
 from tests.distribute.test_data_parallel import BACKEND
 
 
@@ -66,11 +64,10 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_multi_process_needs_jax_or_tensorflow_and_an_address():
-    if BACKEND == "torch":
-        with pytest.raises(ValueError, match="JAX .* or TensorFlow"):
-            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0)
-        return
+def test_multi_process_needs_an_address_and_a_valid_rank():
+    if BACKEND != "torch":
+        with pytest.raises(ValueError, match="torch's collectives only"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=5)
     if BACKEND == "tensorflow":  # refused before any strategy is made
         with pytest.raises(ValueError, match="together"):
             distribute.initialize("127.0.0.1:1", num_processes=2)
@@ -82,34 +79,35 @@ def test_multi_process_needs_jax_or_tensorflow_and_an_address():
         return
     with pytest.raises(ValueError, match="process_id=2"):
         distribute.initialize("127.0.0.1:1", num_processes=2, process_id=2)
-    with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_JOB_ADDRESSES": ""}):
+    empty = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": "", "MASTER_ADDR": ""}
+    with mock.patch.dict("os.environ", empty):
         with pytest.raises(ValueError, match="job_addresses"):
             distribute.initialize(None, num_processes=2, process_id=0)
+    if BACKEND == "torch":
+        with pytest.raises(ValueError, match="timeout=0"):
+            distribute.initialize("127.0.0.1:1", num_processes=2, process_id=0, timeout=0)
+        with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_NUM_PROCESSES": ""}):
+            with pytest.raises(ValueError, match="num_processes=0"):
+                distribute.initialize("127.0.0.1:1", process_id=0)
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="JAX trains under keras.distribution (test_data_parallel.py)")
 def test_fit_refuses_a_keras_distribution_it_cannot_honour():
-    gan = NTEDGAN(
-        NTEDGenerator.from_preset("nted_tiny", name="generator"),
-        NTEDDiscriminator.from_preset("nted_tiny", name="discriminator"),
-        perceptual_loss=None,
-    )
+    gan = tiny_gan()
     gan.compile(weight_l1=10.0)
     data = MannequinDataset(image_size=(64, 44), batch_size=2, steps_per_epoch=1)
     expected = "no distribution API for `fit` on the torch" if BACKEND == "torch" else "MirroredStrategy"
     with mock.patch("keras.distribution.distribution", return_value=object()):
         with pytest.raises(ValueError, match=expected):
             gan.fit(data, epochs=1, verbose=0)
-    if BACKEND == "torch":
-        with pytest.raises(ValueError, match="torch"):
-            with distribute.data_parallel():
-                pass
 
 
-@pytest.mark.skipif(BACKEND != "torch", reason="the CLI trains data-parallel on JAX and TensorFlow")
-def test_train_data_parallel_on_torch_is_a_one_line_error(tmp_path, capsys):
+@pytest.mark.skipif(BACKEND != "torch", reason="torch processes join by torch.distributed (test_torch_processes.py)")
+def test_train_on_torch_without_a_process_count_is_a_one_line_error(tmp_path, capsys):
     out = str(tmp_path / "r")
-    code = main(["train", "--preset", "nted_tiny", "--vgg-weights", "none", "--data-parallel", "-o", out])
+    args = ["train", "--preset", "nted_tiny", "--vgg-weights", "none", "-o", out]
+    with mock.patch.dict("os.environ", {"KERAS_DISTRIBUTION_NUM_PROCESSES": ""}):
+        code = main([*args, "--coordinator", "127.0.0.1:1", "--process-id", "0"])
     assert code == 2
-    assert "KERAS_BACKEND=jax" in capsys.readouterr().err
+    assert "Received: num_processes=0" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

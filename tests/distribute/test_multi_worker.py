@@ -4,7 +4,10 @@ import keras
 import numpy as np
 import pytest
 
+from tests.distribute.test_multi_process import ONLY_THE_CHIEF_WRITES
+from tests.distribute.test_multi_process import assert_each_process_read_its_half
 from tests.distribute.test_multi_process import free_port
+from tests.distribute.test_multi_process import initial_weights
 from tests.distribute.test_multi_process import launch
 from tests.distribute.test_multi_process import wait
 
@@ -19,34 +22,24 @@ pytestmark = [
 RECONSTRUCTION_TOLERANCE = 1e-4
 
 
+GAN_STEPS = 2
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from tests.distribute.multi_process_run import tiny_gan
-
     root = tmp_path_factory.mktemp("multi_worker")
-    gan = tiny_gan()
-    initial = root / "initial.weights.h5"
-    gan.save_weights(initial)
+    gan, initial = initial_weights(root)
     port = free_port()
     two, one = root / "two", root / "one"
-    script = "multi_worker_run.py"
-    pair = [
-        launch(two, initial, "--num-processes", 2, "--process-id", i, "--port", port, script=script) for i in (0, 1)
-    ]
-    wait(pair + [launch(one, initial, script=script)])
+    common = ("--gan-steps", GAN_STEPS)
+    pair = [launch(two, initial, "--num-processes", 2, "--process-id", i, "--port", port, *common) for i in (0, 1)]
+    wait(pair + [launch(one, initial, *common)])
     return {"two": two, "one": one, "initial": [keras.ops.convert_to_numpy(w) for w in gan.weights]}
 
 
 def test_each_worker_reads_its_half_and_only_the_chief_writes(runs):
-    from keras_nted.data.mannequin import MannequinDataset
-
-    whole = MannequinDataset(image_size=(64, 44), batch_size=4, seed=0)
-    halves = [np.load(runs["two"] / f"batches_{i}.npz") for i in (0, 1)]
-    for step in range(3):
-        expected = whole[step]["source_image"]
-        np.testing.assert_array_equal(halves[0][f"batch_{step}"], expected[:2])
-        np.testing.assert_array_equal(halves[1][f"batch_{step}"], expected[2:])
-    assert sorted(p.name for p in runs["two"].iterdir()) == ["batches_0.npz", "batches_1.npz", "final.npz", "recon.npz"]
+    assert_each_process_read_its_half(runs["two"])
+    assert sorted(p.name for p in runs["two"].iterdir()) == sorted(ONLY_THE_CHIEF_WRITES + ["gan_0.npz", "gan_1.npz"])
 
 
 def test_two_workers_equal_one_process(runs):
@@ -57,8 +50,29 @@ def test_two_workers_equal_one_process(runs):
     assert moved > 1e-3  # it trained
 
 
-def test_gan_and_r1_steps_are_finite_and_counted_once(runs):
-    final = np.load(runs["two"] / "final.npz")
-    assert int(final["d_iterations"]) == 3  # 2 GAN steps + 1 lazy R1 step
-    assert final["r1_penalty"] > 0
-    assert all(np.isfinite(final[k]).all() for k in final.files)
+def test_gan_and_r1_steps_are_finite_counted_once_and_identical_on_every_worker(runs):
+    logs = np.load(runs["two"] / "logs.npz")
+    assert int(logs["d_iterations"]) == 3  # 2 GAN steps + 1 lazy R1 step
+    assert logs["r1_penalty"] > 0
+    assert all(np.isfinite(logs[k]).all() for k in logs.files)
+    first, second = np.load(runs["two"] / "gan_0.npz"), np.load(runs["two"] / "gan_1.npz")
+    for key in first.files:
+        assert np.isfinite(first[key]).all(), key
+        np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_a_killed_worker_stops_the_other_with_one_line_and_the_same_commands_resume(tmp_path):
+    from tests.distribute.test_torch_processes import kill_after_a_checkpoint
+    from tests.distribute.test_torch_processes import start
+    from tests.distribute.test_torch_processes import train_args
+
+    run, port, steps = tmp_path / "run", free_port(), 6
+    flags = ("--coordinator", f"127.0.0.1:{port}", "--num-processes", 2)
+    command = lambda i: (*train_args(run, steps), *flags, "--process-id", i)  # noqa: E731
+    done = kill_after_a_checkpoint(
+        start(*command(0)), start(*command(1)), run, "Lost the training worker of rank 1 (of 2)"
+    )
+    assert 2 <= done < steps
+    outputs = wait([start(*command(0)), start(*command(1))])
+    remaining = steps - done
+    assert f"{remaining}/{remaining} - " in outputs[0] and f"step {steps}: EMA generator" in outputs[0]
