@@ -11,9 +11,9 @@ from keras_nted.cli import COMMANDS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _python(code_or_args, **kwargs):
+def _python(code_or_args, env_overrides=None, **kwargs):
     """A fresh process of this interpreter, with this tree on its path and a user's environment."""
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = {**os.environ, "PYTHONPATH": REPO, **(env_overrides or {})}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
     return subprocess.Popen([sys.executable, *args], env=env, cwd=REPO, text=True, stdout=subprocess.PIPE,
@@ -73,11 +73,14 @@ def test_backend_flag_cannot_change_a_loaded_keras(capsys):
 
 
 def test_ctrl_c_while_keras_loads_is_one_line_exit_130():
+    # Keras' first import waits 60 s in the child (tests/blocked_imports): the signal lands within it.
+    slow = {"PYTHONPATH": os.pathsep.join([os.path.join(REPO, "tests", "blocked_imports"), REPO]),
+            "KERAS_NTED_SLOW_IMPORTS": "keras"}  # fmt: skip
     process = _python(["-m", "keras_nted", "--backend", keras.backend.backend(), "export", "--model", "nope.keras",
-                       "-o", "x"])  # fmt: skip
+                       "-o", "x"], env_overrides=slow)  # fmt: skip
     first = process.stderr.readline()
     assert first.startswith("keras-nted: loading Keras"), first
-    process.send_signal(signal.SIGINT)  # the backend's import takes seconds: this lands within it
+    process.send_signal(signal.SIGINT)
     _, rest = process.communicate(timeout=300)
     assert process.returncode == 130, rest
     assert rest == "keras-nted: interrupted while loading Keras\n"
