@@ -15,7 +15,8 @@ the same run.
     KERAS_BACKEND=jax python benchmarks/train_step.py --presets nted_fashion_256 --batch-size 1 4 8   # a GPU
 Devices are Keras' choice (a GPU when the backend sees one); the device is printed.
 
-Data-parallel over processes (`keras_nted.distribute.initialize`; torch and JAX), each
+Data-parallel over processes (`keras_nted.distribute.initialize`, the model built under
+`distribute.data_parallel()`: torch processes, JAX DataParallel, TF MultiWorkerMirroredStrategy), each
 process stepping on its own `--batch-size` pairs (the global batch is N times that); images/s
 are per process, and on torch the time of the gradient all-reduce within a step is shown too:
 
@@ -190,8 +191,11 @@ def time_steps(preset, batch_size, args):
     all_reduce_s = []
     timed_all_reduce(args, all_reduce_s)
 
-    gan = NTEDGAN.from_preset(preset, vgg_weights="random")
-    gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
+    from keras_nted import distribute
+
+    with distribute.data_parallel():  # JAX: DataParallel; TF: the (multi-worker) strategy's scope; torch: processes
+        gan = NTEDGAN.from_preset(preset, vgg_weights="random")
+        gan.compile(gan_start_step=-1 if args.phase == "gan" else 10**9, r1_interval=10**9)
     # Every timed step in one phase: from step 1 on (step 0 would be an R1 step, and the first
     # timed step would then compile the steady phase's program inside the timing).
     gan.step.assign(1)
