@@ -74,8 +74,12 @@ def shape_of(x):
 
 
 def check_same_batch(names, shapes):
-    """Inputs paired sample by sample must agree in their (static) batch size: no broadcasting."""
+    """Inputs paired sample by sample must agree in their (static) batch size: no broadcasting.
+
+    Only batch sizes known as integers are compared: torch's export traces sizes as tensors.
+    """
     batches = [tuple(shape)[0] if len(tuple(shape)) else None for shape in shapes]
+    batches = [int(n) if isinstance(n, (int, np.integer)) else None for n in batches]
     if None not in batches and len(set(batches)) > 1:
         raise ValueError(
             f"Expected `{names[0]}` and `{names[1]}` with equal batch sizes. "
