@@ -5,26 +5,15 @@ import pathlib
 import numpy as np
 
 from keras_nted.files import write_png
-from keras_nted.models.pose_transfer import PoseTransfer
-from keras_nted.models.preset_io import builtin_weights_path
+from keras_nted.models.pose_transfer import as_pose_transfer
 from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import label_columns
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
 from keras_nted.visualize import stack_rows
 
-SHIPPED_MODEL = "nted_mannequin_64.keras"
 # Target poses come from test identities far from the re-posed ones.
 _POSE_IDENTITY_OFFSET = 50
-
-
-def shipped_model_path():
-    """The shipped mannequin generator: the weights of the preset `nted_mannequin_64`, in the package.
-
-    The `.keras` file is package data (`keras_nted/models/preset_files/`), so an installed
-    wheel has it too; the repository's `saved_models/nted_mannequin_64.keras` links to it.
-    """
-    return builtin_weights_path("nted_mannequin_64")
 
 
 def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
@@ -98,13 +87,13 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     Returns:
         A dict `{description: path}` of the files written.
     """
-    task = generator if isinstance(generator, PoseTransfer) else PoseTransfer(generator)
+    task = as_pose_transfer(generator)
     output_dir = pathlib.Path(output_dir)
     height, width = task.image_size
     batch = demo_batch(task.image_size, num_identities, num_poses, seed)
     n, p = num_identities, num_poses
     # Every identity in every pose, in one generator call.
-    generated = task.generate(
+    generated = task.predict(
         np.repeat(batch["source_pixels"], p, axis=0),
         np.tile(batch["target_keypoints"], (n, 1, 1)),
         keypoints_frame="pixels",

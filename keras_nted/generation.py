@@ -7,9 +7,9 @@ root) make lists of them, and `generate` runs a generator over such a list in ba
 
 The images are made by `keras_nted.models.PoseTransfer`, the task a notebook uses: its
 preprocessor prepares the inputs as the released `demo.py` does (RGB, bilinear resize to the
-model's size, [-1, 1]; the 20-channel skeleton at the model's size) and its `generate_step`
-maps the results to uint8 as released. This module adds files: reading pairs, checking every
-input before anything is written, naming and writing the results.
+model's size, [-1, 1]; the 20-channel skeleton at the model's size) and its `predict_batches`
+batches them and maps the results to uint8 as released. This module adds files: reading pairs,
+checking every input before anything is written, naming and writing the results.
 """
 
 import dataclasses
@@ -26,18 +26,11 @@ from keras_nted.data.deepfashion import read_pairs_file
 from keras_nted.data.images import decode_image
 from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
+from keras_nted.data.keypoints import default_pose_frame
+from keras_nted.data.keypoints import read_keypoints
 from keras_nted.files import write_png
-from keras_nted.models.pose_transfer import PoseTransfer
-
-# The preprocessing steps and the compiled generator call have their home with the task
-# (`keras_nted.models`); their names stay importable from here for old callers.
-from keras_nted.models.pose_transfer import run_generator  # noqa: F401
-from keras_nted.models.pose_transfer_preprocessor import DEFAULT_POSE_FRAMES  # noqa: F401
-from keras_nted.models.pose_transfer_preprocessor import default_pose_frame
-from keras_nted.models.pose_transfer_preprocessor import load_image  # noqa: F401
-from keras_nted.models.pose_transfer_preprocessor import pose_skeleton  # noqa: F401
-from keras_nted.models.pose_transfer_preprocessor import read_keypoints
-from keras_nted.models.pose_transfer_preprocessor import rescale_pixel_keypoints  # noqa: F401
+from keras_nted.models.pose_transfer import as_pose_transfer
+from keras_nted.models.pose_transfer import check_batch_size
 from keras_nted.utils.images import to_uint8
 from keras_nted.visualize import label_columns
 
@@ -256,9 +249,8 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
     Returns:
         The list of paths written, results first then strips, in pair order per batch.
     """
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
-    task = generator if isinstance(generator, PoseTransfer) else PoseTransfer(generator)
+    batch_size = check_batch_size(batch_size)
+    task = as_pose_transfer(generator)
     pairs = list(pairs)
     keypoints, sizes = check_pairs(pairs)
     output_dir = os.fspath(output_dir)
@@ -268,25 +260,24 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
         with _open_image(images, reference) as image:
             return task.preprocessor.reference_image(image, f"image {images.name(reference)}")[0]
 
+    def inputs(start, stop):
+        batch = pairs[start:stop]
+        references = np.stack([reference_array(p.images, p.reference) for p in batch])
+        skeletons = [
+            task.preprocessor.target_skeleton(
+                keypoints[(p.pose, p.person)], p.pose_frame, sizes[(id(p.images), p.reference)]
+            )
+            for p in batch
+        ]
+        return references, np.stack(skeletons)
+
     progress = keras.utils.Progbar(len(pairs), unit_name="image", verbose=verbose)
     written = []
-    pad_to = batch_size if len(pairs) > batch_size else None
-    for start in range(0, len(pairs), batch_size):
-        batch = pairs[start : start + batch_size]
-        references = np.stack([reference_array(p.images, p.reference) for p in batch])
-        skeletons = np.stack(
-            [
-                task.preprocessor.target_skeleton(
-                    keypoints[(p.pose, p.person)], p.pose_frame, sizes[(id(p.images), p.reference)]
-                )
-                for p in batch
-            ]
-        )
-        results = task.generate_step(references, skeletons, pad_to)
-        for i, pair in enumerate(batch):
+    for start, references, skeletons, results in task.predict_batches(len(pairs), inputs, batch_size):
+        for i, pair in enumerate(pairs[start : start + len(results)]):
             path = os.path.join(output_dir, pair.output)
             written.append(write_png(path, results[i]))
             if strip:
                 written.append(write_png(strip_path(path), _strip_picture(references[i], skeletons[i], results[i])))
-        progress.add(len(batch))
+        progress.add(len(results))
     return written

@@ -1053,7 +1053,7 @@ def _task():
 
 def _pose_transfer(image, keypoints=None, **kwargs):
     keypoints = _pose() if keypoints is None else keypoints
-    return lambda d: _task().generate(image, keypoints, **{"keypoints_frame": "pixels", **kwargs})
+    return lambda d: _task().predict(image, keypoints, **{"keypoints_frame": "pixels", **kwargs})
 
 
 def _written(d, name, text):
@@ -1065,7 +1065,7 @@ def _written(d, name, text):
 
 def _read_keypoints(name, text):
     def call(d):
-        from keras_nted.models.pose_transfer_preprocessor import read_keypoints
+        from keras_nted.data.keypoints import read_keypoints
 
         read_keypoints(_written(d, name, text) if text is not None else d.parent / "api23_inputs" / name)
 
@@ -1073,7 +1073,7 @@ def _read_keypoints(name, text):
 
 
 def _bool_npy(d):
-    from keras_nted.models.pose_transfer_preprocessor import read_keypoints
+    from keras_nted.data.keypoints import read_keypoints
 
     folder = d.parent / "api23_inputs"
     folder.mkdir(exist_ok=True)
@@ -1107,7 +1107,7 @@ _OPENPOSE_DEEP = '{"people": [{"pose_keypoints_2d": ' + "[" * 100_000 + "]" * 10
 _OPENPOSE_401_DIGITS = '{"people": [{"pose_keypoints_2d": [' + "9" * 401 + ", 1.0" * 53 + "]}]}"
 
 API_ERRORS_EVERY_BACKEND = [
-    # PoseTransfer.generate: images and the keypoints' image size
+    # PoseTransfer.predict: images and the keypoints' image size
     ("generate-float-image-in-0-1", _pose_transfer(_features(64, 44, 3) / 2 + 0.5), ValueError, "value_range"),
     ("generate-float-image-in-minus-1-1", _pose_transfer(_features(64, 44, 3)), ValueError, "value_range"),
     (

@@ -185,9 +185,10 @@ print(names)
 # The README's way to load a saved model: `import keras, keras_nted` registers keras-nted's classes.
 LOAD_MODEL_SCRIPT = """
 import keras, keras_nted
-from keras_nted.demo import shipped_model_path
+from keras_nted.models import DEFAULT_PRESET
+from keras_nted.models.preset_io import builtin_weights_path
 
-print(type(keras.saving.load_model(shipped_model_path(), safe_mode=True)).__name__)
+print(type(keras.saving.load_model(builtin_weights_path(DEFAULT_PRESET), safe_mode=True)).__name__)
 """
 
 

@@ -118,23 +118,24 @@ def _name(path):
     return name[: -len("_keypoints")] if name.endswith("_keypoints") and len(name) > len("_keypoints") else name
 
 
-def _pose(keypoints, path, frame, image_size, source_size):
+def _pose(preprocessor, keypoints, path, frame, source_size):
     """Keypoints read from pose file `path` -> (skeleton `(H, W, 20)` at the model's size,
     keypoints in its pixels)."""
-    from keras_nted import generation
+    from keras_nted.data.keypoints import default_pose_frame
+    from keras_nted.data.keypoints import rescale_pixel_keypoints
     from keras_nted.data.keypoints import to_pixels
 
-    frame = frame or generation.default_pose_frame(path)
-    skeleton = generation.pose_skeleton(keypoints, frame, image_size, source_size).astype("float32")
+    image_size = preprocessor.image_size
+    frame = frame or default_pose_frame(path)
+    skeleton = preprocessor.target_skeleton(keypoints, frame, source_size).astype("float32")
     if frame == "pixels" and tuple(source_size) != tuple(image_size):
-        keypoints = generation.rescale_pixel_keypoints(keypoints, image_size, source_size)
+        keypoints = rescale_pixel_keypoints(keypoints, image_size, source_size)
     return skeleton, to_pixels(keypoints, image_size, frame)
 
 
 def run(args):
     import os
 
-    from keras_nted import generation
     from keras_nted.appearance import AppearanceControl
     from keras_nted.appearance import DistributionSegmenter
     from keras_nted.appearance import garment_image_region
@@ -144,9 +145,12 @@ def run(args):
     from keras_nted.appearance.masks import REGIONS
     from keras_nted.appearance.masks import resize_mask
     from keras_nted.data.images import read_image
-    from keras_nted.demo import shipped_model_path
+    from keras_nted.data.keypoints import read_keypoints
     from keras_nted.files import check_output_path
+    from keras_nted.models import DEFAULT_PRESET
+    from keras_nted.models import PoseTransfer
     from keras_nted.models.generator import load_generator
+    from keras_nted.models.preset_io import builtin_weights_path
 
     if args.steps < 0:
         raise ValueError(f"Expected --steps >= 0. Received: --steps {args.steps}")
@@ -161,9 +165,7 @@ def run(args):
     if args.pose_person is not None and args.pose_person < 0:
         raise ValueError(f"Expected --pose-person >= 0. Received: --pose-person {args.pose_person}")
     poses = {
-        path: generation.read_keypoints(path, args.pose_person)
-        for path in (args.pose, args.garment_pose)
-        if path is not None
+        path: read_keypoints(path, args.pose_person) for path in (args.pose, args.garment_pose) if path is not None
     }
     images = {}
     for flag, path in (("--garment", args.garment), ("--person", args.person)):
@@ -178,11 +180,11 @@ def run(args):
     if args.garment_region is not None:
         source = load_mask(args.garment_region, garment_size, name="--garment-region mask")
 
-    generator = load_generator(args.model or shipped_model_path())
-    image_size = tuple(generator.image_size)
-    garment = generation.load_image(images["--garment"], image_size)
-    person = generation.load_image(images["--person"], image_size)
-    skeleton, keypoints = _pose(poses[args.pose], args.pose, args.pose_frame, image_size, person_size)
+    task = PoseTransfer(load_generator(args.model or builtin_weights_path(DEFAULT_PRESET)))
+    generator, image_size = task.generator, task.image_size
+    garment = task.preprocessor.reference_image(images["--garment"], "--garment image")[0]
+    person = task.preprocessor.reference_image(images["--person"], "--person image")[0]
+    skeleton, keypoints = _pose(task.preprocessor, poses[args.pose], args.pose, args.pose_frame, person_size)
     options = {}
     if mask is not None:
         region = load_mask(resize_mask(mask, image_size), image_size, name="--region mask at the model's size")
@@ -195,7 +197,7 @@ def run(args):
         options["garment_image_mask"] = load_mask(resize_mask(source, image_size), image_size, name=name)
     elif args.garment_pose is not None:
         garment_skeleton, garment_keypoints = _pose(
-            poses[args.garment_pose], args.garment_pose, args.pose_frame, image_size, garment_size
+            task.preprocessor, poses[args.garment_pose], args.garment_pose, args.pose_frame, garment_size
         )
         options["garment_image_mask"] = garment_image_region(
             generator, garment, garment_skeleton, garment_keypoints, args.region

@@ -1,11 +1,5 @@
 """`keras-nted demo`: re-pose held-out mannequin identities with the shipped model."""
 
-from keras_nted.utils.lazy import lazy_exports
-
-# The shipped model's path has its home in the library (other commands use it too); both names
-# stay importable from here for old callers, loaded on use (`--help` imports no Keras).
-lazy_exports(globals(), {"SHIPPED_MODEL": "keras_nted.demo", "shipped_model_path": "keras_nted.demo"})
-
 NAME = "demo"
 HELP = (
     "Load the shipped mannequin model (saved_models/nted_mannequin_64.keras), re-pose held-out "
@@ -28,11 +22,12 @@ def run(args):
     import pathlib
 
     from keras_nted.data.mannequin import check_mannequin_size
-    from keras_nted.demo import shipped_model_path
     from keras_nted.demo import write_demo
     from keras_nted.files import check_output_path
+    from keras_nted.models import DEFAULT_PRESET
     from keras_nted.models import PoseTransfer
     from keras_nted.models.generator import load_generator
+    from keras_nted.models.preset_io import builtin_weights_path
 
     for flag, value in (("--identities", args.identities), ("--poses", args.poses)):
         if not 1 <= value <= 50:
@@ -40,7 +35,7 @@ def run(args):
     if args.seed < 0:
         raise ValueError(f"Expected --seed >= 0. Received: --seed {args.seed}")
     check_output_path(args.output, "-o", folder=True)
-    model = pathlib.Path(args.model) if args.model else shipped_model_path()
+    model = pathlib.Path(args.model) if args.model else builtin_weights_path(DEFAULT_PRESET)
     if not model.is_file():
         if args.model:
             raise FileNotFoundError(f"Model file not found: {model}")

@@ -77,14 +77,14 @@ def add_arguments(parser):
     )
 
 
-def _model_path(args):
-    import pathlib
+def _task(args):
+    """The task around the generator file `--model`, or the default preset's shipped one."""
+    from keras_nted.models import DEFAULT_PRESET
+    from keras_nted.models import PoseTransfer
+    from keras_nted.models.generator import load_generator
+    from keras_nted.models.preset_io import builtin_weights_path
 
-    if args.model:
-        return pathlib.Path(args.model)
-    from keras_nted.demo import shipped_model_path
-
-    return shipped_model_path()
+    return PoseTransfer(load_generator(args.model or builtin_weights_path(DEFAULT_PRESET)))
 
 
 def _check_photo_arguments(args):
@@ -118,8 +118,6 @@ def run(args):
 
     from keras_nted import generation
     from keras_nted.files import check_output_path
-    from keras_nted.models import PoseTransfer
-    from keras_nted.models.generator import load_generator
 
     if args.pairs or args.root:
         if args.reference or args.pose or args.pose_from or args.pose_frame or args.person is not None:
@@ -139,7 +137,7 @@ def run(args):
 
     with tempfile.TemporaryDirectory(prefix="keras-nted-framed-") as framed:
         if args.pairs:
-            task = PoseTransfer(load_generator(_model_path(args)))
+            task = _task(args)
             pairs = generation.pairs_from_pairs_file(args.pairs, args.root, task.image_size)
         else:
             if args.pose_from:
@@ -147,7 +145,7 @@ def run(args):
             else:
                 pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
             generation.check_pairs(pairs)  # bad input fails before the model is loaded
-            task = PoseTransfer(load_generator(_model_path(args)))
+            task = _task(args)
         written = generation.generate(task, pairs, args.output, batch_size=args.batch_size, strip=args.strip)
     height, width = task.image_size
     strips = f" and {len(pairs)} strips" if args.strip else ""

@@ -256,6 +256,76 @@ def checked_pose_array(array, path, expected):
         raise ValueError(f"Pose file {path}: {e}") from None
 
 
+# The coordinate frame each pose file type is in unless told otherwise.
+DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
+
+
+def default_pose_frame(path):
+    """`"deepfashion"` for a released pose `.txt`, `"pixels"` for OpenPose `.json` and `.npy`."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in DEFAULT_POSE_FRAMES:
+        raise ValueError(
+            f"Expected a pose file ending in {', '.join(DEFAULT_POSE_FRAMES)} (released pose .txt, "
+            f"OpenPose *_keypoints.json or an (18, 2) .npy). Received: {path}"
+        )
+    return DEFAULT_POSE_FRAMES[suffix]
+
+
+def read_keypoints(path, person=None):
+    """Reads `(18, 2)` keypoints from a pose `.txt`, an OpenPose `.json` or an `.npy` file.
+
+    The one reader of pose files: every value is checked by `validate_keypoints` (finite, within `MAX_COORDINATE`).
+
+    Args:
+        path: the pose file.
+        person: for an OpenPose `.json` with several people, the index of the one to use
+            (default: the most confident, see `read_openpose_json`).
+
+    Returns:
+        A float64 `(18, 2)` array in the file's own frame; `-1` marks a missing coordinate.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: naming the file, if it is not an `(18, 2)` pose.
+    """
+    path = os.fspath(path)
+    default_pose_frame(path)  # rejects unknown file types first
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Pose file not found: {path}")
+    if path.lower().endswith(".txt"):
+        return read_pose_file(path)
+    if path.lower().endswith(".json"):
+        return read_openpose_json(path, person)
+    try:
+        array = np.load(path, allow_pickle=False)
+        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
+            array.close()
+            raise ValueError(f"it holds a {type(array).__name__}")
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
+    return checked_pose_array(array, path, "an (18, 2) array of x, y")
+
+
+def rescale_pixel_keypoints(keypoints, image_size, pose_image_size):
+    """Pixel keypoints of an image of `pose_image_size` -> pixels of `image_size` (`-1` kept).
+
+    Args:
+        keypoints: `(18, 2)` `(x, y)` pixel coordinates, `-1` for missing ones.
+        image_size: `(height, width)` to map to (the model's).
+        pose_image_size: `(height, width)` the keypoints refer to.
+
+    Returns:
+        A float64 `(18, 2)` array.
+
+    Example:
+    >>> rescale_pixel_keypoints(np.full((18, 2), 10.0), (64, 44), (128, 88))[0].tolist()
+    [5.0, 5.0]
+    """
+    keypoints = validate_keypoints(keypoints)
+    scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
+    return np.where(keypoints == MISSING, MISSING, keypoints * scale)
+
+
 def write_pose_file(path, keypoints):
     """Writes keypoints in the `"deepfashion"` frame as a released-style pose `.txt` file.
 

@@ -4,7 +4,6 @@ import keras
 import numpy as np
 
 from keras_nted.losses.ssim import ssim
-from keras_nted.utils.images import to_uint8
 
 
 def check_num_pairs(num_pairs, available=None):
@@ -34,7 +33,8 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
     SSIM (`keras_nted.losses.ssim.ssim`, on [0, 255]) and L1 (mean absolute difference on [0, 1]).
 
     Args:
-        generator: an `NTEDGenerator` whose image size is a mannequin size (`W = H * 11 / 16`).
+        generator: an `NTEDGenerator` (or a `PoseTransfer` around one) whose image size is a mannequin
+            size (`W = H * 11 / 16`).
         num_pairs: number of held-out pairs (at most 1200).
         seed: the data seed (the training run's).
         batch_size: pairs per forward pass.
@@ -53,8 +53,9 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
         against the training split's with `inception`, then also `fid_kind` and `fid_real`).
     """
     from keras_nted.data.mannequin import MannequinDataset
-    from keras_nted.generation import run_generator
+    from keras_nted.models.pose_transfer import as_pose_transfer
 
+    task = as_pose_transfer(generator)  # the pixels `keras-nted generate` writes
     data = MannequinDataset(image_size=generator.image_size, batch_size=batch_size, split="test", seed=seed)
     check_num_pairs(num_pairs, data.num_pairs)
     scores = {"copy_reference": ([], []), "model": ([], [])}
@@ -67,7 +68,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
         take = min(batch_size, num_pairs - done)
         references, target = _data_pixels(data, data.batch_pairs(index)[:take])
         index += 1
-        fake = to_uint8(run_generator(generator, batch["source_image"], batch["target_skeleton"])["image"][:take])
+        fake = task.predict_on_inputs(batch["source_image"], batch["target_skeleton"])[:take]
         for name, images in (("copy_reference", references), ("model", fake)):
             scores[name][0].extend(ssim(images, target, reduce=False))
             scores[name][1].extend(np.abs(images.astype("float32") - target).mean(axis=(1, 2, 3)) / 255.0)

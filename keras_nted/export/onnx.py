@@ -21,12 +21,9 @@ import os
 import warnings
 
 import keras
-from keras import ops
 
 from keras_nted.data.keypoints import NUM_KEYPOINTS
-from keras_nted.layers.skeleton_renderer import SkeletonRenderer
-from keras_nted.utils.images import ops_from_uint8
-from keras_nted.utils.images import ops_to_uint8
+from keras_nted.models.pose_transfer import as_pose_transfer
 
 # Backends on which Keras' own ONNX exporter is used, and what it needs there.
 KERAS_ONNX_BACKENDS = ("torch",)
@@ -51,11 +48,12 @@ def serving_models(generator):
     """The two exported computations of `generator` as functional `keras.Model`s.
 
     Args:
-        generator: an `NTEDGenerator`.
+        generator: an `NTEDGenerator`, or a `PoseTransfer` around one.
 
     Returns:
         `{"serving_default": model, "generate_from_skeleton": model}`; each model takes its two
-        inputs (named as in the export) as a list and returns `{"image": tensor}`.
+        inputs (named as in the export) as a list and returns `{"image": tensor}`: the task's
+        `PoseTransfer.serve` and `serve_skeleton`.
 
     Example:
 
@@ -64,17 +62,15 @@ def serving_models(generator):
     >>> [tensor.name for tensor in models["serving_default"].inputs]
     ['reference_image', 'keypoints']
     """
-    height, width = generator.image_size
+    task = as_pose_transfer(generator)
+    height, width = task.image_size
     reference_uint8 = keras.Input((height, width, 3), dtype="uint8", name="reference_image")
     keypoints = keras.Input((NUM_KEYPOINTS, 2), dtype="float32", name="keypoints")
-    skeleton = SkeletonRenderer(height, width, name="skeleton_renderer")(keypoints)
-    outputs = generator([ops_from_uint8(reference_uint8), skeleton], training=False)
-    served = keras.Model([reference_uint8, keypoints], {"image": ops_to_uint8(outputs["image"])})
+    served = keras.Model([reference_uint8, keypoints], {"image": task.serve(reference_uint8, keypoints)})
 
     reference = keras.Input((height, width, 3), dtype="float32", name="reference_image")
-    skeleton = keras.Input((height, width, generator.semantic_dim), dtype="float32", name="skeleton")
-    outputs = generator([reference, skeleton], training=False)
-    from_skeleton = keras.Model([reference, skeleton], {"image": ops.cast(outputs["image"], "float32")})
+    skeleton = keras.Input((height, width, task.generator.semantic_dim), dtype="float32", name="skeleton")
+    from_skeleton = keras.Model([reference, skeleton], {"image": task.serve_skeleton(reference, skeleton)})
     return {"serving_default": served, "generate_from_skeleton": from_skeleton}
 
 

@@ -37,7 +37,6 @@ import sys
 import tempfile
 
 import keras
-from keras import ops
 
 from keras_nted.data.keypoints import MAX_COORDINATE
 from keras_nted.data.keypoints import NUM_KEYPOINTS
@@ -45,9 +44,7 @@ from keras_nted.export.onnx import ONNX_FILES
 from keras_nted.export.onnx import is_installed
 from keras_nted.export.onnx import missing_keras_onnx_packages
 from keras_nted.export.onnx import write_onnx
-from keras_nted.layers.skeleton_renderer import SkeletonRenderer
-from keras_nted.utils.images import ops_from_uint8
-from keras_nted.utils.images import ops_to_uint8
+from keras_nted.models.pose_transfer import as_pose_transfer
 
 FORMATS = ("tf_saved_model", "onnx")
 # What ONNX export needs on the TensorFlow backend (not installed by default); on torch, see
@@ -175,26 +172,22 @@ def serving_functions(generator):
     from keras_nted.backend.tf_serving import check_keypoints
     from keras_nted.backend.tf_serving import ensure_shape
 
-    height, width = generator.image_size
+    task = as_pose_transfer(generator)
+    height, width = task.image_size
     image_shape = (None, height, width, 3)
-    skeleton_shape = (None, height, width, generator.semantic_dim)
-    renderer = SkeletonRenderer(height, width, name="skeleton_renderer")
+    skeleton_shape = (None, height, width, task.generator.semantic_dim)
 
     def serving_default(reference_image, keypoints):
         reference_image = ensure_shape(reference_image, image_shape, "reference_image")
         keypoints = ensure_shape(keypoints, (None, NUM_KEYPOINTS, 2), "keypoints")
         reference_image, keypoints = check_batch([reference_image, keypoints], ["reference_image", "keypoints"])
-        keypoints = check_keypoints(keypoints, MAX_COORDINATE)
-        skeleton = renderer(keypoints)
-        outputs = generator([ops_from_uint8(reference_image), skeleton], training=False)
-        return {"image": ops_to_uint8(outputs["image"])}
+        return {"image": task.serve(reference_image, check_keypoints(keypoints, MAX_COORDINATE))}
 
     def generate_from_skeleton(reference_image, skeleton):
         reference_image = ensure_shape(reference_image, image_shape, "reference_image")
         skeleton = ensure_shape(skeleton, skeleton_shape, "skeleton")
         reference_image, skeleton = check_batch([reference_image, skeleton], ["reference_image", "skeleton"])
-        outputs = generator([reference_image, skeleton], training=False)
-        return {"image": ops.cast(outputs["image"], "float32")}
+        return {"image": task.serve_skeleton(reference_image, skeleton)}
 
     def spec(shape, dtype, name):
         return keras.InputSpec(shape=shape, dtype=dtype, name=name)

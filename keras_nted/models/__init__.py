@@ -16,6 +16,7 @@ lazy_exports(
         "PoseTransfer": "keras_nted.models.pose_transfer",
         "PoseTransferPreprocessor": "keras_nted.models.pose_transfer_preprocessor",
         "list_presets": "keras_nted.models.preset_io",
+        "DEFAULT_PRESET": "keras_nted.models.presets",
         "PRESETS": "keras_nted.models.presets",
         "get_preset": "keras_nted.models.presets",
     },

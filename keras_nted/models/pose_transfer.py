@@ -1,18 +1,27 @@
 """`PoseTransfer`: the pose-transfer task, from reference images and target keypoints to uint8 images.
 
-In KerasHub's form (a task = a backbone + its preprocessor, `from_preset`, a high-level
-`generate()`): the backbone is an `NTEDGenerator`, the preprocessor a
-`PoseTransferPreprocessor`. `keras-nted generate` and `keras-nted demo` run through it, so a
-notebook and the command line give the same pixels.
+In KerasHub's form: a task is a `keras.Model` around a backbone (here the `NTEDGenerator`,
+`generator`) with a `preprocessor` (a `PoseTransferPreprocessor`), `from_preset` /
+`save_to_preset`, and a `predict` that takes what a user has. It is the one composer of
+inference: `keras-nted generate` (`keras_nted.generation`), the demo, `keras_nted.pose.repose`,
+`keras-nted control`'s inputs and the export all go through it, so every route gives the same
+pixels for the same inputs.
 """
 
 import os
+import pathlib
 
+import keras
 import numpy as np
+from keras import ops
 
+from keras_nted.layers.skeleton_renderer import SkeletonRenderer
+from keras_nted.models import preset_io
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.generator import load_generator
 from keras_nted.models.pose_transfer_preprocessor import PoseTransferPreprocessor
+from keras_nted.utils.images import ops_from_uint8
+from keras_nted.utils.images import ops_to_uint8
 
 
 def run_generator(generator, reference_image, skeleton):
@@ -32,70 +41,98 @@ def run_generator(generator, reference_image, skeleton):
     }
 
 
-class PoseTransfer:
+def check_batch_size(batch_size):
+    """`batch_size` if it is a positive integer, else a `ValueError` naming it."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class PoseTransfer(keras.Model):
     """Re-renders people of reference images in target poses: images and keypoints in, uint8 images out.
 
-    The task of NTED (Ren et al., CVPR 2022): an `NTEDGenerator` (the backbone, `generator`)
-    with the released preprocessing and postprocessing (`preprocessor`, a
-    `PoseTransferPreprocessor`). `generate()` takes reference photos of any size and target
-    keypoints in a stated frame (or pose files) and returns uint8 images, the same pixels as
-    `keras-nted generate` writes for the same inputs and batch size.
+    The task of NTED (Ren et al., CVPR 2022), in KerasHub's form: a `keras.Model` around an
+    `NTEDGenerator` (the backbone, `generator`) with the released preprocessing and
+    postprocessing (`preprocessor`, a `PoseTransferPreprocessor`). `predict()` takes reference
+    photos of any size and target keypoints in a stated frame (or pose files) and returns uint8
+    images, the same pixels as `keras-nted generate` writes for the same inputs and batch size.
+    Calling the task on model inputs is the generator's forward pass; `serve()` is the same in
+    `keras.ops` from uint8 images and pixel keypoints (the export's signature).
 
-    A plain Python object, not a `keras.Model`: it holds no weights of its own, and its
-    preprocessing (PIL's bilinear resize, the skeleton renderer) runs on the host. Save,
-    export or fine-tune `generator`.
+    The preprocessing (PIL's bilinear resize, the skeleton renderer) runs on the host, as the
+    release's does; that is what makes the pixels equal the release's.
 
     Args:
         generator: an `NTEDGenerator`.
         preprocessor: a `PoseTransferPreprocessor` (default: one at `generator.image_size`).
+        **kwargs: `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: `[reference_image, target_skeleton]` (or a dict with those keys):
+            `(batch, H, W, 3)` in `[-1, 1]` and `(batch, H, W, 20)`, the preprocessor's outputs.
+        training: passed to the generator.
+
+    Returns:
+        Called: the generated images `(batch, H, W, 3)` in about `[-1, 1]`.
 
     Example:
     >>> task = PoseTransfer.from_preset("nted_tiny")  # random weights: a shape check
     >>> reference = np.zeros((256, 176, 3), "uint8")  # any size; resized to the model's 64x44
     >>> keypoints = np.full((2, 18, 2), -1.0)  # two target poses, all points missing
-    >>> task.generate(reference, keypoints, keypoints_frame="pixels").shape
+    >>> task.predict(reference, keypoints, keypoints_frame="pixels").shape
     (2, 64, 44, 3)
     """
 
-    def __init__(self, generator, preprocessor=None):
+    def __init__(self, generator, preprocessor=None, **kwargs):
         if not isinstance(generator, NTEDGenerator):
             raise ValueError(f"Expected an NTEDGenerator. Received: generator={type(generator).__name__}")
         if preprocessor is None:
             preprocessor = PoseTransferPreprocessor(generator.image_size)
+        if not isinstance(preprocessor, PoseTransferPreprocessor):
+            raise ValueError(
+                f"Expected a PoseTransferPreprocessor. Received: preprocessor={type(preprocessor).__name__}"
+            )
         if tuple(preprocessor.image_size) != tuple(generator.image_size):
             raise ValueError(
                 f"Expected a preprocessor at the generator's image size {generator.image_size}. "
                 f"Received: preprocessor.image_size={preprocessor.image_size}"
             )
+        super().__init__(**{"name": "pose_transfer", **kwargs})
         self.generator = generator
         self.preprocessor = preprocessor
-
-    @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """A task around the generator of `preset`.
-
-        Args:
-            preset: a path to a generator `.keras` file (loaded by `load_generator`), or
-                anything `NTEDGenerator.from_preset` takes (a preset name, ...).
-            **kwargs: passed to `NTEDGenerator.from_preset`.
-
-        Example:
-        >>> PoseTransfer.from_preset("nted_tiny").image_size
-        (64, 44)
-        """
-        if isinstance(preset, (str, os.PathLike)) and os.fspath(preset).endswith(".keras"):
-            if kwargs:
-                raise ValueError(f"Expected no keyword arguments with a .keras file. Received: {sorted(kwargs)}")
-            return cls(load_generator(preset))
-        return cls(NTEDGenerator.from_preset(preset, **kwargs))
+        self.renderer = SkeletonRenderer(*generator.image_size, name="skeleton_renderer")
+        self.built = True  # the generator is built: the task has no weights of its own
 
     @property
     def image_size(self):
         """`(height, width)` of the images the task makes."""
         return tuple(self.generator.image_size)
 
-    def generate_step(self, reference_image, target_skeleton, pad_to=None):
-        """One generator call on preprocessed inputs -> uint8 images `(batch, H, W, 3)`.
+    def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            inputs = [inputs["reference_image"], inputs["target_skeleton"]]
+        return self.generator(list(inputs), training=training)["image"]
+
+    def serve(self, reference_image, keypoints):
+        """uint8 references and pixel keypoints -> uint8 images, in `keras.ops` (no host steps).
+
+        The export's `serving_default`: the skeleton is drawn by `SkeletonRenderer`, the
+        reference mapped to `[-1, 1]` and the result to uint8 as `predict` maps them.
+
+        Args:
+            reference_image: uint8 `(batch, H, W, 3)` at the model's size.
+            keypoints: float32 `(batch, 18, 2)` `(x, y)` in the model's pixels, `-1` for missing.
+        """
+        image = self.generator([ops_from_uint8(reference_image), self.renderer(keypoints)], training=False)["image"]
+        return ops_to_uint8(image)
+
+    def serve_skeleton(self, reference_image, target_skeleton):
+        """The forward pass as float32 (the export's `generate_from_skeleton`)."""
+        return ops.cast(self.generator([reference_image, target_skeleton], training=False)["image"], "float32")
+
+    def predict_on_inputs(self, reference_image, target_skeleton, pad_to=None):
+        """One compiled generator call on preprocessed inputs -> uint8 images `(batch, H, W, 3)`.
 
         Args:
             reference_image: `(batch, H, W, 3)` in `[-1, 1]` (the preprocessor's `reference_image`).
@@ -109,7 +146,37 @@ class PoseTransfer:
             inputs = [np.concatenate([x, np.repeat(x[-1:], pad_to - count, axis=0)]) for x in inputs]
         return self.preprocessor.postprocess(run_generator(self.generator, *inputs)["image"][:count])
 
-    def generate(
+    def predict_batches(self, count, inputs, batch_size=8):
+        """The batching of `predict`, for inputs made one batch at a time (files, streams).
+
+        Batches keep one shape: with more than `batch_size` rows, every call is padded to
+        `batch_size` rows, so the model is compiled once.
+
+        Args:
+            count: how many rows in all.
+            inputs: `inputs(start, stop)` -> `(reference_image, target_skeleton)` of rows
+                `start:stop`, preprocessed (`PoseTransferPreprocessor.reference_image` /
+                `target_skeleton`).
+            batch_size: rows per generator call.
+
+        Returns:
+            An iterator of `(start, reference_image, target_skeleton, images)` per batch,
+            `images` uint8 `(rows, H, W, 3)`.
+
+        Raises:
+            ValueError: for a `batch_size` that is not a positive integer (before any batch).
+        """
+        batch_size = check_batch_size(batch_size)
+        pad_to = batch_size if count > batch_size else None
+
+        def batches():
+            for start in range(0, count, batch_size):
+                references, skeletons = inputs(start, min(start + batch_size, count))
+                yield start, references, skeletons, self.predict_on_inputs(references, skeletons, pad_to)
+
+        return batches()
+
+    def predict(
         self,
         images,
         keypoints,
@@ -120,6 +187,8 @@ class PoseTransfer:
         batch_size=8,
     ):
         """Re-renders the reference `images` in the target `keypoints`.
+
+        As a KerasHub task's `predict`, it takes raw inputs and runs the preprocessor first.
 
         Args:
             images: reference images: file paths, PIL images, or uint8 (or float, see
@@ -145,14 +214,69 @@ class PoseTransfer:
         Raises:
             ValueError: naming the argument, for inputs of the wrong shape, range or count.
         """
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
+        check_batch_size(batch_size)
         inputs = self.preprocessor(images, keypoints, keypoints_frame, keypoints_image_size, value_range, person)
         references, skeletons = inputs["reference_image"], inputs["target_skeleton"]
-        pad_to = batch_size if len(references) > batch_size else None
-        return np.concatenate(
-            [
-                self.generate_step(references[i : i + batch_size], skeletons[i : i + batch_size], pad_to)
-                for i in range(0, len(references), batch_size)
-            ]
-        )
+        batches = self.predict_batches(len(references), lambda a, b: (references[a:b], skeletons[a:b]), batch_size)
+        return np.concatenate([images for *_, images in batches])
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "preprocessor"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """A task from a preset: a built-in name, a `save_to_preset` directory (of a task or a
+        generator), an `hf://` handle, or a generator `.keras` file.
+
+        Args:
+            preset: a path to a generator `.keras` file (loaded by `load_generator`), a
+                directory written by `PoseTransfer.save_to_preset`, or anything
+                `NTEDGenerator.from_preset` takes (a preset name, its directories, ...).
+            **kwargs: passed to `NTEDGenerator.from_preset`.
+
+        Example:
+        >>> PoseTransfer.from_preset("nted_tiny").image_size
+        (64, 44)
+        """
+        if isinstance(preset, (str, os.PathLike)) and os.fspath(preset).endswith(".keras"):
+            if kwargs:
+                raise ValueError(f"Expected no keyword arguments with a .keras file. Received: {sorted(kwargs)}")
+            return cls(load_generator(preset))
+        if preset_io.preset_kind(preset) == "directory" and _holds_task(preset):
+            if kwargs:
+                raise ValueError(f"Expected no keyword arguments with a saved task. Received: {sorted(kwargs)}")
+            return preset_io.load_directory(cls, preset)
+        return cls(NTEDGenerator.from_preset(preset, **kwargs))
+
+    def save_to_preset(self, preset_dir):
+        """Write the task (config with its generator and preprocessor, weights, model card) to `preset_dir`.
+
+        `PoseTransfer.from_preset(preset_dir)` reads it back on any backend.
+
+        Returns:
+            The directory, as a `pathlib.Path`.
+        """
+        return preset_io.save_preset(self, preset_dir, description="A pose-transfer task (generator + preprocessor).")
+
+
+def _holds_task(directory):
+    config = preset_io.read_json(pathlib.Path(directory) / preset_io.CONFIG_FILE)
+    return isinstance(config, dict) and config.get("class_name") == PoseTransfer.__name__
+
+
+def as_pose_transfer(model):
+    """`model` if it is a `PoseTransfer`, else the task around the `NTEDGenerator` `model`."""
+    return model if isinstance(model, PoseTransfer) else PoseTransfer(model)

@@ -7,12 +7,13 @@ model's size with PIL's bilinear filter and normalised to `[-1, 1]`; the pose is
 the 20-channel skeleton at the model's size; results are clipped to `[-1, 1]` and mapped to
 uint8 by `(x + 1) / 2 * 255` with truncation.
 
-The functions below are the steps, shared by `PoseTransfer`, `keras-nted generate`, the
-appearance-control command and the photo framing of `keras_nted.pose`.
+The functions below are its steps. Pose files are read by `keras_nted.data.keypoints`
+(`read_keypoints`).
 """
 
 import os
 
+import keras
 import numpy as np
 from PIL import Image
 
@@ -20,65 +21,14 @@ from keras_nted.data.deepfashion import images_to_unit_range
 from keras_nted.data.images import decode_image
 from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
-from keras_nted.data.keypoints import MISSING
-from keras_nted.data.keypoints import checked_pose_array
-from keras_nted.data.keypoints import read_openpose_json
-from keras_nted.data.keypoints import read_pose_file
+from keras_nted.data.keypoints import default_pose_frame
+from keras_nted.data.keypoints import read_keypoints
+from keras_nted.data.keypoints import rescale_pixel_keypoints
 from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.utils.images import to_uint8
 from keras_nted.utils.validation import refuse_bools
-
-# The coordinate frame each pose file type is in unless told otherwise.
-DEFAULT_POSE_FRAMES = {".txt": "deepfashion", ".json": "pixels", ".npy": "pixels"}
-
-
-def default_pose_frame(path):
-    """`"deepfashion"` for a released pose `.txt`, `"pixels"` for OpenPose `.json` and `.npy`."""
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in DEFAULT_POSE_FRAMES:
-        raise ValueError(
-            f"Expected a pose file ending in {', '.join(DEFAULT_POSE_FRAMES)} (released pose .txt, "
-            f"OpenPose *_keypoints.json or an (18, 2) .npy). Received: {path}"
-        )
-    return DEFAULT_POSE_FRAMES[suffix]
-
-
-def read_keypoints(path, person=None):
-    """Reads `(18, 2)` keypoints from a pose `.txt`, an OpenPose `.json` or an `.npy` file.
-
-    The one keypoint reader of the commands: every value is checked by
-    `keras_nted.data.keypoints.validate_keypoints` (finite, within `MAX_COORDINATE`).
-
-    Args:
-        path: the pose file.
-        person: for an OpenPose `.json` with several people, the index of the one to use
-            (default: the most confident, see `read_openpose_json`).
-
-    Returns:
-        A float64 `(18, 2)` array in the file's own frame; `-1` marks a missing coordinate.
-
-    Raises:
-        FileNotFoundError: if the file does not exist.
-        ValueError: naming the file, if it is not an `(18, 2)` pose.
-    """
-    path = os.fspath(path)
-    default_pose_frame(path)  # rejects unknown file types first
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Pose file not found: {path}")
-    if path.lower().endswith(".txt"):
-        return read_pose_file(path)
-    if path.lower().endswith(".json"):
-        return read_openpose_json(path, person)
-    try:
-        array = np.load(path, allow_pickle=False)
-        if not isinstance(array, np.ndarray):  # an .npz archive under an .npy name
-            array.close()
-            raise ValueError(f"it holds a {type(array).__name__}")
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"Pose file {path} is not a numpy .npy array: {e}") from None
-    return checked_pose_array(array, path, "an (18, 2) array of x, y")
 
 
 def load_image(image, image_size, name="image"):
@@ -92,26 +42,6 @@ def load_image(image, image_size, name="image"):
     if image.size != (width, height):
         image = image.resize((width, height), Image.BILINEAR)
     return images_to_unit_range(image)
-
-
-def rescale_pixel_keypoints(keypoints, image_size, pose_image_size):
-    """Pixel keypoints of an image of `pose_image_size` -> pixels of `image_size` (`-1` kept).
-
-    Args:
-        keypoints: `(18, 2)` `(x, y)` pixel coordinates, `-1` for missing ones.
-        image_size: `(height, width)` to map to (the model's).
-        pose_image_size: `(height, width)` the keypoints refer to.
-
-    Returns:
-        A float64 `(18, 2)` array.
-
-    Example:
-    >>> rescale_pixel_keypoints(np.full((18, 2), 10.0), (64, 44), (128, 88))[0].tolist()
-    [5.0, 5.0]
-    """
-    keypoints = validate_keypoints(keypoints)
-    scale = np.array([image_size[1] / pose_image_size[1], image_size[0] / pose_image_size[0]])
-    return np.where(keypoints == MISSING, MISSING, keypoints * scale)
 
 
 def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):
@@ -180,11 +110,13 @@ def _to_uint8_levels(array, value_range, name):
     return np.rint((array - low) / (high - low) * 255.0).astype(np.uint8)
 
 
+@keras.saving.register_keras_serializable(package="keras_nted")
 class PoseTransferPreprocessor:
     """The released preprocessing of `PoseTransfer`: images and keypoints in, model inputs out.
 
     Host-side (PIL and numpy), not a layer: the bilinear resize is PIL's, which is what makes
-    the results equal the released ones and `keras-nted generate`'s to the bit.
+    the results equal the released ones and `keras-nted generate`'s to the bit. Serializable
+    (`get_config`), so a saved `PoseTransfer` holds it.
 
     Args:
         image_size: `(height, width)` of the model's images, e.g. `generator.image_size`.
@@ -223,6 +155,13 @@ class PoseTransferPreprocessor:
         if len(tuple(image_size)) != 2 or any(int(s) != s or s < 1 for s in image_size):
             raise ValueError(f"Expected image_size=(height, width) of positive integers. Received: {image_size}")
         self.image_size = tuple(int(s) for s in image_size)
+
+    def get_config(self):
+        return {"image_size": list(self.image_size)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def reference_image(self, image, name="image", value_range=None):
         """One reference image -> `((H, W, 3) float32 in [-1, 1], (height, width) as given)`."""

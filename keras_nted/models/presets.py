@@ -11,6 +11,10 @@ import copy
 
 from keras_nted.models.loss_settings import preset_training
 
+# The model that `keras-nted generate`, `control` and `demo` use unless given another: the
+# trained preset whose weights ship with the package.
+DEFAULT_PRESET = "nted_mannequin_64"
+
 _CHANNELS = {16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
 _D_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64}
 

@@ -84,11 +84,11 @@ def framed_photo(estimator, image, person=None, name="the photo"):
 def repose(generator, reference, pose, estimator=None, person=None, pose_person=None):
     """The person of photo `reference` re-rendered in the pose of the person in photo `pose`.
 
-    Both photos are framed around their person (`frame_person`); the reference is resized to
-    the generator's size and the pose, in the released pose-file frame, drawn at that size.
+    Both photos are framed around their person (`frame_person`); the framed reference and the
+    pose's keypoints, in the released pose-file frame, go through `PoseTransfer.predict`.
 
     Args:
-        generator: an `NTEDGenerator`.
+        generator: an `NTEDGenerator`, or a `PoseTransfer` around one.
         reference: `(height, width, 3)` uint8 RGB photo of the person to re-pose.
         pose: `(height, width, 3)` uint8 RGB photo of someone in the target pose.
         estimator: a `PoseEstimator` (default: a new one on the cached model files).
@@ -100,22 +100,15 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     Raises:
         ValueError: when a photo has nobody in it (or not that many people).
     """
-    from PIL import Image
-
-    from keras_nted.generation import load_image
-    from keras_nted.generation import run_generator
+    from keras_nted.models.pose_transfer import as_pose_transfer
     from keras_nted.pose.estimator import PoseEstimator
-    from keras_nted.utils.images import to_uint8
 
+    task = as_pose_transfer(generator)
     estimator = estimator or PoseEstimator()
-    height, width = generator.image_size
     source = framed_photo(estimator, as_rgb_array(reference, "reference"), person, "the reference photo")
     target = framed_photo(estimator, as_rgb_array(pose, "pose"), pose_person, "the pose photo")
-    picture = load_image(Image.fromarray(source.image), (height, width))
     keypoints = pixels_to_deepfashion(target.keypoints, target.image.shape[:2])
-    skeleton = render_skeleton(keypoints, (height, width), frame="deepfashion")
-    output = run_generator(generator, picture[None], skeleton[None])["image"]
-    return to_uint8(output[0])
+    return task.predict(source.image, keypoints, keypoints_frame="deepfashion")[0]
 
 
 def frame_photo_files(references, pose_photos, folder, estimator, reference_person=None, pose_person=None):

@@ -4,10 +4,11 @@ import pytest
 @pytest.fixture(scope="session")
 def shipped_generator():
     """The shipped 64x44 mannequin model (saved_models/nted_mannequin_64.keras)."""
-    from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.models import DEFAULT_PRESET
     from keras_nted.models.generator import load_generator
+    from keras_nted.models.preset_io import builtin_weights_path
 
-    return load_generator(shipped_model_path())
+    return load_generator(builtin_weights_path(DEFAULT_PRESET))
 
 
 @pytest.fixture(scope="session")

@@ -239,7 +239,7 @@ def test_bad_input_is_one_line_and_writes_nothing(inputs, tmp_path, capsys, tiny
 
 
 def test_rescale_pixel_keypoints_keeps_missing_points():
-    from keras_nted.generation import rescale_pixel_keypoints
+    from keras_nted.data.keypoints import rescale_pixel_keypoints
 
     keypoints = np.arange(36, dtype="float64").reshape(18, 2) + 1.0
     keypoints[3] = -1

@@ -70,12 +70,12 @@ def test_equals_the_cli_pngs(task, model_path, people, tmp_path, batch_size):
 
     # Pixel arrays and pixel keypoints, read (as the CLI reads a .npy) in each reference's own
     # pixels: 128x88 for two, 100x70 for the third.
-    from_arrays = task.generate(images, keypoints, keypoints_frame="pixels", batch_size=batch_size)
+    from_arrays = task.predict(images, keypoints, keypoints_frame="pixels", batch_size=batch_size)
     assert from_arrays.dtype == np.uint8 and from_arrays.shape == (3, 64, 44, 3)
     np.testing.assert_array_equal(from_arrays, written)
 
     # Files in, as `generate` reads them.
-    from_files = task.generate(
+    from_files = task.predict(
         [folder / f"ref{i}.png" for i in range(3)], [folder / f"pose{i}.npy" for i in range(3)], batch_size=batch_size
     )
     np.testing.assert_array_equal(from_files, written)
@@ -88,34 +88,71 @@ def test_deepfashion_pose_files_and_arrays_equal_the_cli(task, model_path, peopl
     assert main(args) == 0
     written = np.stack([_read(out, i, "txt") for i in range(3)])
     deepfashion = np.stack([pixels_to_deepfashion(k, SOURCE_SIZE) for k in keypoints])
-    np.testing.assert_array_equal(task.generate(images, deepfashion, keypoints_frame="deepfashion"), written)
-    np.testing.assert_array_equal(task.generate(images, [folder / f"pose{i}.txt" for i in range(3)]), written)
+    np.testing.assert_array_equal(task.predict(images, deepfashion, keypoints_frame="deepfashion"), written)
+    np.testing.assert_array_equal(task.predict(images, [folder / f"pose{i}.txt" for i in range(3)]), written)
 
 
 def test_float_images_and_stated_keypoint_size_give_the_same_pixels(task, people):
     _, images, keypoints = people
     image, points = images[0], keypoints[:2]
-    expected = task.generate(image, points, keypoints_frame="pixels")
+    expected = task.predict(image, points, keypoints_frame="pixels")
     assert expected.shape == (2, 64, 44, 3)  # one reference broadcast over two poses
     np.testing.assert_array_equal(
-        task.generate(from_uint8(image), points, keypoints_frame="pixels", value_range=(-1, 1)), expected
+        task.predict(from_uint8(image), points, keypoints_frame="pixels", value_range=(-1, 1)), expected
     )
-    np.testing.assert_array_equal(task.generate(image.astype("float32"), points, keypoints_frame="pixels"), expected)
+    np.testing.assert_array_equal(task.predict(image.astype("float32"), points, keypoints_frame="pixels"), expected)
     # A photo / 255.0 in its stated range (without it, refused as ambiguous: tests/test_bad_inputs.py).
     np.testing.assert_array_equal(
-        task.generate(image / 255.0, points, keypoints_frame="pixels", value_range=(0, 1)), expected
+        task.predict(image / 255.0, points, keypoints_frame="pixels", value_range=(0, 1)), expected
     )
     # Nested lists are arrays too.
-    np.testing.assert_array_equal(task.generate([image], points.tolist(), keypoints_frame="pixels"), expected)
-    one = task.generate(image, points[0], keypoints_frame="pixels")  # one pose: a batch of one (its own shape)
-    np.testing.assert_array_equal(task.generate(image, points[0].tolist(), keypoints_frame="pixels"), one)
+    np.testing.assert_array_equal(task.predict([image], points.tolist(), keypoints_frame="pixels"), expected)
+    one = task.predict(image, points[0], keypoints_frame="pixels")  # one pose: a batch of one (its own shape)
+    np.testing.assert_array_equal(task.predict(image, points[0].tolist(), keypoints_frame="pixels"), one)
     # The same keypoints stated in the pixels of a 256x176 picture.
     doubled = np.where(points == -1, -1, points * 2)
     np.testing.assert_array_equal(
-        task.generate(image, doubled, keypoints_frame="pixels", keypoints_image_size=(256, 176)), expected
+        task.predict(image, doubled, keypoints_frame="pixels", keypoints_image_size=(256, 176)), expected
     )
     # ... which differ from the same numbers read in the reference's own 128x88 pixels.
-    assert not np.array_equal(task.generate(image, doubled, keypoints_frame="pixels"), expected)
+    assert not np.array_equal(task.predict(image, doubled, keypoints_frame="pixels"), expected)
+
+
+def test_predict_equals_generation_generate(task, people, tmp_path):
+    """The library's file route (`keras_nted.generation.generate`) and `predict` give the same pixels."""
+    from keras_nted import generation
+
+    folder, images, keypoints = people
+    pairs = generation.pairs_from_files([folder / f"ref{i}.png" for i in range(3)], [folder / "pose0.npy"])
+    written = generation.generate(task, pairs, tmp_path / "out", batch_size=2, verbose=0)
+    from_files = np.stack([np.asarray(Image.open(path)) for path in written])
+    np.testing.assert_array_equal(
+        task.predict(images, keypoints[0], keypoints_frame="pixels", batch_size=2), from_files
+    )
+
+
+def test_is_a_keras_task(task, people, tmp_path):
+    import keras
+
+    _, images, keypoints = people
+    assert isinstance(task, keras.Model) and task.weights and len(task.weights) == len(task.generator.weights)
+    # Called on model inputs, the task is its generator's forward pass.
+    inputs = task.preprocessor(images[:2], keypoints[:2], keypoints_frame="pixels")
+    called = keras.ops.convert_to_numpy(task(inputs))
+    expected = keras.ops.convert_to_numpy(
+        task.generator([inputs["reference_image"], inputs["target_skeleton"]])["image"]
+    )
+    np.testing.assert_allclose(called, expected, atol=1e-6)
+    # Config and preset round trips keep the generator, the preprocessor and the weights.
+    clone = PoseTransfer.from_config(task.get_config())
+    assert clone.image_size == task.image_size and clone.preprocessor.image_size == task.preprocessor.image_size
+    task.save_to_preset(tmp_path / "task")
+    loaded = PoseTransfer.from_preset(tmp_path / "task")
+    assert isinstance(loaded.generator, NTEDGenerator)
+    expected = task.predict(images, keypoints, keypoints_frame="pixels")
+    np.testing.assert_array_equal(loaded.predict(images, keypoints, keypoints_frame="pixels"), expected)
+    with pytest.raises(ValueError, match="no keyword arguments with a saved task"):
+        PoseTransfer.from_preset(tmp_path / "task", name="other")
 
 
 def test_from_preset_and_constructor():
@@ -128,24 +165,24 @@ def test_from_preset_and_constructor():
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda t, im: t.generate(im, np.zeros((18, 2))), "Expected keypoints_frame='pixels' or 'deepfashion'"),
-        (lambda t, im: t.generate(im, np.zeros((18, 2)), keypoints_frame="world"), "Expected keypoints_frame in"),
-        (lambda t, im: t.generate(im, np.zeros((17, 2)), keypoints_frame="pixels"), r"keypoints\[0\].shape=\(17, 2\)"),
+        (lambda t, im: t.predict(im, np.zeros((18, 2))), "Expected keypoints_frame='pixels' or 'deepfashion'"),
+        (lambda t, im: t.predict(im, np.zeros((18, 2)), keypoints_frame="world"), "Expected keypoints_frame in"),
+        (lambda t, im: t.predict(im, np.zeros((17, 2)), keypoints_frame="pixels"), r"keypoints\[0\].shape=\(17, 2\)"),
         (
-            lambda t, im: t.generate([im] * 2, np.zeros((3, 18, 2)), keypoints_frame="pixels"),
+            lambda t, im: t.predict([im] * 2, np.zeros((3, 18, 2)), keypoints_frame="pixels"),
             "2 images and 3 keypoints",
         ),
-        (lambda t, im: t.generate(im[..., :2], np.zeros((18, 2)), keypoints_frame="pixels"), r"shape=\(128, 88, 2\)"),
+        (lambda t, im: t.predict(im[..., :2], np.zeros((18, 2)), keypoints_frame="pixels"), r"shape=\(128, 88, 2\)"),
         (
-            lambda t, im: t.generate(im * 2.0, np.zeros((18, 2)), keypoints_frame="pixels"),
+            lambda t, im: t.predict(im * 2.0, np.zeros((18, 2)), keypoints_frame="pixels"),
             r"values in value_range=\(0, 255\)",
         ),
         (
-            lambda t, im: t.generate(im, np.zeros((18, 2)), keypoints_frame="deepfashion", keypoints_image_size=(9, 9)),
+            lambda t, im: t.predict(im, np.zeros((18, 2)), keypoints_frame="deepfashion", keypoints_image_size=(9, 9)),
             "keypoints_image_size applies to keypoints_frame='pixels'",
         ),
-        (lambda t, im: t.generate(im, np.zeros((18, 2)), keypoints_frame="pixels", batch_size=0), "batch_size=0"),
-        (lambda t, im: t.generate(im, "pose.png"), "Expected a pose file ending in"),
+        (lambda t, im: t.predict(im, np.zeros((18, 2)), keypoints_frame="pixels", batch_size=0), "batch_size=0"),
+        (lambda t, im: t.predict(im, "pose.png"), "Expected a pose file ending in"),
         (lambda t, im: PoseTransfer(object()), "Expected an NTEDGenerator. Received: generator=object"),
     ],
     ids=[
@@ -168,9 +205,9 @@ def test_bad_input_names_the_argument(task, people, call, message):
 
 def test_missing_files_are_named(task, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.png"):
-        task.generate(tmp_path / "missing.png", np.zeros((18, 2)), keypoints_frame="pixels")
+        task.predict(tmp_path / "missing.png", np.zeros((18, 2)), keypoints_frame="pixels")
     with pytest.raises(FileNotFoundError, match="Pose file not found: .*missing.npy"):
-        task.generate(np.zeros((64, 44, 3), np.uint8), tmp_path / "missing.npy")
+        task.predict(np.zeros((64, 44, 3), np.uint8), tmp_path / "missing.npy")
 
 
 @pytest.mark.parametrize("module", ["keras_nted.models.pose_transfer", "keras_nted.models.pose_transfer_preprocessor"])

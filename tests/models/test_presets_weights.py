@@ -7,12 +7,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nted.demo import shipped_model_path
+from keras_nted.models import DEFAULT_PRESET
 from keras_nted.models import NTEDGAN
 from keras_nted.models import PRESETS
 from keras_nted.models import NTEDDiscriminator
 from keras_nted.models import NTEDGenerator
 from keras_nted.models import list_presets
+from keras_nted.models.preset_io import builtin_weights_path
 from keras_nted.version import __version__
 from tests.helpers import to_numpy
 
@@ -41,7 +42,7 @@ def test_mannequin_preset_equals_the_shipped_keras_file():
 
 
 def test_shipped_model_is_package_data_and_the_repository_file_links_to_it():
-    path = shipped_model_path()
+    path = builtin_weights_path(DEFAULT_PRESET)
     assert path.is_file() and path.suffix == ".keras"
     assert (REPO / "keras_nted") in path.parents
     assert (REPO / "saved_models" / "nted_mannequin_64.keras").resolve() == path.resolve()

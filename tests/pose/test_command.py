@@ -113,8 +113,9 @@ def test_bad_input_is_one_line_and_writes_nothing(photos, tmp_path, capsys, mode
 
 
 def test_generate_reposes_a_photo_into_another_photos_pose(photos, tmp_path, capsys, model_dir, estimator):
-    from keras_nted.commands.demo import shipped_model_path
+    from keras_nted.models import DEFAULT_PRESET
     from keras_nted.models.generator import load_generator
+    from keras_nted.models.preset_io import builtin_weights_path
     from keras_nted.pose.photos import read_photo
     from keras_nted.pose.photos import repose
 
@@ -124,7 +125,7 @@ def test_generate_reposes_a_photo_into_another_photos_pose(photos, tmp_path, cap
     assert code == 0, captured.err
     assert sorted(p.name for p in out.iterdir()) == ["alice_2_bob_strip.png", "alice_2_bob_vis.png"]
     result = np.asarray(Image.open(out / "alice_2_bob_vis.png"))
-    generator = load_generator(shipped_model_path())
+    generator = load_generator(builtin_weights_path(DEFAULT_PRESET))
     assert result.shape == (*generator.image_size, 3)
     # The Python API gives the same image from the same two photos.
     expected = repose(generator, read_photo(photos / "alice.png"), read_photo(photos / "bob.jpg"), estimator)
