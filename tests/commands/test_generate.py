@@ -236,15 +236,3 @@ def test_bad_input_is_one_line_and_writes_nothing(inputs, tmp_path, capsys, tiny
     assert lines[0].startswith("keras-nted generate: error: ")
     assert message.format(d=inputs) in lines[0]
     assert not out.exists()
-
-
-def test_rescale_pixel_keypoints_keeps_missing_points():
-    from keras_nted.data.keypoints import rescale_pixel_keypoints
-
-    keypoints = np.arange(36, dtype="float64").reshape(18, 2) + 1.0
-    keypoints[3] = -1
-    keypoints[4, 0] = -1
-    out = rescale_pixel_keypoints(keypoints, MODEL_SIZE, SOURCE_SIZE)
-    np.testing.assert_array_equal(out, np.where(keypoints == -1, -1, keypoints * 0.5))
-    taller = rescale_pixel_keypoints(keypoints, (64, 88), (128, 88))  # only y changes
-    np.testing.assert_array_equal(taller[5], [keypoints[5, 0], keypoints[5, 1] / 2])

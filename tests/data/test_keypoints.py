@@ -135,3 +135,28 @@ def test_openpose_keypoints_2d_writes_missing_points_as_zeros_and_rounds_on_requ
     confidence = np.array([0.876543, 0.9, 0.8])
     assert kp_io.openpose_keypoints_2d(keypoints, confidence) == [10.12345, 20.98765, 0.876543] + [0.0] * 6
     assert kp_io.openpose_keypoints_2d(keypoints, confidence, (3, 4)) == [10.123, 20.988, 0.8765] + [0.0] * 6
+
+
+def test_rescale_pixel_keypoints_keeps_missing_points():
+    keypoints = np.arange(36, dtype="float64").reshape(18, 2) + 1.0
+    keypoints[3] = -1
+    keypoints[4, 0] = -1
+    out = kp_io.rescale_pixel_keypoints(keypoints, (64, 44), (128, 88))
+    np.testing.assert_array_equal(out, np.where(keypoints == -1, -1, keypoints * 0.5))
+    taller = kp_io.rescale_pixel_keypoints(keypoints, (64, 88), (128, 88))  # only y changes
+    np.testing.assert_array_equal(taller[5], [keypoints[5, 0], keypoints[5, 1] / 2])
+
+
+def test_read_keypoints_reads_every_pose_file_type_alike(tmp_path):
+    """`.txt` (deepfashion frame), OpenPose `.json` and `.npy` (pixels), each file type with its default frame."""
+    keypoints = _keypoints()
+    kp_io.write_pose_file(tmp_path / "a.txt", keypoints)
+    kp_io.write_openpose_json(tmp_path / "a_keypoints.json", keypoints)
+    np.save(tmp_path / "a.npy", keypoints)
+    for name, frame in (("a.txt", "deepfashion"), ("a_keypoints.json", "pixels"), ("a.npy", "pixels")):
+        np.testing.assert_allclose(kp_io.read_keypoints(tmp_path / name), keypoints, atol=1e-3)
+        assert kp_io.default_pose_frame(tmp_path / name) == frame
+    with pytest.raises(ValueError, match="Expected a pose file ending in"):
+        kp_io.read_keypoints(tmp_path / "a.png")
+    with pytest.raises(FileNotFoundError, match="Pose file not found"):
+        kp_io.read_keypoints(tmp_path / "missing.npy")
