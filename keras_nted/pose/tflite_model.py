@@ -73,4 +73,5 @@ def model_from_tflite(path, name=None):
     graph = read_graph(path)
     inputs, values = graph_tensors(graph)
     stem = str(path).replace("\\", "/").rsplit("/", 1)[-1].split(".")[0]
-    return keras.Model(inputs, [values[i] for i in graph.outputs], name=name or stem)
+    outputs = [values[i] for i in graph.outputs]
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name or stem)
