@@ -232,10 +232,11 @@ class DepthToSpace(keras.layers.Layer):
 
 
 def bilinear_taps(in_size, out_size, align_corners, half_pixel_centers):
-    """The two source indices and the weight of the second, per output index (TFLite's rule).
+    """The two source indices and the weight of the second, per output index (TFLite's rule);
+    at the edges both indices are the same pixel, whatever the weight.
 
     >>> bilinear_taps(2, 4, False, True)
-    (array([0, 0, 0, 1]), array([0, 1, 1, 1]), array([0.  , 0.25, 0.75, 0.  ], dtype=float32))
+    (array([0, 0, 0, 1]), array([0, 1, 1, 1]), array([0.75, 0.25, 0.75, 0.25], dtype=float32))
     """
     scale = (in_size - 1) / (out_size - 1) if align_corners and out_size > 1 else in_size / out_size
     out = np.arange(out_size, dtype="float64")
