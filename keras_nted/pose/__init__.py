@@ -9,3 +9,5 @@ from keras_nted.pose.estimator import PoseEstimator
 from keras_nted.pose.model_files import default_model_dir
 from keras_nted.pose.model_files import find_model_files
 from keras_nted.pose.model_files import obtain_model_files
+from keras_nted.pose.networks import detector_network
+from keras_nted.pose.networks import landmark_network
