@@ -32,10 +32,10 @@ from keras_nted.data.layout import PAIRS_FILES
 from keras_nted.data.layout import output_name
 from keras_nted.data.layout import pose_path
 from keras_nted.data.layout import read_pairs_file
-from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.utils.images import from_uint8
+from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)

@@ -23,10 +23,10 @@ import warnings
 import keras
 from keras import ops
 
-from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
 from keras_nted.utils.images import ops_from_uint8
 from keras_nted.utils.images import ops_to_uint8
+from keras_nted.utils.openpose import NUM_KEYPOINTS
 
 # Backends on which Keras' own ONNX exporter is used, and what it needs there.
 KERAS_ONNX_BACKENDS = ("torch",)

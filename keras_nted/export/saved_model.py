@@ -40,7 +40,6 @@ import keras
 from keras import ops
 
 from keras_nted.data.keypoints import MAX_COORDINATE
-from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.export.onnx import ONNX_FILES
 from keras_nted.export.onnx import is_installed
 from keras_nted.export.onnx import missing_keras_onnx_packages
@@ -48,6 +47,7 @@ from keras_nted.export.onnx import write_onnx
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
 from keras_nted.utils.images import ops_from_uint8
 from keras_nted.utils.images import ops_to_uint8
+from keras_nted.utils.openpose import NUM_KEYPOINTS
 
 FORMATS = ("tf_saved_model", "onnx")
 # What ONNX export needs on the TensorFlow backend (not installed by default); on torch, see
