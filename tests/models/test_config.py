@@ -44,7 +44,7 @@ def test_load_config_of_a_released_file(tmp_path):
     path.write_text(json.dumps({"gen": {"param": {"size": 64}}}))
     with pytest.raises(ValueError, match="Expected a `discriminator` section"):
         load_config(config_path=path)
-    path.write_text(json.dumps({"gen": {"param": {"size": 64, "channels": {"x16": 1}}}, "dis": {"param": {"size": 64}}}))
+    path.write_text(json.dumps({"gen": {"param": {"size": 8, "channels": {"x": 1}}}, "dis": {"param": {"size": 8}}}))
     with pytest.raises(ValueError, match="Expected integer resolutions as keys of `generator.channels`"):
         load_config(config_path=path)
 
