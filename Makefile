@@ -1,4 +1,4 @@
-# `make demo` and `make test` create .venv when it is missing (CPU builds of all three backends).
+# `make demo`, `make lint` and `make test` create .venv when it is missing (CPU builds of all three backends).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: all env demo test test-one clean
+.PHONY: all env demo lint test test-one clean
 
 all: test
 
@@ -26,6 +26,14 @@ env: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/keras-nted demo
+
+# The tree as ruff (the dev extra's pinned version, pyproject's configuration) leaves it: seconds,
+# so CI runs it before the suite. tests/test_house.py runs the same two checks.
+LINT_PATHS ?= keras_nted tests benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # The whole suite once per backend; fails if any backend fails. The tests compile many
 # small JAX programs once each: XLA's optimisation passes would cost more than they save.

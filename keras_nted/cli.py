@@ -31,90 +31,6 @@ class CommandError(Exception):
     """An error the CLI reports as one line (a traceback only with `--debug`)."""
 
 
-def note_deprecated(old, new):
-    """Prints to stderr that the CLI spelling `old` is deprecated in favour of `new`."""
-    print(
-        f"keras-nted: {old} is deprecated and will be removed in the next release: use {new} "
-        "(one spelling per concept across commands).",
-        file=sys.stderr,
-    )
-
-
-class _DeprecatedOption(argparse.Action):
-    """Stores into the new option's `dest` and prints a deprecation note naming the new spelling."""
-
-    def __init__(self, option_strings, dest, new, **kwargs):
-        super().__init__(option_strings, dest, **kwargs)
-        self.new = new
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        note_deprecated(option_string, self.new)
-        setattr(namespace, self.dest, values)
-
-
-def deprecated_option(parser, old, new, dest, **kwargs):
-    """Adds `old`, a former spelling of the option `new`, kept for one release.
-
-    It is hidden from `--help`, stores into `dest` (the new option's, unless the values differ
-    in form) and prints a deprecation note to stderr when used; `kwargs` (`type`, `metavar`)
-    go to `add_argument`.
-
-    Example:
-
-    >>> parser = argparse.ArgumentParser()
-    >>> _ = parser.add_argument("--image-size", dest="size", default="128x88")
-    >>> deprecated_option(parser, "--size", "--image-size", dest="size")
-    >>> parser.parse_args(["--size", "64x44"]).size  # and a note on stderr
-    '64x44'
-    """
-    parser.add_argument(
-        old, dest=dest, new=new, action=_DeprecatedOption, default=argparse.SUPPRESS, help=argparse.SUPPRESS, **kwargs
-    )
-
-
-def deprecated_positional(parser, metavar, new, dest, required=True):
-    """Keeps the positional argument `metavar` working for one release beside its new option `new`.
-
-    The positional is optional and hidden from `--help`; `main` moves its value to `dest` (the
-    new option's) with a deprecation note, refuses both spellings at once, and, when `required`,
-    asks for `new` when neither was given. Positionals are kept in the order they are added.
-
-    Example:
-
-    >>> parser = argparse.ArgumentParser(prog="keras-nted export")
-    >>> _ = parser.add_argument("--model")
-    >>> deprecated_positional(parser, "MODEL", "--model", dest="model")
-    """
-    positional = f"deprecated_{dest}"
-    parser.add_argument(positional, nargs="?", default=None, metavar=metavar, help=argparse.SUPPRESS)
-    table = dict(parser.get_default("deprecated_positionals") or {})
-    table[positional] = (metavar, new, dest, required, parser.prog)
-    parser.set_defaults(deprecated_positionals=table)
-
-
-def _apply_deprecated_positionals(args):
-    """Moves the deprecated positionals' values to their options (see `deprecated_positional`)."""
-    for positional, (metavar, new, dest, required, prog) in (
-        getattr(args, "deprecated_positionals", None) or {}
-    ).items():
-        value = getattr(args, positional)
-        delattr(args, positional)
-        if value is not None and getattr(args, dest) is not None:
-            raise SystemExit(_usage_error(prog, f"give {new} only (the positional {metavar} is its old spelling)"))
-        if value is not None:
-            note_deprecated(f"the positional {metavar}", new)
-            setattr(args, dest, value)
-        elif required and getattr(args, dest) is None:
-            raise SystemExit(_usage_error(prog, f"the following arguments are required: {new}"))
-    if hasattr(args, "deprecated_positionals"):
-        del args.deprecated_positionals
-
-
-def _usage_error(prog, message):
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return 2
-
-
 def _available_commands():
     found = []
     for name in COMMANDS:
@@ -177,7 +93,7 @@ def build_parser():
 
 
 def parse_args(argv, parser=None):
-    """The parsed command line, deprecated spellings moved to their new options (with a note on stderr).
+    """The parsed command line.
 
     Example:
 
@@ -185,9 +101,7 @@ def parse_args(argv, parser=None):
     10
     """
     parser = parser or build_parser()
-    args = parser.parse_args(argv)
-    _apply_deprecated_positionals(args)
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

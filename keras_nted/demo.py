@@ -29,10 +29,10 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
         inputs as a `PoseTransfer` takes them: `source_pixels` `(n, H, W, 3)` uint8 and
         `target_keypoints` `(p, 18, 2)` in the `"pixels"` frame of `image_size`.
     """
-    from keras_nted.data.deepfashion import images_to_unit_range
     from keras_nted.data.mannequin import MannequinDataset
     from keras_nted.data.mannequin import render
     from keras_nted.data.skeleton import render_skeleton
+    from keras_nted.utils.images import from_uint8
 
     data = MannequinDataset(image_size=image_size, batch_size=1, split="test", seed=seed)
     identities = [data.identity(i) for i in range(num_identities)]
@@ -42,9 +42,9 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     return {
         "source_pixels": np.stack(references),
         "target_keypoints": np.stack([np.asarray(p.keypoints, "float64") for p in poses]),
-        "source_image": images_to_unit_range(np.stack(references)),
+        "source_image": from_uint8(np.stack(references)),
         "target_skeleton": np.stack([render_skeleton(p.keypoints, image_size, frame="pixels") for p in poses]),
-        "target_image": images_to_unit_range(np.stack([np.stack(t) for t in targets])),
+        "target_image": from_uint8(np.stack([np.stack(t) for t in targets])),
     }
 
 

@@ -9,15 +9,10 @@ import cv2
 import numpy as np
 from keras import ops
 
-from keras_nted.files import write_png  # noqa: F401  (re-exported: its home was here)
 from keras_nted.losses.attention import estimated_target
 from keras_nted.losses.attention import resize_nearest
 from keras_nted.models.pose_transfer import run_generator
-from keras_nted.utils.images import to_uint8  # noqa: F401  (re-exported: its home was here)
-
-# `run_generator` (a model-running helper, not a picture) lives with the task in
-# `keras_nted.models.pose_transfer`; imported above for `sample_rows` and re-exported for old
-# callers of `visualize.run_generator`.
+from keras_nted.utils.images import to_uint8
 
 # Column headers: OpenCV's compact Hershey font, black on white, at most its natural size.
 _FONT = cv2.FONT_HERSHEY_PLAIN

@@ -14,7 +14,6 @@ from keras_nted.appearance.masks import mannequin_region_mask
 from keras_nted.appearance.masks import mask_select
 from keras_nted.appearance.masks import region_seed_mask
 from keras_nted.appearance.objective import color_loss
-from keras_nted.appearance.objective import colour_loss  # deprecated spelling of color_loss
 from keras_nted.appearance.objective import initial_coefficients
 from keras_nted.appearance.objective import regularization_loss
 from keras_nted.appearance.parts import GeneratorParts

@@ -1,7 +1,6 @@
 """Appearance control by optimisation (paper Sec. 4, Eq. 13-18), as the release runs it.
 
-The loop is here; the objective's terms are in `objective.py` and the result type in `result.py`
-(both re-exported from this module, their first home).
+The loop is here; the objective's terms are in `objective.py` and the result type in `result.py`.
 """
 
 import dataclasses
@@ -16,19 +15,12 @@ from keras_nted.appearance.blend import interpolate_textures
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import load_mask
 from keras_nted.appearance.objective import DEFAULT_WEIGHTS
-from keras_nted.appearance.objective import LOSSES  # noqa: F401  (re-exported: moved)
 from keras_nted.appearance.objective import ControlObjective
-from keras_nted.appearance.objective import color_loss  # noqa: F401  (importable where colour_loss was)
-from keras_nted.appearance.objective import colour_loss  # noqa: F401  (re-exported: deprecated spelling)
 from keras_nted.appearance.objective import initial_coefficients
 from keras_nted.appearance.objective import reconstruction_loss
-from keras_nted.appearance.objective import regularization_loss  # noqa: F401  (re-exported: moved)
 from keras_nted.appearance.parts import as_batch
 from keras_nted.appearance.result import AppearanceResult
 from keras_nted.backend import autodiff
-from keras_nted.utils.deprecation import RenamedKeyDict
-from keras_nted.utils.deprecation import renamed_argument
-from keras_nted.utils.deprecation import warn_renamed
 from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_number
 
@@ -103,7 +95,6 @@ class AppearanceControl:
         snapshots: iterations in `[0, steps]` whose renders are kept; default every 50 and
             the last (the release's 0, 50, 100, 150, 200).
         verbose: 1 shows a progress bar, 0 nothing.
-        colour_weight: deprecated spelling of `color_weight` (removed in the next release).
 
     Call arguments:
         garment: `(H, W, 3)` or `(1, H, W, 3)` image in [-1, 1] whose region is taken.
@@ -159,9 +150,7 @@ class AppearanceControl:
         reestimate_every=50,
         snapshots=None,
         verbose=1,
-        colour_weight=None,
     ):
-        color_weight = renamed_argument("colour_weight", colour_weight, "color_weight", color_weight)
         steps = check_int("steps", steps, minimum=0)
         reestimate_every = check_int("reestimate_every", reestimate_every, minimum=0)
         learning_rate = check_number("learning_rate", learning_rate)
@@ -216,17 +205,6 @@ class AppearanceControl:
             )
         estimate = segmenter(render["image"][0], render["distribution_logits"])
         return load_mask(estimate, size, name=f"segmenter output for {name}")
-
-    @property
-    def colour_weight(self):
-        """Deprecated spelling of `color_weight` (removed in the next release)."""
-        warn_renamed("colour_weight", "color_weight")
-        return self.color_weight
-
-    @colour_weight.setter
-    def colour_weight(self, value):
-        warn_renamed("colour_weight", "color_weight")
-        self.color_weight = value
 
     def _color_inputs(self, garment, source):
         """`target_color` and `color_weight`: the garment image's mean color in `source` (or 0, 0)."""
@@ -298,7 +276,7 @@ class AppearanceControl:
         optimizer = keras.optimizers.Adam(self.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
         optimizer.build(coefficients)
         default_region = self._region_inputs(setup.garment_mask, setup)
-        history = RenamedKeyDict(loss=[], **{term: [] for term in ControlObjective.TERMS})
+        history = dict(loss=[], **{term: [] for term in ControlObjective.TERMS})
         snapshots = {}
         progress = keras.utils.Progbar(
             self.steps + 1, verbose=self.verbose, stateful_metrics=list(history), unit_name="step"

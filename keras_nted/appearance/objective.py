@@ -12,7 +12,6 @@ from keras_nted.appearance.blend import interpolate_textures
 from keras_nted.appearance.masks import level_masks
 from keras_nted.appearance.masks import mask_select
 from keras_nted.appearance.masks import masked_mean_probabilities
-from keras_nted.utils.deprecation import warn_renamed
 
 LOSSES = ("perceptual", "l1")
 # (maintain, edit, color) weights per loss. Maintain and edit are the release's: its total is
@@ -115,12 +114,6 @@ def color_loss(image, region, target_color):
     region = ops.cast(region, "float32")
     mean = ops.sum(image * region, axis=(0, 1, 2)) / ops.sum(region)
     return ops.mean(ops.abs(mean - ops.cast(target_color, "float32")))
-
-
-def colour_loss(image, region, target_colour):
-    """Deprecated spelling of `color_loss` (removed in the next release)."""
-    warn_renamed("colour_loss", "color_loss")
-    return color_loss(image, region, target_colour)
 
 
 def pixel_l1(inputs, targets):

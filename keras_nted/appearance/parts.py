@@ -4,8 +4,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_nted.utils.deprecation import warn_renamed
-
 # The first renderer layer reads the skeleton encoder's output (the released generator's
 # decoder takes the skeleton features at 16 x W/16).
 _RENDERER_INPUT_LAYER = "target_image_renderer-convs-0-conv0-conv"
@@ -50,7 +48,7 @@ class GeneratorParts:
             `(batch, 16, W * 16 / H, C)`.
         reference_encoder: `keras.Model`, image `(batch, H, W, 3)` in [-1, 1] -> the list of
             neural textures `(batch, k_i, C_i)` (the paper's and the generator's reference
-            encoder; `texture_encoder` is its deprecated alias, until the next release).
+            encoder).
         renderer: `keras.Model`, `[features, *textures]` -> `{"image", "distribution_logits"}`.
         num_labels: `k_i` of every NTED index, in texture order.
         image_size: `(H, W)`.
@@ -91,12 +89,6 @@ class GeneratorParts:
     def num_textures(self):
         """The number of NTED indices (texture tensors): 8 for the 256 config, 10 for 512."""
         return len(self.num_labels)
-
-    @property
-    def texture_encoder(self):
-        """Deprecated alias of `reference_encoder` (removed in the next release)."""
-        warn_renamed("texture_encoder", "reference_encoder", reason="the paper's and the generator's name")
-        return self.reference_encoder
 
     def encode_skeleton(self, skeleton):
         """Skeleton features of `(batch, H, W, 20)` (or `(H, W, 20)`) pose maps."""

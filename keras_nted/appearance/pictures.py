@@ -42,7 +42,7 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
     naming its columns (`CONTROL_STRIP_LABELS`), and `<name>_coefficients.npz` holding
     `coefficients_i` and `initial_coefficients_i` (`(k_i,)` float32 per NTED index) and the
     loss history (`history_loss`, `history_maintain`, `history_edit`,
-    `history_regularization`, `history_color`, and `history_colour`, its deprecated spelling).
+    `history_regularization` and `history_color`).
 
     Args:
         result: an `AppearanceResult`.

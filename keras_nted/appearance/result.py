@@ -4,8 +4,6 @@ import dataclasses
 
 import numpy as np
 
-from keras_nted.utils.deprecation import RENAMED_KEYS
-
 
 @dataclasses.dataclass
 class AppearanceResult:
@@ -20,8 +18,6 @@ class AppearanceResult:
             (weighted `L_r1`), `edit` (weighted `L_r2`), `regularization` (weighted
             `L_regu`) and `color` (the weighted color term, 0 without a
             `garment_image_mask`), computed on the render before that iteration's update.
-            (`history["colour"]` still reads `color`, with a `DeprecationWarning`, until the
-            next release.)
         snapshots: `{iteration: render}` for the requested iterations (the render before that
             iteration's update: iteration `n` shows the coefficients after `n` updates).
         garment_render: `I_g`, the garment reference's textures in the target pose.
@@ -40,18 +36,11 @@ class AppearanceResult:
     masks: dict
 
     def coefficient_arrays(self):
-        """`{"coefficients_i": ..., "initial_coefficients_i": ..., "history_<key>": ...}` for `np.savez`.
-
-        `history_colour` repeats `history_color` under its deprecated spelling, for readers of
-        earlier files, until the next release.
-        """
+        """`{"coefficients_i": ..., "initial_coefficients_i": ..., "history_<key>": ...}` for `np.savez`."""
         arrays = {}
         for i, (m, m0) in enumerate(zip(self.coefficients, self.initial_coefficients)):
             arrays[f"coefficients_{i}"] = m
             arrays[f"initial_coefficients_{i}"] = m0
         for key, values in self.history.items():
             arrays[f"history_{key}"] = np.asarray(values, "float32")
-        for old, new in RENAMED_KEYS.items():
-            if f"history_{new}" in arrays:
-                arrays[f"history_{old}"] = arrays[f"history_{new}"]
         return arrays

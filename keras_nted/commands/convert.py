@@ -1,7 +1,5 @@
 """`keras-nted convert`: a released PyTorch checkpoint -> Keras weights or a `.keras` model."""
 
-from keras_nted.cli import deprecated_option
-
 NAME = "convert"
 HELP = "Convert a released NTED PyTorch checkpoint to a Keras .weights.h5 or .keras file."
 
@@ -23,8 +21,6 @@ def add_arguments(parser):
         metavar="HxW",
         help="HEIGHTxWIDTH of the images (default: the config's size x size * 11 / 16; HEIGHT must be its size)",
     )
-    # Before one spelling per concept: `--image-width W` (the width alone).
-    deprecated_option(parser, "--image-width", "--image-size HxW", dest="image_width", type=int, metavar="W")
 
 
 def _config(args):
@@ -37,12 +33,9 @@ def _config(args):
 
 
 def _image_size(args):
-    """`(height or None, width or None)` from `--image-size`, or the deprecated `--image-width`."""
-    width = getattr(args, "image_width", None)
+    """`(height or None, width or None)` from `--image-size`."""
     if args.image_size is None:
-        return None, width
-    if width is not None:
-        raise ValueError("Give --image-size only (--image-width is its old spelling).")
+        return None, None
     from keras_nted.training import parse_image_size
 
     return parse_image_size(args.image_size)

@@ -1,8 +1,5 @@
 """`keras-nted evaluate`: score a generator on held-out mannequin identities."""
 
-from keras_nted.cli import deprecated_option
-from keras_nted.cli import deprecated_positional
-
 NAME = "evaluate"
 HELP = (
     "Score a generator (.keras) on held-out (test-split) mannequin identities: SSIM and L1 of the "
@@ -12,7 +9,10 @@ HELP = (
 
 def add_arguments(parser):
     parser.add_argument(
-        "--model", metavar="MODEL", help="generator .keras file (e.g. saved_models/nted_mannequin_64.keras); required"
+        "--model",
+        metavar="MODEL",
+        required=True,
+        help="generator .keras file (e.g. saved_models/nted_mannequin_64.keras)",
     )
     parser.add_argument(
         "--num-pairs",
@@ -22,10 +22,6 @@ def add_arguments(parser):
         metavar="N",
         help="held-out pairs to score, at most 1200 (default: all 1200)",
     )
-    # Before one spelling per concept: `keras-nted evaluate MODEL --pairs N` (`--pairs` is a pairs
-    # file in `generate`).
-    deprecated_positional(parser, "MODEL", "--model", dest="model")
-    deprecated_option(parser, "--pairs", "--num-pairs", dest="pairs", type=int, metavar="N")
     parser.add_argument("--seed", type=int, default=0, help="mannequin data seed (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=16, help="pairs per forward pass (default: %(default)s)")
     parser.add_argument(

@@ -1,7 +1,5 @@
 """`keras-nted export`: a generator -> a TF Serving SavedModel (or ONNX), from any backend."""
 
-from keras_nted.cli import deprecated_positional
-
 NAME = "export"
 HELP = (
     "Export a generator .keras file for serving: EXPORT_DIR/<version>/ in TensorFlow Serving's layout, "
@@ -12,18 +10,15 @@ HELP = (
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", metavar="MODEL", help="generator .keras file (any backend); required")
+    parser.add_argument("--model", metavar="MODEL", required=True, help="generator .keras file (any backend)")
     parser.add_argument(
         "-o",
         "--output",
         dest="export_dir",
         metavar="EXPORT_DIR",
-        help="the model's base folder (TF Serving's --model_base_path); the export goes to EXPORT_DIR/<version>; "
-        "required",
+        required=True,
+        help="the model's base folder (TF Serving's --model_base_path); the export goes to EXPORT_DIR/<version>",
     )
-    # Before one spelling per concept: `keras-nted export MODEL EXPORT_DIR`.
-    deprecated_positional(parser, "MODEL", "--model", dest="model")
-    deprecated_positional(parser, "EXPORT_DIR", "-o/--output", dest="export_dir")
     parser.add_argument(
         "--version",
         dest="model_version",

@@ -2,9 +2,6 @@
 
 import logging
 
-from keras_nted.cli import deprecated_option
-from keras_nted.cli import deprecated_positional
-
 NAME = "make-mannequin"
 HELP = (
     "Write a procedural 'mannequin' person data set in the released DeepFashion layout (img/, pose/ "
@@ -15,7 +12,7 @@ HELP = (
 
 def add_arguments(parser):
     parser.add_argument(
-        "-o", "--output", dest="out", metavar="OUT", help="folder to write (created if missing); required"
+        "-o", "--output", dest="out", metavar="OUT", required=True, help="folder to write (created if missing)"
     )
     parser.add_argument(
         "--identities", type=int, default=100, help="number of identities, train and test together (default: 100)"
@@ -36,9 +33,6 @@ def add_arguments(parser):
     parser.add_argument(
         "--overwrite", action="store_true", help="replace another mannequin set already in OUT (not any other folder)"
     )
-    # Before one spelling per concept: `keras-nted make-mannequin OUT --size HxW`.
-    deprecated_positional(parser, "OUT", "-o/--output", dest="out")
-    deprecated_option(parser, "--size", "--image-size", dest="size", metavar="HxW")
 
 
 def parse_size(text):

@@ -1,7 +1,5 @@
 """`keras-nted prepare-deepfashion`: resize the DeepFashion originals to the training sizes."""
 
-from keras_nted.cli import deprecated_option
-
 NAME = "prepare-deepfashion"
 HELP = (
     "Resize the high-resolution DeepFashion images named in train_pairs.txt / test_pairs.txt "
@@ -22,8 +20,6 @@ def add_arguments(parser):
     parser.add_argument("--lmdb", action="store_true", help="write the released LMDB (needs the `lmdb` package)")
     parser.add_argument("--workers", type=int, default=2, help="threads that decode and resize (default: 2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    # Before one spelling per concept: `--sizes`.
-    deprecated_option(parser, "--sizes", "--image-size", dest="sizes", metavar="HxW[,HxW...]")
 
 
 def run(args):

@@ -4,7 +4,6 @@ from keras_nted.data.augmentation import augment_image
 from keras_nted.data.augmentation import sample_augmentation
 from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.data.deepfashion import DeepFashionDataset
-from keras_nted.data.keypoints import KEYPOINT_NAMES
 from keras_nted.data.keypoints import deepfashion_to_pixels
 from keras_nted.data.keypoints import pixels_to_deepfashion
 from keras_nted.data.keypoints import read_openpose_json
@@ -25,3 +24,4 @@ from keras_nted.data.mannequin import write_mannequin_dataset
 from keras_nted.data.prepare import prepare_deepfashion
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton
+from keras_nted.utils.openpose import KEYPOINT_NAMES

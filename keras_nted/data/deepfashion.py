@@ -12,8 +12,7 @@ A root in the released layout holds:
   `H x W` (`.jpg` or `.png`).
 
 The layout's files (`keras_nted.data.layout`), the augmentation (`keras_nted.data.augmentation`)
-and the image stores (`keras_nted.data.image_stores`) have their own modules; this one, their old
-home, re-exports their public names.
+and the image stores (`keras_nted.data.image_stores`) have their own modules.
 """
 
 import logging
@@ -30,25 +29,16 @@ from keras_nted.data.images import decode_image
 from keras_nted.data.keypoints import read_pose_file
 from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.layout import PAIRS_FILES
-from keras_nted.data.layout import find_image_file  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
-from keras_nted.data.layout import flatten_name  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
-from keras_nted.data.layout import lmdb_key  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
 from keras_nted.data.layout import output_name
 from keras_nted.data.layout import pose_path
 from keras_nted.data.layout import read_pairs_file
-from keras_nted.data.layout import write_pairs_file  # noqa: F401  (re-exported: moved to keras_nted.data.layout)
-from keras_nted.data.skeleton import NUM_SKELETON_CHANNELS
 from keras_nted.data.skeleton import face_center
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.utils.images import from_uint8
+from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)
-
-
-def images_to_unit_range(images):
-    """Images cast to uint8 -> float32 in [-1, 1]: `keras_nted.utils.images.from_uint8`, kept for old callers."""
-    return from_uint8(np.asarray(images, dtype=np.uint8))
 
 
 # Random streams drawn from (seed, epoch, stream, ...): independent of batching and workers.

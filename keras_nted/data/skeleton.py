@@ -10,7 +10,6 @@ import math
 import cv2
 import numpy as np
 
-from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import to_pixels
 from keras_nted.data.keypoints import validate_image_size
 
@@ -21,6 +20,7 @@ from keras_nted.utils.openpose import KEYPOINT_COLORS
 from keras_nted.utils.openpose import KEYPOINT_RADIUS
 from keras_nted.utils.openpose import LIMB_WIDTH
 from keras_nted.utils.openpose import LIMBS
+from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 
 

@@ -1,4 +1,4 @@
-"""Image-quality metrics and the held-out mannequin evaluation."""
+"""Evaluations of a generator: held-out mannequin pairs, the field's metrics over files, appearance control, poses.
 
-from keras_nted.evaluation.ssim import gaussian_window
-from keras_nted.evaluation.ssim import ssim
+The image metrics themselves (SSIM, PSNR, LPIPS, FID) live in `keras_nted.metrics`.
+"""

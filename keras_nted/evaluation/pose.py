@@ -15,8 +15,8 @@ import dataclasses
 
 import numpy as np
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
-from keras_nted.data.keypoints import MISSING
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import MISSING
 
 RENDER_SIZE = (512, 352)
 # (name, (height, width) of the frame, (height, width) of the render inside, (top, left)).

@@ -22,8 +22,8 @@ import warnings
 
 import keras
 
-from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.models.pose_transfer import as_pose_transfer
+from keras_nted.utils.openpose import NUM_KEYPOINTS
 
 # Backends on which Keras' own ONNX exporter is used, and what it needs there.
 KERAS_ONNX_BACKENDS = ("torch",)

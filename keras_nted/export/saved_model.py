@@ -39,12 +39,12 @@ import tempfile
 import keras
 
 from keras_nted.data.keypoints import MAX_COORDINATE
-from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.export.onnx import ONNX_FILES
 from keras_nted.export.onnx import is_installed
 from keras_nted.export.onnx import missing_keras_onnx_packages
 from keras_nted.export.onnx import write_onnx
 from keras_nted.models.pose_transfer import as_pose_transfer
+from keras_nted.utils.openpose import NUM_KEYPOINTS
 
 FORMATS = ("tf_saved_model", "onnx")
 # What ONNX export needs on the TensorFlow backend (not installed by default); on torch, see

@@ -13,4 +13,3 @@ from keras_nted.losses.perceptual import downsample_half
 from keras_nted.losses.perceptual import gram_matrix
 from keras_nted.losses.perceptual import vgg19_weights_from_torch
 from keras_nted.losses.ssim import ssim_loss
-from keras_nted.losses.ssim import structural_similarity

@@ -12,6 +12,8 @@ from keras_nted.metrics.pickle_files import read_state_dict
 from keras_nted.metrics.protocols import PROTOCOLS
 from keras_nted.metrics.protocols import get_protocol
 from keras_nted.metrics.resize import BilinearResize
+from keras_nted.metrics.ssim_psnr import gaussian_ssim
+from keras_nted.metrics.ssim_psnr import gaussian_window
 from keras_nted.metrics.ssim_psnr import psnr
 from keras_nted.metrics.ssim_psnr import ssim
 from keras_nted.metrics.ssim_psnr import ssim_256

@@ -14,6 +14,11 @@ The field's names (GFLA `script/metrics.py`, copied by DPTN and PIDM, re-impleme
   with `data_range = pred.max() - pred.min()` per image;
 - `psnr`: `data_range=1`.
 
+`gaussian_ssim` is the standard form of Wang et al. 2004 (11 x 11 Gaussian window, sigma 1.5,
+population covariance, a fixed `data_range`), as the paper's MATLAB code computes it: the one
+SSIM of this package outside the field's protocols, reported by `keras-nted evaluate` and
+trained through by `keras_nted.losses.ssim_loss`.
+
 Everything runs in float32. Each image and channel is centred on its own mean before the local
 moments are taken: the variances `E[x^2] - E[x]^2` then cancel far less, which keeps the score
 within 1e-6 of skimage's float64 (the tests check it).
@@ -22,7 +27,17 @@ within 1e-6 of skimage's float64 (the tests check it).
 import numpy as np
 from keras import ops
 
-from keras_nted.losses.ssim import gaussian_window
+
+def gaussian_window(size=11, sigma=1.5):
+    """The 1-D Gaussian of the SSIM window (the 2-D window is its outer product), sum 1.
+
+    Example:
+    >>> gaussian_window(3, 1.0).round(4).tolist()
+    [0.2741, 0.4519, 0.2741]
+    """
+    x = np.arange(size, dtype="float64") - (size - 1) / 2.0
+    g = np.exp(-(x**2) / (2.0 * sigma**2))
+    return g / g.sum()
 
 
 def _checked_pair(ground_truth, prediction, name):
@@ -138,6 +153,25 @@ def ssim(ground_truth, prediction):
     GFLA's `compare_ssim(gt, pred, data_range=1, win_size=51, multichannel=True)`.
     """
     return structural_similarity(ground_truth, prediction, data_range=1.0, win_size=51)
+
+
+def gaussian_ssim(ground_truth, prediction, data_range=1.0):
+    """The standard SSIM (Wang et al. 2004) of each pair; `(batch,)`, differentiable.
+
+    An 11 x 11 Gaussian window with sigma 1.5, the valid windows only, the population
+    covariance, `K1 = 0.01`, `K2 = 0.03` and a fixed `data_range`: the paper's MATLAB code, and
+    `skimage.metrics.structural_similarity(gt, pred, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=data_range, channel_axis=-1)`.
+
+    Example:
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).uniform(0, 255, (1, 16, 16, 3)).astype("float32")
+    >>> [round(float(v), 4) for v in gaussian_ssim(x, x, data_range=255.0)]
+    [1.0]
+    """
+    return structural_similarity(
+        ground_truth, prediction, data_range=data_range, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
 
 
 def ssim_256(ground_truth, prediction, sigma=1.5):

@@ -17,7 +17,6 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_nted.data.deepfashion import images_to_unit_range
 from keras_nted.data.images import decode_image
 from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
@@ -27,6 +26,7 @@ from keras_nted.data.keypoints import rescale_pixel_keypoints
 from keras_nted.data.keypoints import validate_image_size
 from keras_nted.data.keypoints import validate_keypoints
 from keras_nted.data.skeleton import render_skeleton
+from keras_nted.utils.images import from_uint8
 from keras_nted.utils.images import to_uint8
 from keras_nted.utils.validation import refuse_bools
 
@@ -41,7 +41,7 @@ def load_image(image, image_size, name="image"):
     image = decode_image(image, name, "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.BILINEAR)
-    return images_to_unit_range(image)
+    return from_uint8(np.asarray(image))
 
 
 def pose_skeleton(keypoints, frame, image_size, pose_image_size=None):

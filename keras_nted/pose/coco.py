@@ -9,8 +9,8 @@ shoulders. A point is missing (`-1`) when the network's visibility for it is bel
 
 import numpy as np
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
-from keras_nted.data.keypoints import MISSING
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import MISSING
 
 MIN_VISIBILITY = 0.5
 # COCO-18 name -> BlazePose landmark index (the neck is derived from the shoulders).

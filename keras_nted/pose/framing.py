@@ -20,9 +20,9 @@ import dataclasses
 
 import numpy as np
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
-from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import validate_keypoints
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import MISSING
 
 MODEL_ASPECT = 176 / 256  # width / height of the released DeepFashion crops
 PERSON_HEIGHT = 0.88

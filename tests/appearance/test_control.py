@@ -168,27 +168,18 @@ def test_color_term(shipped_parts, pair):
     np.testing.assert_allclose(on.history["loss"][0] - on.history["color"][0], off.history["loss"][0], rtol=1e-5)
 
 
-def test_colour_spellings_are_deprecated_aliases(shipped_parts, pair):
-    """`colour` (the earlier spelling) still works for one release: function, keyword, attribute, key."""
-    from keras_nted.appearance import color_loss
-    from keras_nted.appearance import colour_loss
+def test_color_has_one_spelling(shipped_parts, pair):
+    """`color` is the only spelling (0.1.0 was never released with `colour`): keyword, attribute, keys."""
+    import keras_nted.appearance as appearance
 
-    region = pair["person_mask"][None, :, :, None].astype("float32")
-    image, target = pair["person"][None], pair["garment"].mean(axis=(0, 1))
-    with pytest.warns(DeprecationWarning, match="use `color_loss`"):
-        old = colour_loss(image, region, target_colour=target)
-    assert float(old) == float(color_loss(image, region, target_color=target))
-    with pytest.warns(DeprecationWarning, match="use `color_weight`"):
-        control = AppearanceControl(shipped_parts, steps=0, loss="l1", colour_weight=7.0, verbose=0)
-    assert control.color_weight == 7.0
-    with pytest.warns(DeprecationWarning, match="use `color_weight`"):
-        assert control.colour_weight == 7.0
-    with pytest.raises(TypeError, match="both `color_weight` and its deprecated spelling `colour_weight`"):
-        AppearanceControl(shipped_parts, loss="l1", color_weight=1.0, colour_weight=1.0)
+    assert not hasattr(appearance, "colour_loss")
+    with pytest.raises(TypeError, match="colour_weight"):
+        AppearanceControl(shipped_parts, steps=0, loss="l1", colour_weight=7.0, verbose=0)
+    control = AppearanceControl(shipped_parts, steps=0, loss="l1", color_weight=7.0, verbose=0)
+    assert not hasattr(control, "colour_weight")
     result = control(pair["garment"], pair["person"], pair["skeleton"], **_masks(pair),
                      garment_image_mask=pair["garment_image_mask"])  # fmt: skip
     assert list(result.history) == ["loss", "maintain", "edit", "regularization", "color"]
-    with pytest.warns(DeprecationWarning, match=r'use `history\["color"\]`'):
-        assert result.history["colour"] == result.history["color"]
-    arrays = result.coefficient_arrays()
-    np.testing.assert_array_equal(arrays["history_colour"], arrays["history_color"])
+    assert sorted(k for k in result.coefficient_arrays() if k.startswith("history_")) == [
+        "history_color", "history_edit", "history_loss", "history_maintain", "history_regularization"
+    ]  # fmt: skip

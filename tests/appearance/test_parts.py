@@ -58,7 +58,6 @@ def test_clear_errors():
         parts.render(features, [textures[0], textures[2], textures[1], textures[3]])
 
 
-def test_reference_encoder_and_its_deprecated_alias(shipped_parts):
+def test_reference_encoder_has_one_name(shipped_parts):
     assert shipped_parts.reference_encoder.name == "reference_encoder"
-    with pytest.warns(DeprecationWarning, match="use `reference_encoder`"):
-        assert shipped_parts.texture_encoder is shipped_parts.reference_encoder
+    assert not hasattr(shipped_parts, "texture_encoder")

@@ -2,6 +2,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from keras_nted.cli import main
 from keras_nted.models import NTEDGenerator
@@ -58,25 +59,18 @@ def test_convert_errors_are_one_line(tiny_fixture, tmp_path, capsys):
     assert not (tmp_path / "g.keras").exists()
 
 
-def test_image_size_and_its_old_spelling_image_width(tiny_fixture, tmp_path, capsys):
+def test_image_size(tiny_fixture, tmp_path, capsys):
     checkpoint = tmp_path / "released.npz"
     np.savez(checkpoint, **fixture_weights(tiny_fixture))
     base = ["convert", str(checkpoint), "--preset", "nted_tiny"]
     assert main([*base, "--image-size", "64x44", "-o", str(tmp_path / "new.keras")]) == 0
-    assert "deprecated" not in capsys.readouterr().err
-    assert main([*base, "--image-width", "44", "-o", str(tmp_path / "old.keras")]) == 0
-    assert "--image-width is deprecated and will be removed in the next release: use --image-size HxW" in (
-        capsys.readouterr().err
-    )
-    new, old = (keras.saving.load_model(tmp_path / name) for name in ("new.keras", "old.keras"))
-    assert tuple(new.image_size) == tuple(old.image_size) == (64, 44)
-    for a, b in zip(new.weights, old.weights):
-        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    assert tuple(keras.saving.load_model(tmp_path / "new.keras").image_size) == (64, 44)
 
     assert main([*base, "--image-size", "32x44", "-o", str(tmp_path / "bad.keras")]) == 2
     assert "Expected --image-size with HEIGHT the config's size, 64. Received: --image-size 32x44" in (
         capsys.readouterr().err
     )
-    assert main([*base, "--image-size", "64x44", "--image-width", "44", "-o", str(tmp_path / "bad.keras")]) == 2
-    assert "Give --image-size only" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # the spelling before 0.1.0
+        main([*base, "--image-width", "44", "-o", str(tmp_path / "bad.keras")])
+    assert info.value.code == 2 and "unrecognized arguments: --image-width 44" in capsys.readouterr().err
     assert not (tmp_path / "bad.keras").exists()

@@ -72,16 +72,17 @@ def test_parse_size():
         parse_size("256x175")
 
 
-def test_old_spellings_write_the_same_set_with_a_note(tmp_path, capsys):
-    common = ["--identities", "2", "--poses", "2", "--seed", "3", "--quiet"]
-    assert main(["make-mannequin", "-o", str(tmp_path / "new"), "--image-size", "64x44", *common]) == 0
-    assert "deprecated" not in capsys.readouterr().err
-    assert main(["make-mannequin", str(tmp_path / "old"), "--size", "64x44", *common]) == 0
-    err = capsys.readouterr().err
-    assert "the positional OUT is deprecated and will be removed in the next release: use -o/--output" in err
-    assert "--size is deprecated and will be removed in the next release: use --image-size" in err
-    new, old = (sorted(p.relative_to(tmp_path / n) for p in (tmp_path / n).rglob("*")) for n in ("new", "old"))
-    assert new == old and len(new) > 10
-    for name in new:
-        if (tmp_path / "new" / name).is_file():
-            assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "old" / name).read_bytes(), name
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["OUT", "--image-size", "64x44"], "the following arguments are required: -o/--output"),
+        (["-o", "OUT", "--size", "64x44"], "unrecognized arguments: --size 64x44"),
+    ],
+    ids=["positional-out", "size"],
+)
+def test_spellings_before_0_1_0_are_usage_errors(argv, message, tmp_path, capsys):
+    argv = [str(tmp_path / "out") if a == "OUT" else a for a in argv]
+    with pytest.raises(SystemExit) as info:
+        main(["make-mannequin", *argv, "--quiet"])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -292,9 +292,8 @@ def test_written_set_reads_back_through_the_deepfashion_loader(tmp_path, size):
                 )
 
 
-def test_check_mannequin_size_and_its_old_name():
-    """`check_image_size` (the old name) is `check_mannequin_size`, the mannequin aspect check."""
-    assert mannequin.check_image_size is mannequin.check_mannequin_size
+def test_check_mannequin_size():
+    """`check_mannequin_size`, the mannequin aspect check."""
     assert mannequin.check_mannequin_size((128, 88)) == (128, 88)
     with pytest.raises(ValueError, match="Received: image_size="):
         mannequin.check_mannequin_size((64, 64))

@@ -49,3 +49,37 @@ def test_bad_arguments_are_one_line_errors(unit_images):
         metrics.structural_similarity(ground_truth, prediction, win_size=8)
     with pytest.raises(ValueError, match=r"at least 51 x 51 .* Received: shape=\(2, 40, 96, 3\)"):
         metrics.ssim(ground_truth[:, :40], prediction[:, :40])
+
+
+def _reference_ssim(x, y, data_range=255.0):
+    """A direct, loop-over-windows SSIM (Wang et al. 2004) of one grey image pair, in float64."""
+    g = np.exp(-((np.arange(11) - 5.0) ** 2) / (2 * 1.5**2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    values = []
+    for i in range(x.shape[0] - 10):
+        for j in range(x.shape[1] - 10):
+            a, b = x[i : i + 11, j : j + 11], y[i : i + 11, j : j + 11]
+            ma, mb = (w * a).sum(), (w * b).sum()
+            va, vb = (w * (a - ma) ** 2).sum(), (w * (b - mb) ** 2).sum()
+            cov = (w * (a - ma) * (b - mb)).sum()
+            values.append(((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2)))
+    return float(np.mean(values))
+
+
+def test_gaussian_window_is_the_standard_one():
+    g = metrics.gaussian_window()
+    assert g.shape == (11,)
+    np.testing.assert_allclose(g.sum(), 1.0)
+    np.testing.assert_allclose(g[4] / g[5], np.exp(-1 / (2 * 1.5**2)))
+
+
+def test_gaussian_ssim_is_the_mean_over_channels_of_the_direct_computation():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 255, (2, 13, 12, 3))
+    y = np.clip(x + rng.normal(0, 40, x.shape), 0, 255)
+    expected = [np.mean([_reference_ssim(x[b, ..., c], y[b, ..., c]) for c in range(3)]) for b in range(2)]
+    assert 0.2 < min(expected) < max(expected) < 0.95
+    np.testing.assert_allclose(_numpy(metrics.gaussian_ssim(x, y, data_range=255.0)), expected, rtol=0, atol=2e-6)
+    # The same images on [0, 1] with data_range=1 give the same SSIM.
+    np.testing.assert_allclose(_numpy(metrics.gaussian_ssim(x / 255, y / 255)), expected, rtol=0, atol=2e-6)

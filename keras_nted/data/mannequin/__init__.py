@@ -46,7 +46,6 @@ from keras_nted.data.mannequin.rendering import SKIN
 from keras_nted.data.mannequin.rendering import UPPER
 from keras_nted.data.mannequin.rendering import render
 from keras_nted.data.mannequin.seeds import SPLITS
-from keras_nted.data.mannequin.seeds import check_image_size
 from keras_nted.data.mannequin.seeds import check_mannequin_size
 from keras_nted.data.mannequin.seeds import identity_seed
 from keras_nted.data.mannequin.seeds import pose_seed

@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
-from keras_nted.data.keypoints import NUM_KEYPOINTS
 from keras_nted.data.mannequin.seeds import check_mannequin_size
+from keras_nted.utils.openpose import KEYPOINT_NAMES
+from keras_nted.utils.openpose import NUM_KEYPOINTS
 from keras_nted.utils.validation import check_int
 
 VIEWS = ("front", "side", "back")

@@ -9,13 +9,13 @@ import math
 
 import numpy as np
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
 from keras_nted.data.mannequin.canvas import Canvas
 from keras_nted.data.mannequin.canvas import Paint
 from keras_nted.data.mannequin.pose import THIGH
 from keras_nted.data.mannequin.pose import TORSO
 from keras_nted.data.mannequin.pose import UPPER_ARM
 from keras_nted.data.mannequin.seeds import check_mannequin_size
+from keras_nted.utils.openpose import KEYPOINT_NAMES
 
 LABEL_NAMES = ("background", "hair", "skin", "upper_garment", "lower_garment", "shoes")
 BACKGROUND, HAIR, SKIN, UPPER, LOWER, SHOES = range(6)

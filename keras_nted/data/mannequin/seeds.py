@@ -48,10 +48,6 @@ def check_mannequin_size(image_size):
     return height, width
 
 
-# The old name, kept for callers of `keras_nted.data.mannequin.check_image_size`.
-check_image_size = check_mannequin_size
-
-
 def check_split(split):
     """`split` if it is one of `SPLITS`, else a `ValueError` naming it."""
     if split not in _SPLIT_CODES:
