@@ -19,15 +19,15 @@ import os
 import keras
 import numpy as np
 
-from keras_nted.data.deepfashion import open_image_store
-from keras_nted.data.deepfashion import output_name
-from keras_nted.data.deepfashion import pose_path
-from keras_nted.data.deepfashion import read_pairs_file
+from keras_nted.data.image_stores import open_image_store
 from keras_nted.data.images import decode_image
 from keras_nted.data.images import open_image
 from keras_nted.data.keypoints import FRAMES
 from keras_nted.data.keypoints import default_pose_frame
 from keras_nted.data.keypoints import read_keypoints
+from keras_nted.data.layout import output_name
+from keras_nted.data.layout import pose_path
+from keras_nted.data.layout import read_pairs_file
 from keras_nted.files import write_png
 from keras_nted.models.pose_transfer import as_pose_transfer
 from keras_nted.models.pose_transfer import check_batch_size

@@ -191,23 +191,6 @@ def test_rules_can_fail(rule, tmp_path, monkeypatch):
 # generation.py, pose/photos, data/keypoints: `inference`). The lead empties this set when those
 # branches merge; an entry that no longer offends fails `test_pending_offenders_still_offend`.
 PENDING_OTHER_BRANCHES = {
-    # forwarding imports (`inference`: generation.py's re-exports for old callers, the task's files)
-    "keras_nted.generation imports DEFAULT_POSE_FRAMES and never uses it",
-    "keras_nted.generation imports load_image and never uses it",
-    "keras_nted.generation imports pose_skeleton and never uses it",
-    "keras_nted.generation imports rescale_pixel_keypoints and never uses it",
-    "keras_nted.generation imports run_generator and never uses it",
-    "keras_nted.generation re-exports DEFAULT_POSE_FRAMES with noqa: F401",
-    "keras_nted.generation re-exports load_image with noqa: F401",
-    "keras_nted.generation re-exports pose_skeleton with noqa: F401",
-    "keras_nted.generation re-exports rescale_pixel_keypoints with noqa: F401",
-    "keras_nted.generation re-exports run_generator with noqa: F401",
-    "keras_nted.generation imports open_image_store from keras_nted.data.deepfashion (not its home)",
-    "keras_nted.generation imports output_name from keras_nted.data.deepfashion (not its home)",
-    "keras_nted.generation imports pose_path from keras_nted.data.deepfashion (not its home)",
-    "keras_nted.generation imports read_pairs_file from keras_nted.data.deepfashion (not its home)",
-    "keras_nted.models.pose_transfer_preprocessor imports MISSING from keras_nted.data.keypoints (not its home)",
-    "keras_nted.pose.photos imports MISSING from keras_nted.data.keypoints (not its home)",
     # library errors naming flags (`trainer`: callbacks, training/)
     "keras_nted.callbacks raises --output",
     "keras_nted.training.resume raises --epochs",

@@ -10,12 +10,12 @@ import os
 import numpy as np
 
 from keras_nted.data.images import read_image
-from keras_nted.data.keypoints import MISSING
 from keras_nted.data.keypoints import openpose_keypoints_2d
 from keras_nted.data.keypoints import pixels_to_deepfashion
 from keras_nted.data.skeleton import render_skeleton
 from keras_nted.pose.estimator import as_rgb_array
 from keras_nted.pose.framing import frame_person
+from keras_nted.utils.openpose import MISSING
 from keras_nted.utils.validation import check_int
 
 # Skeleton pictures are drawn at most this large on their long side (the photo is shrunk).
