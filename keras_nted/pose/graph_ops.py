@@ -43,6 +43,7 @@ def letterbox(image):
 
 def region_to_image(points, region):
     """`(batch, n, 2)` region coordinates `(u, v)` in [0, 1] -> image pixels (`geometry.Region.to_image`)."""
+    points, region = ops.convert_to_tensor(points, "float32"), ops.convert_to_tensor(region, "float32")
     cx, cy, size, cos, sin = (ops.expand_dims(c, -1) for c in _columns(region))
     u, v = (points[..., 0:1] - 0.5) * size, (points[..., 1:2] - 0.5) * size
     return ops.concatenate([cos * u - sin * v + cx, sin * u + cos * v + cy], axis=-1)
@@ -72,6 +73,7 @@ def crop(image, region, output_size, value_range, outside="zeros"):
     Returns:
         `(batch, output_size, output_size, 3)` float32.
     """
+    image, region = ops.convert_to_tensor(image), ops.convert_to_tensor(region, "float32")
     shape = ops.shape(image)
     batch, height, width = shape[0], shape[1], shape[2]
     cx, cy, size, cos, sin = _columns(region)
@@ -105,6 +107,7 @@ def decode(raw_boxes, raw_scores, anchors, input_size):
 
     As `detector.decode`: boxes `(x_min, y_min, x_max, y_max)` and keypoints in the input's [0, 1].
     """
+    raw_boxes, raw_scores = ops.convert_to_tensor(raw_boxes, "float32"), ops.convert_to_tensor(raw_scores, "float32")
     scores = ops.sigmoid(ops.clip(raw_scores[..., 0], -SCORE_CLIP, SCORE_CLIP))
     values = raw_boxes / input_size
     center = values[..., 0:2] + anchors
@@ -136,6 +139,7 @@ def best_cluster(scores, boxes, keypoints, min_score, iou_threshold):
         one by more than `iou_threshold` (itself included). Where no score reaches `min_score`
         the keypoints are those of the best detection, and its score says so.
     """
+    scores, boxes, keypoints = (ops.convert_to_tensor(v, "float32") for v in (scores, boxes, keypoints))
     best = ops.one_hot(ops.argmax(scores, axis=1), ops.shape(scores)[1], dtype="float32")
     best_box = ops.sum(boxes * ops.expand_dims(best, -1), axis=1)
     member = (box_iou(best_box, boxes) > iou_threshold) | (best > 0)
@@ -152,6 +156,7 @@ def region_of_interest(keypoints, scale):
     Centred on keypoint 0, side `2 * scale * |k1 - k0|`, turned so that keypoint 1 lies straight
     above keypoint 0: the angle `pi / 2 - atan2(-dy, dx)` has cosine `-dy / r` and sine `dx / r`.
     """
+    keypoints = ops.convert_to_tensor(keypoints, "float32")
     hips, top = keypoints[:, 0], keypoints[:, 1]
     dx, dy = top[:, 0] - hips[:, 0], top[:, 1] - hips[:, 1]
     distance = ops.sqrt(dx * dx + dy * dy)
@@ -168,6 +173,7 @@ def refine_with_heatmap(points, heatmap, kernel_size, min_confidence):
     heatmap's edges); a point outside the heatmap, or whose window's best confidence is under
     `min_confidence`, stays.
     """
+    points, heatmap = ops.convert_to_tensor(points, "float32"), ops.convert_to_tensor(heatmap, "float32")
     shape = ops.shape(heatmap)
     rows, cols, channels = heatmap.shape[1], heatmap.shape[2], heatmap.shape[3]
     count = points.shape[1]
@@ -207,6 +213,7 @@ def to_coco18(points, visibility, image_size, min_visibility):
     Returns:
         `(batch, 18, 2)` pixels, `-1` where missing, and `(batch, 18)` confidences, 0 where missing.
     """
+    points, visibility = ops.convert_to_tensor(points, "float32"), ops.convert_to_tensor(visibility, "float32")
     order = [BLAZEPOSE_INDEX.get(name, 0) for name in KEYPOINT_NAMES]  # the neck's is replaced below
     is_neck = np.arange(len(KEYPOINT_NAMES)) == _NECK
     right, left = _SHOULDERS
@@ -238,6 +245,7 @@ def framing_box(keypoints, aspect):
         `(box, framed)`: `(left, top, right, bottom)` as whole numbers in float32, and `(batch,)`
         whether at least two keypoints are present (where not, the box is all zeros).
     """
+    keypoints = ops.convert_to_tensor(keypoints, "float32")
     present = ops.all(keypoints != MISSING, axis=-1)
     framed = ops.sum(ops.cast(present, "int32"), axis=1) >= 2
     big = np.float32(3e38)
