@@ -6,6 +6,7 @@ Needs the `[pose]` extra (`ai-edge-litert`) and the two model files
 
 from keras_nted.pose.estimator import Person
 from keras_nted.pose.estimator import PoseEstimator
+from keras_nted.pose.in_graph import pose_pipeline
 from keras_nted.pose.model_files import default_model_dir
 from keras_nted.pose.model_files import find_model_files
 from keras_nted.pose.model_files import obtain_model_files
