@@ -1,7 +1,5 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
-import logging
-
 import keras
 from keras import ops
 
@@ -34,8 +32,6 @@ from keras_nted.models.optimizers import OptimizerGroup
 from keras_nted.models.optimizers import default_optimizers
 from keras_nted.models.optimizers import loss_scaled
 from keras_nted.models.optimizers import scaled_loss
-from keras_nted.models.resume import OneRun
-from keras_nted.models.resume import SkipBatches
 from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_keywords
 
@@ -307,67 +303,6 @@ class NTEDGAN(keras.Model):
 
     def call(self, inputs, training=False):
         return self.ema_generator(inputs, training=training)
-
-    # ------------------------------------------------------------------ resuming
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kwargs):
-        """`keras.Model.fit`, resuming at the exact step when a callback holds a checkpoint.
-
-        A callback with a `restore_training_state(model)` method (`TrainingCheckpoint`)
-        loads the newest checkpoint first and returns its step. Training then continues at
-        that step: the epoch is `step // steps_per_epoch` and, when `x` is a
-        `keras.utils.PyDataset` whose length is the epoch's, the interrupted epoch goes on
-        with its remaining `steps_per_epoch - step % steps_per_epoch` batches. With
-        `shuffle=False` these are the batches an uninterrupted run would train on, in the
-        same order (`keras_nted.training.train` shuffles inside its data set, by seed and
-        epoch, for this reason); with Keras' default `shuffle=True` the batch order comes
-        from NumPy's global random state, so the rest of the epoch is drawn anew. Other
-        inputs resume at the start of the interrupted epoch (its first batches are then
-        trained on twice).
-        """
-        restorers = [c for c in (callbacks or []) if hasattr(c, "restore_training_state")]
-        step = restorers[0].restore_training_state(self) if restorers else 0
-        if not step:
-            return super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
-            )
-        indexable = isinstance(x, keras.utils.PyDataset)
-        steps = kwargs.get("steps_per_epoch") or (len(x) if indexable else None)
-        if steps is None:
-            raise ValueError(
-                "Resuming from a checkpoint needs the epoch length: pass steps_per_epoch, or a keras.utils.PyDataset."
-            )
-        epoch, done = divmod(step, steps)
-        kwargs["initial_epoch"] = min(epoch, epochs)
-        if done and not (indexable and steps == len(x)):
-            logging.getLogger(__name__).warning(
-                "Resuming at step %d, %d batches into epoch %d: this input cannot start mid-epoch (a PyDataset "
-                "whose length is the epoch's can), so the epoch starts over.", step, done, epoch + 1,
-            )  # fmt: skip
-            done = 0
-        if not done or epoch >= epochs:
-            return super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
-            )
-        # The rest of the interrupted epoch, then the remaining epochs, as one run to the
-        # callbacks: one progress display, one History, one on_train_begin and one
-        # on_train_end (TensorBoard closes its writers at the end and cannot begin again).
-        kwargs.pop("steps_per_epoch", None)
-        callback_list = OneRun(
-            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps - done,
-            model=self,
-        )  # fmt: skip
-        history = super().fit(
-            SkipBatches(x, done), batch_size=batch_size, epochs=epoch + 1, verbose=verbose, callbacks=callback_list,
-            **kwargs,
-        )  # fmt: skip
-        if epoch + 1 < epochs and not self.stop_training:
-            callback_list.set_params(dict(callback_list.params, steps=steps))
-            kwargs["initial_epoch"] = epoch + 1
-            history = super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callback_list, **kwargs
-            )  # fmt: skip
-        callback_list.end()
-        return history
 
     # ------------------------------------------------------------------ phases
     def phase_for_step(self, step):

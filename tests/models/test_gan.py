@@ -9,12 +9,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nted.callbacks import TrainingCheckpoint
 from keras_nted.losses import FaceLoss
 from keras_nted.losses import PerceptualLoss
 from keras_nted.models import NTEDGAN
 from keras_nted.models import NTEDDiscriminator
 from keras_nted.models import NTEDGenerator
+from keras_nted.training.checkpoint import TrainingCheckpoint
+from keras_nted.training.resume import fit_from_checkpoint
 from tests.helpers import to_numpy
 
 BATCH = 2
@@ -338,7 +339,9 @@ def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path, fresh_gan):
     backup = tmp_path / "backup"
     gan = fresh_gan()
     start = fresh_gan.start
-    gan.fit(Batches(3), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(str(backup), save_freq=2)])
+    fit_from_checkpoint(
+        gan, Batches(3), TrainingCheckpoint(str(backup), save_freq=2), epochs=2, verbose=0, shuffle=False
+    )
     assert counters(gan) == (6, 6, 7)
     files = sorted(p.name for p in backup.iterdir())
     # Steps 2, 3 (epoch end), 4 and 6 were written; the newest two are kept.
@@ -346,7 +349,9 @@ def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path, fresh_gan):
     saved = numpy_weights(gan)
     gan.load_weights(start)  # back to the start: only the checkpoint can bring the state back
     # epochs=2 was reached: fit restores the state and has nothing left to run.
-    gan.fit(Batches(3), epochs=2, verbose=0, callbacks=[TrainingCheckpoint(str(backup), save_freq=2)])
+    fit_from_checkpoint(
+        gan, Batches(3), TrainingCheckpoint(str(backup), save_freq=2), epochs=2, verbose=0, shuffle=False
+    )
     assert counters(gan) == (6, 6, 7)
     assert not changed(saved, gan)
 
@@ -410,18 +415,26 @@ def test_resume_mid_epoch_continues_at_the_exact_step_and_batch(tmp_path, fresh_
                 self.model.stop_training = True
 
     gan.load_weights(start)
-    gan.fit(
-        Indexed(2), epochs=3, verbose=0, callbacks=[TrainingCheckpoint(backup, save_freq=1), StopAt()], shuffle=False
+    fit_from_checkpoint(
+        gan,
+        Indexed(2),
+        TrainingCheckpoint(backup, save_freq=1),
+        epochs=3,
+        verbose=0,
+        callbacks=[StopAt()],
+        shuffle=False,
     )
     assert counters(gan)[0] == 3
     # ...then everything forgotten, and resumed from its checkpoint.
     gan.load_weights(start)
     data, recorder, begin_end = Indexed(2), Recorder(), BeginEnd()
-    history = gan.fit(
+    history = fit_from_checkpoint(
+        gan,
         data,
+        TrainingCheckpoint(backup, save_freq=1),
         epochs=3,
         verbose=0,
-        callbacks=[TrainingCheckpoint(backup, save_freq=1), recorder, begin_end],
+        callbacks=[recorder, begin_end],
         shuffle=False,
     )
     # The rest of epoch 2 (batch 1), then epoch 3 (TensorFlow's adapter may ask for a batch twice: it peeks).
@@ -482,7 +495,8 @@ def test_ctrl_c_stops_after_the_step_with_its_checkpoint_and_restores_the_handle
 
 RESUME_SCRIPT = """
 import json, sys, keras
-from keras_nted.callbacks import TrainingCheckpoint
+from keras_nted.training.checkpoint import TrainingCheckpoint
+from keras_nted.training.resume import fit_from_checkpoint
 from tests.models.test_gan import plain_gan, Batches, counters
 
 class Probe(keras.callbacks.Callback):
@@ -497,7 +511,9 @@ class Probe(keras.callbacks.Callback):
 
 gan = plain_gan()
 gan.compile(gan_start_step=0, r1_interval=2)
-gan.fit(Batches(1000), epochs=1, verbose=0, callbacks=[TrainingCheckpoint(sys.argv[1], save_freq=1), Probe()])
+fit_from_checkpoint(
+    gan, Batches(1000), TrainingCheckpoint(sys.argv[1], save_freq=1), verbose=0, callbacks=[Probe()], shuffle=False
+)
 print(json.dumps({"end": counters(gan)}), flush=True)
 """
 
