@@ -1,10 +1,14 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
+import functools
+from typing import NamedTuple
+
 import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
 from keras_nted.backend import memory
+from keras_nted.backend import steps
 from keras_nted.backend.distribution import num_replicas
 from keras_nted.backend.distribution import run_step
 from keras_nted.backend.optimizers import apply_gradients
@@ -18,6 +22,7 @@ from keras_nted.losses.adversarial import r1_penalty
 from keras_nted.losses.attention import attention_reconstruction_loss
 from keras_nted.losses.face import FaceLoss
 from keras_nted.losses.perceptual import PerceptualLoss
+from keras_nted.losses.perceptual import check_vgg_weights
 from keras_nted.losses.ssim import ssim_loss
 from keras_nted.models import preset_io
 from keras_nted.models.base import KERAS_MODEL_ARGS
@@ -36,12 +41,61 @@ from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_keywords
 
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
-# The step phases `(gan_on, r1_on)`: each is compiled as its own train function.
-PHASES = ((False, False), (True, False), (True, True))
-# The generator's loss terms (`LOSS_TABLE`'s weights without the `weight_` prefix), in log order.
-TERMS = ("perceptual", "l1", "ssim", "attention", "face", "gan")
-# `vgg_weights` of `from_preset` (and of `keras-nted train --vgg-weights`) that build no loss network.
-NO_VGG = (None, "none")
+
+
+class Phase(NamedTuple):
+    """One kind of training step: which networks it updates, and on which steps it runs.
+
+    Attributes:
+        name: the phase's name.
+        updates: its optimizer steps, in order: `"generator"` (with the EMA copy; its loss
+            has the `gan` term exactly when the discriminator steps too), `"discriminator"`,
+            `"r1"` (the lazy R1 penalty's discriminator step).
+        after: a `compile` setting; the phase runs on steps `> ` its value (`None`: any step).
+        every: a `compile` setting; the phase runs on steps divisible by it (`None`: any step).
+    """
+
+    name: str
+    updates: tuple
+    after: str = None
+    every: str = None
+
+    @property
+    def gan(self):
+        """Whether the GAN is on: the generator's `gan` term and the discriminator's step."""
+        return "discriminator" in self.updates
+
+    def runs_at(self, step, settings):
+        """Whether this phase's conditions hold at `step` (the counter before its increment)."""
+        after = self.after is None or step > settings[self.after]
+        return after and (self.every is None or step % settings[self.every] == 0)
+
+
+# The step phases, as released; a step runs the last one whose conditions hold. Each is
+# compiled as its own train function, so no step computes what it does not use.
+PHASES = (
+    Phase("reconstruction", ("generator",)),
+    Phase("adversarial", ("generator", "discriminator"), after="gan_start_step"),
+    Phase("adversarial_r1", ("generator", "discriminator", "r1"), after="gan_start_step", every="r1_interval"),
+)
+
+
+# The generator's loss terms, in log order: `(gan, outputs, batch, training) -> float32 scalar`.
+# A term is scaled by its `LOSS_TABLE` weight (`weight_<term>`): a new term is a row there and
+# a function here (a test keeps the two alike).
+LOSS_TERMS = {
+    "perceptual": lambda gan, out, batch, training: gan.perceptual_loss(out["image"], batch["ground_truth"]),
+    "l1": lambda gan, out, batch, training: ops.mean(
+        ops.abs(ops.cast(out["image"], "float32") - ops.cast(batch["ground_truth"], "float32"))
+    ),
+    "ssim": lambda gan, out, batch, training: ssim_loss(out["image"], batch["ground_truth"]),
+    "attention": lambda gan, out, batch, training: attention_reconstruction_loss(
+        out["extraction_softmax"], out["distribution_logits"], batch["input_image"], batch["ground_truth"]
+    ),
+    "face": lambda gan, out, batch, training: gan.face_loss(out["image"], batch["ground_truth"], batch["face_center"]),
+    "gan": lambda gan, out, batch, training: generator_gan_loss(gan.discriminator(out["image"], training=training)),
+}
+TERMS = tuple(LOSS_TERMS)
 
 
 def loss_networks(training, vgg_weights, face_loss=True):
@@ -50,21 +104,20 @@ def loss_networks(training, vgg_weights, face_loss=True):
     Args:
         training: a preset's `training` dict (`vgg_num_scales`, `style_weight`).
         vgg_weights: `"imagenet"`, a local VGG19 `.h5` / `.pth` file, `"random"` (random
-            VGG19 weights: benchmarks and tests), or `None` / `"none"`: no loss network
-            (then `NTEDGAN.compile` makes plain L1 the reconstruction term).
+            VGG19 weights: benchmarks and tests), or `"none"`: no loss network (then
+            `NTEDGAN.compile` makes plain L1 the reconstruction term).
         face_loss: include the face loss.
 
     Returns:
         `(perceptual_loss, face_loss)`: a `PerceptualLoss` and a `FaceLoss` (or `None`).
     """
-    if vgg_weights in NO_VGG:
+    if check_vgg_weights(vgg_weights) == "none":
         return None, None
-    weights = None if vgg_weights == "random" else vgg_weights
     perceptual = PerceptualLoss(
         num_scales=training.get("vgg_num_scales", 1), style_weight=training.get("style_weight", 500.0),
-        weights=weights, name="perceptual_loss",
+        weights=vgg_weights, name="perceptual_loss",
     )  # fmt: skip
-    return perceptual, (FaceLoss(weights=weights, name="face_loss") if face_loss else None)
+    return perceptual, (FaceLoss(weights=vgg_weights, name="face_loss") if face_loss else None)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -107,7 +160,7 @@ class NTEDGAN(keras.Model):
     the scaled loss; the logged losses are unscaled and float32.
 
     Example:
-    >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
     >>> gan.compile()
     >>> data = keras_nted.data.MannequinDataset(image_size=(64, 44), batch_size=2)  # doctest: +SKIP
     >>> gan.fit(data, epochs=1, steps_per_epoch=2)  # doctest: +SKIP
@@ -155,9 +208,8 @@ class NTEDGAN(keras.Model):
         )
         names = ("loss", *TERMS, "discriminator_loss", "real_score", "fake_score", "r1_penalty")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self._phase = (False, False)
-        self._host_step = None
-        self._variants = {}
+        self._next_step = None
+        self._phase_functions = {}
         self.built = True
 
     presets = preset_io.PresetListing()
@@ -173,7 +225,7 @@ class NTEDGAN(keras.Model):
                 `vgg_weights`, `image_width` and `face_loss` cannot be given then: a `ValueError`).
             vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
                 local `.h5` / `.pth` file, `"random"` (random weights: benchmarks and tests),
-                or `None`: no loss network (no perceptual or face term; plain L1 with
+                or `"none"`: no loss network (no perceptual or face term; plain L1 with
                 weight 10 reconstructs unless `compile` is given another `weight_l1`).
             image_width: input width (default `size * 11 / 16`).
             face_loss: include the face term.
@@ -274,7 +326,7 @@ class NTEDGAN(keras.Model):
             optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
             auto_scale_loss=False,
         )  # fmt: skip
-        self._variants = {}
+        self._phase_functions = {}
         self._compile_args = {
             **{setting.name: getattr(self, setting.name) for setting in LOSS_TABLE},
             "r1_interval": self.r1_interval,
@@ -306,14 +358,16 @@ class NTEDGAN(keras.Model):
 
     # ------------------------------------------------------------------ phases
     def phase_for_step(self, step):
-        """`(gan_on, r1_on)` for a step counter value (before its increment), as released."""
-        gan_on = step > self.gan_start_step
-        return gan_on, gan_on and step % self.r1_interval == 0
+        """The `Phase` of a step counter value (before its increment), as released."""
+        settings = {"gan_start_step": self.gan_start_step, "r1_interval": self.r1_interval}
+        return [phase for phase in PHASES if phase.runs_at(step, settings)][-1]
 
     def make_train_function(self, force=False):
         prepare_fit(self)  # every fit(): process 0's (maybe restored) state (torch), own all-reduce keys (TF)
-        # Re-read the counter at every fit(): it may have been restored from a checkpoint.
-        self._host_step = int(to_host(self.step))
+        # The step the next call trains, counted on the host from the counter's value at every
+        # fit() (it may have been restored): reading the counter every step would make JAX
+        # re-attach the whole training state to the model every step.
+        self._next_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
         if self.jit_compile and num_replicas(self) > 1:
@@ -324,32 +378,18 @@ class NTEDGAN(keras.Model):
         # Every phase's function is made here, up front: Keras' JAX `fit` purges the variables'
         # values right after this call, and a distributed function needs their shardings when it
         # is made. Making one compiles nothing (jit / tf.function trace on their first call).
-        self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
+        self._phase_functions = {
+            phase: steps.make_train_function(self, functools.partial(self.phase_step, phase)) for phase in PHASES
+        }
         memory.trim_after_compilations()  # JAX: the compiler's freed heap back to the OS before a step runs
-        self.train_function = self._phase_train_function
+        self.train_function = self._train_function
         return self.train_function
 
-    def _make_phase_function(self, phase):
-        """Keras' train function (jit, tf.function or eager, as compiled) of a step in `phase`."""
-
-        # A fresh function object per phase: JAX caches traces by function identity.
-        def phase_step(*step_args):
-            self._phase = phase
-            return NTEDGAN.train_step(self, *step_args)
-
-        self.train_step = phase_step
-        try:
-            super().make_train_function(force=True)
-        finally:
-            del self.train_step
-        return self.train_function
-
-    def _phase_train_function(self, *args):
-        """The train function `fit` calls: the step counter's phase (read on the host) runs its variant."""
-        phase = self.phase_for_step(self._host_step)
-        self._phase = phase  # read when a variant is traced (once per phase)
-        out = run_step(self._variants[phase], *args)  # TF multi-worker: a lost worker is one line
-        self._host_step += 1
+    def _train_function(self, *args):
+        """The train function `fit` calls: the phase of the next step runs its own function."""
+        phase = self.phase_for_step(self._next_step)
+        out = run_step(self._phase_functions[phase], *args)  # TF multi-worker: a lost worker is one line
+        self._next_step += 1
         return out
 
     # ------------------------------------------------------------------ steps
@@ -359,23 +399,12 @@ class NTEDGAN(keras.Model):
         )
 
     def train_step(self, *args):
-        if autodiff.BACKEND == "jax":
-            state, data = args
-            groups = [
-                self.trainable_variables,
-                self.non_trainable_variables,
-                self.optimizer.variables,
-                self.metrics_variables,
-            ]
-            return autodiff.stateless_step(self._train_step, groups, state, data)
-        return self._train_step(args[0])
+        """Keras' train step: the step of the phase of the counter's value (read on the host)."""
+        phase = self.phase_for_step(int(to_host(self.step)))
+        return steps.run_step(functools.partial(self.phase_step, phase), steps.train_variables(self), *args)
 
     def test_step(self, *args):
-        if autodiff.BACKEND == "jax":
-            state, data = args
-            groups = [self.trainable_variables, self.non_trainable_variables, self.metrics_variables]
-            return autodiff.stateless_step(self._test_step, groups, state, data)
-        return self._test_step(args[0])
+        return steps.run_step(self._test_step, steps.test_variables(self), *args)
 
     @staticmethod
     def _both_directions(data):
@@ -402,32 +431,20 @@ class NTEDGAN(keras.Model):
     def _generator_losses(self, generator, batch, gan_on, training):
         """`(total, terms)`: the weighted sum of the enabled terms (float32), each term, `fake`."""
         out = generator([batch["input_image"], batch["input_skeleton"]], training=training)
-        fake = out["image"]
-        gt = batch["ground_truth"]
-        term_fns = {
-            "perceptual": lambda: self.perceptual_loss(fake, gt),
-            "l1": lambda: ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))),
-            "ssim": lambda: ssim_loss(fake, gt),
-            "attention": lambda: attention_reconstruction_loss(
-                out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
-            ),
-            "face": lambda: self.face_loss(fake, gt, batch["face_center"]),
-            "gan": lambda: generator_gan_loss(self.discriminator(fake, training=training)),
-        }
         total = ops.zeros((), "float32")
-        terms = {"fake": fake}
+        terms = {"fake": out["image"]}
         for name, weight in self.enabled_terms(gan_on).items():
-            terms[name] = term_fns[name]()
+            terms[name] = LOSS_TERMS[name](self, out, batch, training)
             total = total + weight * terms[name]
         return total, terms
 
-    def _train_step(self, data):
-        gan_on, r1_on = self._phase
+    def phase_step(self, phase, data):
+        """One training step of `phase` on a batch of pairs: Keras' logs."""
         batch = self._both_directions(data)
-        logs, fake = self._generator_update(batch, gan_on)
-        if gan_on:
-            logs.update(self._discriminator_update(batch, fake, r1_on))
-        return self._record(logs, gan_on, r1_on)
+        logs, fake = self._generator_update(batch, phase.gan)
+        if phase.gan:
+            logs.update(self._discriminator_update(batch, fake, "r1" in phase.updates))
+        return self._record(logs, phase)
 
     def _generator_update(self, batch, gan_on):
         """One optimizer step of the generator and its EMA: `(logs, fake)`."""
@@ -479,14 +496,14 @@ class NTEDGAN(keras.Model):
             logs["r1_penalty"] = penalty
         return logs
 
-    def _record(self, logs, gan_on, r1_on):
+    def _record(self, logs, phase):
         """Count the step, update the trackers with `logs`; the trackers' results."""
         with autodiff.no_grad():
             self.step.assign_add(1)
             for name, value in logs.items():
                 self.trackers[name].update_state(ops.stop_gradient(value))
         names = list(logs)
-        if gan_on and not r1_on:
+        if phase.gan and "r1" not in phase.updates:
             names.append("r1_penalty")  # the epoch's mean over its R1 steps: one key set per GAN phase
         return {name: self.trackers[name].result() for name in names}
 

@@ -38,7 +38,7 @@ def test_every_preset_sets_every_setting():
 
 
 def test_compile_config_holds_every_setting():
-    gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    gan = NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
     gan.compile(weight_ssim=0.5)
     config = gan.get_compile_config()
     # No loss network: no perceptual or face term, and L1 (weight 10) reconstructs.
@@ -63,3 +63,13 @@ def test_train_flags_come_from_the_table():
 def test_weights_are_finite_and_non_negative(value):
     with pytest.raises(ValueError, match="Expected a finite number >= 0"):
         check_non_negative("weight_gan", value)
+
+
+def test_every_loss_weight_has_its_term_function():
+    from keras_nted.models.gan import LOSS_TERMS
+    from keras_nted.models.gan import PHASES
+
+    assert set(LOSS_TERMS) == {setting.term for setting in LOSS_TABLE if setting.is_weight}
+    # The phases' names are unique, and only the discriminator's phases take the GAN term.
+    assert len({phase.name for phase in PHASES}) == len(PHASES)
+    assert [phase.gan for phase in PHASES] == [False, True, True]
