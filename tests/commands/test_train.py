@@ -125,7 +125,7 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     [
         (["--preset", "no_such_preset"], "Unknown preset 'no_such_preset'"),
         (["--data", "/no/such/deepfashion"], "DeepFashion root not found: /no/such/deepfashion"),
-        (["--image-size", "128x88"], "--image-size 128x88"),
+        (["--image-size", "128x88"], "image_size=(128, 88)"),
         (["--image-size", "64x50"], "image_size=(64, 50)"),
         (["--image-size", "big"], "Expected --image-size as HEIGHTxWIDTH"),
     ],
@@ -216,6 +216,7 @@ def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_pa
         epochs=1,
         steps_per_epoch=2,
         lr_decay_steps=1,
+        vgg_weights="none",
         loss_weights={"weight_l1": 10.0, "gan_start_step": 100},
         verbose=0,
     )
