@@ -133,7 +133,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"Training diverged by step {step}: the weight {exploded[0]} reached {exploded[1]:.3g} (beyond "
                 f"{MAX_WEIGHT:g}). Stopped without checkpointing it; "
                 + (f"the last good checkpoint is {kept[-1][1]}." if kept else "no checkpoint was written.")
-                + " Train into a new --output with a lower learning rate."
+                + " Train into a new run folder with a lower learning rate."
             )
         path = self.directory / f"step_{step:09d}.weights.h5"
         # As large as the last one; the first: weights and both optimizers' two moments, with room.

@@ -46,7 +46,7 @@ def _run_record(config_path):
     if missing:
         raise ValueError(
             f"{config_path} is not a keras-nted run record (no {', '.join(missing)}): training into "
-            f"{config_path.parent} would overwrite it. Train into another --output."
+            f"{config_path.parent} would overwrite it. Train into another output_dir."
         )
     return before
 
@@ -61,7 +61,7 @@ def check_resume(output_dir, record, checkpoint):
     Args:
         output_dir: the run folder (a `pathlib.Path`).
         record: this run's `config.json` record (`RUN_DEFINING` entries at least).
-        checkpoint: the run's `keras_nted.callbacks.TrainingCheckpoint`.
+        checkpoint: the run's `keras_nted.training.checkpoint.TrainingCheckpoint`.
     """
     config_path = output_dir / "config.json"
     has_checkpoints = bool(checkpoint.checkpoints())
@@ -70,7 +70,7 @@ def check_resume(output_dir, record, checkpoint):
             raise ValueError(
                 f"{output_dir} holds checkpoints but no config.json, so this command cannot be checked to resume "
                 "the same run (its seed, data and settings). Put the run's config.json back, or train into a new "
-                "--output."
+                "output_dir."
             )
         return
     before = _run_record(config_path)
@@ -79,8 +79,8 @@ def check_resume(output_dir, record, checkpoint):
     if before.get("lr_schedule") != record["lr_schedule"]:
         raise ValueError(
             f"{output_dir} was started with {_describe_schedule(before.get('lr_schedule'))}; this command asks for "
-            f"{_describe_schedule(record['lr_schedule'])}. Resume with the same --epochs, --steps-per-epoch and "
-            "--lr-decay-steps, or use a new --output."
+            f"{_describe_schedule(record['lr_schedule'])}. Resume with the same epochs, steps_per_epoch and "
+            "lr_decay_steps, or use a new output_dir."
         )
     changed = [
         key for key in RUN_DEFINING if key in before and json.loads(json.dumps(record[key], default=str)) != before[key]
@@ -89,7 +89,7 @@ def check_resume(output_dir, record, checkpoint):
         details = "; ".join(f"{key}: {before[key]!r} then, {record[key]!r} now" for key in changed)
         raise ValueError(
             f"{output_dir} holds a run started with other settings ({details}). Resume it with its own settings "
-            f"(see {config_path}), or train into a new --output."
+            f"(see {config_path}), or train into a new output_dir."
         )
 
 
