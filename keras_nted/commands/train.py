@@ -159,13 +159,16 @@ def run(args):
 
 
 def as_flags(message):
-    """`message` with the `train` arguments it names (`name`, `name=`, `name=value`) spelled as flags."""
+    """`message` with the `train` arguments it names (`name`, `name=`, `name=value`) spelled as flags.
+
+    A `name:` is a run's `config.json` entry (`check_resume` lists them so) and stays as written there.
+    """
 
     def flag(match):
         value_follows = match.group(2) and match.end() < len(message) and message[match.end()] not in " ,.;)"
         return FLAGS[match.group(1)] + (" " if value_follows else "")
 
-    return re.sub(rf"\b({'|'.join(FLAGS)})\b(=?)", flag, message)
+    return re.sub(rf"\b({'|'.join(FLAGS)})\b(?!:)(=?)", flag, message)
 
 
 def _train(train, args, loss_weights):

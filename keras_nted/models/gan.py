@@ -1,7 +1,6 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
 import functools
-from typing import NamedTuple
 
 import keras
 from keras import ops
@@ -16,23 +15,19 @@ from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.distribute import prepare_fit
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
-from keras_nted.losses.adversarial import generator_gan_loss
 from keras_nted.losses.adversarial import lazy_r1_weight
 from keras_nted.losses.adversarial import r1_penalty
-from keras_nted.losses.attention import attention_reconstruction_loss
-from keras_nted.losses.face import FaceLoss
-from keras_nted.losses.perceptual import PerceptualLoss
-from keras_nted.losses.perceptual import check_vgg_weights
-from keras_nted.losses.ssim import ssim_loss
+from keras_nted.models import gan_config
 from keras_nted.models import preset_io
 from keras_nted.models.base import KERAS_MODEL_ARGS
-from keras_nted.models.discriminator import NTEDDiscriminator
+from keras_nted.models.gan_phases import LOSS_TERMS
+from keras_nted.models.gan_phases import PHASES
+from keras_nted.models.gan_phases import TERMS
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
 from keras_nted.models.loss_settings import LOSS_TABLE
-from keras_nted.models.loss_settings import NO_VGG_WEIGHT_L1
-from keras_nted.models.loss_settings import TRAINING_KEYS
 from keras_nted.models.loss_settings import check_non_negative
+from keras_nted.models.loss_settings import resolve_loss_settings
 from keras_nted.models.optimizers import OptimizerGroup
 from keras_nted.models.optimizers import default_optimizers
 from keras_nted.models.optimizers import loss_scaled
@@ -41,83 +36,6 @@ from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_keywords
 
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
-
-
-class Phase(NamedTuple):
-    """One kind of training step: which networks it updates, and on which steps it runs.
-
-    Attributes:
-        name: the phase's name.
-        updates: its optimizer steps, in order: `"generator"` (with the EMA copy; its loss
-            has the `gan` term exactly when the discriminator steps too), `"discriminator"`,
-            `"r1"` (the lazy R1 penalty's discriminator step).
-        after: a `compile` setting; the phase runs on steps `> ` its value (`None`: any step).
-        every: a `compile` setting; the phase runs on steps divisible by it (`None`: any step).
-    """
-
-    name: str
-    updates: tuple
-    after: str = None
-    every: str = None
-
-    @property
-    def gan(self):
-        """Whether the GAN is on: the generator's `gan` term and the discriminator's step."""
-        return "discriminator" in self.updates
-
-    def runs_at(self, step, settings):
-        """Whether this phase's conditions hold at `step` (the counter before its increment)."""
-        after = self.after is None or step > settings[self.after]
-        return after and (self.every is None or step % settings[self.every] == 0)
-
-
-# The step phases, as released; a step runs the last one whose conditions hold. Each is
-# compiled as its own train function, so no step computes what it does not use.
-PHASES = (
-    Phase("reconstruction", ("generator",)),
-    Phase("adversarial", ("generator", "discriminator"), after="gan_start_step"),
-    Phase("adversarial_r1", ("generator", "discriminator", "r1"), after="gan_start_step", every="r1_interval"),
-)
-
-
-# The generator's loss terms, in log order: `(gan, outputs, batch, training) -> float32 scalar`.
-# A term is scaled by its `LOSS_TABLE` weight (`weight_<term>`): a new term is a row there and
-# a function here (a test keeps the two alike).
-LOSS_TERMS = {
-    "perceptual": lambda gan, out, batch, training: gan.perceptual_loss(out["image"], batch["ground_truth"]),
-    "l1": lambda gan, out, batch, training: ops.mean(
-        ops.abs(ops.cast(out["image"], "float32") - ops.cast(batch["ground_truth"], "float32"))
-    ),
-    "ssim": lambda gan, out, batch, training: ssim_loss(out["image"], batch["ground_truth"]),
-    "attention": lambda gan, out, batch, training: attention_reconstruction_loss(
-        out["extraction_softmax"], out["distribution_logits"], batch["input_image"], batch["ground_truth"]
-    ),
-    "face": lambda gan, out, batch, training: gan.face_loss(out["image"], batch["ground_truth"], batch["face_center"]),
-    "gan": lambda gan, out, batch, training: generator_gan_loss(gan.discriminator(out["image"], training=training)),
-}
-TERMS = tuple(LOSS_TERMS)
-
-
-def loss_networks(training, vgg_weights, face_loss=True):
-    """The perceptual and face losses of a preset's `training` dict, or `(None, None)`.
-
-    Args:
-        training: a preset's `training` dict (`vgg_num_scales`, `style_weight`).
-        vgg_weights: `"imagenet"`, a local VGG19 `.h5` / `.pth` file, `"random"` (random
-            VGG19 weights: benchmarks and tests), or `"none"`: no loss network (then
-            `NTEDGAN.compile` makes plain L1 the reconstruction term).
-        face_loss: include the face loss.
-
-    Returns:
-        `(perceptual_loss, face_loss)`: a `PerceptualLoss` and a `FaceLoss` (or `None`).
-    """
-    if check_vgg_weights(vgg_weights) == "none":
-        return None, None
-    perceptual = PerceptualLoss(
-        num_scales=training.get("vgg_num_scales", 1), style_weight=training.get("style_weight", 500.0),
-        weights=vgg_weights, name="perceptual_loss",
-    )  # fmt: skip
-    return perceptual, (FaceLoss(weights=vgg_weights, name="face_loss") if face_loss else None)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -248,12 +166,7 @@ class NTEDGAN(keras.Model):
 
         `config` is a `keras_nted.models.PRESETS` entry or a `keras_nted.models.config.load_config` result.
         """
-        training = check_keywords("the `training` section", config.get("training") or {}, TRAINING_KEYS)
-        generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
-        discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
-        perceptual, face = loss_networks(training, vgg_weights, face_loss)
-        defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
-        return cls(generator, discriminator, perceptual, face, training_defaults=defaults, **kwargs)
+        return cls(**gan_config.model_config_arguments(config, vgg_weights, image_width, face_loss), **kwargs)
 
     def compile(
         self,
@@ -309,7 +222,12 @@ class NTEDGAN(keras.Model):
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
         # The keyword arguments named in LOSS_TABLE (a test keeps the signature and the table alike).
         arguments = locals()
-        self._set_loss_settings({setting.name: arguments[setting.name] for setting in LOSS_TABLE})
+        settings = resolve_loss_settings(
+            {setting.name: arguments[setting.name] for setting in LOSS_TABLE},
+            self.training_defaults, self.perceptual_loss is not None, self.face_loss is not None,
+        )  # fmt: skip
+        for name, value in settings.items():
+            setattr(self, name, value)
         self.r1_interval = r1_interval
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.ema_decay = float(ema_decay)
@@ -333,21 +251,6 @@ class NTEDGAN(keras.Model):
             "r1_weight": self.r1_weight,
             "ema_decay": self.ema_decay,
         }
-
-    def _set_loss_settings(self, arguments):
-        """Set every `LOSS_TABLE` setting from `compile`'s `arguments`; `None`: the training default."""
-        d = dict(self.training_defaults)
-        if self.perceptual_loss is None and not d["weight_l1"]:
-            d["weight_l1"] = NO_VGG_WEIGHT_L1  # no loss network: L1 reconstructs
-        for setting in LOSS_TABLE:
-            value = arguments[setting.name]
-            value = d[setting.name] if value is None else value
-            setattr(self, setting.name, check_non_negative(setting.name, value) if setting.is_weight else int(value))
-        # A term without its network is off (its weight is recorded as 0).
-        if self.perceptual_loss is None:
-            self.weight_perceptual = 0.0
-        if self.face_loss is None:
-            self.weight_face = 0.0
 
     @property
     def metrics(self):
@@ -518,34 +421,18 @@ class NTEDGAN(keras.Model):
 
     # ------------------------------------------------------------------ saving
     def get_config(self):
-        return {
-            "name": self.name,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "perceptual_loss": keras.saving.serialize_keras_object(self.perceptual_loss),  # None stays None
-            "face_loss": keras.saving.serialize_keras_object(self.face_loss),
-            "ema_generator": keras.saving.serialize_keras_object(self.ema_generator),
-            "training_defaults": self.training_defaults,
-        }
+        networks = gan_config.serialized({key: getattr(self, key) for key in gan_config.NETWORKS})
+        return {"name": self.name, **networks, "training_defaults": self.training_defaults}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("generator", "discriminator", "perceptual_loss", "face_loss", "ema_generator"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
-        return cls(**config)
+        return cls(**gan_config.deserialized(config, gan_config.NETWORKS, custom_objects))
 
     def get_compile_config(self):
         config = dict(getattr(self, "_compile_args", {}))
         if getattr(self, "generator_optimizer", None) is not None:
-            config["generator_optimizer"] = keras.saving.serialize_keras_object(self.generator_optimizer)
-            config["discriminator_optimizer"] = keras.saving.serialize_keras_object(self.discriminator_optimizer)
+            config.update(gan_config.serialized({key: getattr(self, key) for key in gan_config.OPTIMIZERS}))
         return config
 
     def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("generator_optimizer", "discriminator_optimizer"):
-            if key in config:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
+        self.compile(**gan_config.deserialized(config, gan_config.OPTIMIZERS))

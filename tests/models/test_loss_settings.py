@@ -66,8 +66,8 @@ def test_weights_are_finite_and_non_negative(value):
 
 
 def test_every_loss_weight_has_its_term_function():
-    from keras_nted.models.gan import LOSS_TERMS
-    from keras_nted.models.gan import PHASES
+    from keras_nted.models.gan_phases import LOSS_TERMS
+    from keras_nted.models.gan_phases import PHASES
 
     assert set(LOSS_TERMS) == {setting.term for setting in LOSS_TABLE if setting.is_weight}
     # The phases' names are unique, and only the discriminator's phases take the GAN term.
