@@ -125,8 +125,8 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     [
         (["--preset", "no_such_preset"], "Unknown preset 'no_such_preset'"),
         (["--data", "/no/such/deepfashion"], "DeepFashion root not found: /no/such/deepfashion"),
-        (["--image-size", "128x88"], "image_size=(128, 88)"),
-        (["--image-size", "64x50"], "image_size=(64, 50)"),
+        (["--image-size", "128x88"], "Received: --image-size (128, 88)"),
+        (["--image-size", "64x50"], "Received: --image-size (64, 50)"),
         (["--image-size", "big"], "Expected --image-size as HEIGHTxWIDTH"),
     ],
 )

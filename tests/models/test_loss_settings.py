@@ -10,6 +10,7 @@ from keras_nted.models import PRESETS
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
 from keras_nted.models.loss_settings import LOSS_TABLE
 from keras_nted.models.loss_settings import check_non_negative
+from keras_nted.models.loss_settings import resolve_loss_settings
 
 
 def test_compile_keywords_are_the_table_in_order():
@@ -65,11 +66,13 @@ def test_weights_are_finite_and_non_negative(value):
         check_non_negative("weight_gan", value)
 
 
-def test_every_loss_weight_has_its_term_function():
-    from keras_nted.models.gan_phases import LOSS_TERMS
-    from keras_nted.models.gan_phases import PHASES
-
-    assert set(LOSS_TERMS) == {setting.term for setting in LOSS_TABLE if setting.is_weight}
-    # The phases' names are unique, and only the discriminator's phases take the GAN term.
-    assert len({phase.name for phase in PHASES}) == len(PHASES)
-    assert [phase.gan for phase in PHASES] == [False, True, True]
+def test_resolve_loss_settings_fills_defaults_and_turns_off_missing_networks():
+    unset = dict.fromkeys(DEFAULT_TRAINING)
+    assert resolve_loss_settings(unset, DEFAULT_TRAINING) == DEFAULT_TRAINING
+    settings = resolve_loss_settings(unset, DEFAULT_TRAINING, perceptual=False, face=False)
+    # No perceptual network: L1 reconstructs at 10; the terms without a network are off.
+    assert (settings["weight_l1"], settings["weight_perceptual"], settings["weight_face"]) == (10.0, 0.0, 0.0)
+    given = resolve_loss_settings(dict(unset, weight_l1=2, gan_start_step=5.0), DEFAULT_TRAINING, perceptual=False)
+    assert (given["weight_l1"], given["gan_start_step"]) == (2.0, 5) and type(given["gan_start_step"]) is int
+    with pytest.raises(ValueError, match="Received: weight_perceptual=-1"):  # checked even without its network
+        resolve_loss_settings(dict(unset, weight_perceptual=-1), DEFAULT_TRAINING, perceptual=False)
