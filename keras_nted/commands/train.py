@@ -161,14 +161,15 @@ def run(args):
 def as_flags(message):
     """`message` with the `train` arguments it names (`name`, `name=`, `name=value`) spelled as flags.
 
-    A `name:` is a run's `config.json` entry (`check_resume` lists them so) and stays as written there.
+    A `name:` is a run's `config.json` entry (`check_resume` lists them so) and stays as written
+    there; a name inside a path (`runs/epochs/`, `epochs.json`) stays too.
     """
 
     def flag(match):
         value_follows = match.group(2) and match.end() < len(message) and message[match.end()] not in " ,.;)"
         return FLAGS[match.group(1)] + (" " if value_follows else "")
 
-    return re.sub(rf"\b({'|'.join(FLAGS)})\b(?!:)(=?)", flag, message)
+    return re.sub(rf"(?<![\w/.-])({'|'.join(FLAGS)})(?![\w/:-]|\.\w)(=?)", flag, message)
 
 
 def _train(train, args, loss_weights):

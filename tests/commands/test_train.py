@@ -311,3 +311,17 @@ print(sys.modules["tensorflow"])
     assert [e.step for e in events.Tensors("batch_loss")] == [2, 4, 6, 8]
     learning_rate = events.Tensors("epoch_learning_rate")[0].tensor_proto.float_val[0]
     assert learning_rate == pytest.approx(0.01)
+
+
+def test_train_errors_name_flags_on_the_command_line():
+    from keras_nted.commands.train import as_flags
+
+    assert as_flags("Expected lr_decay_steps between 1 and 4. Received: lr_decay_steps=9") == (
+        "Expected --lr-decay-steps between 1 and 4. Received: --lr-decay-steps 9"
+    )
+    assert as_flags("Resume with the same epochs, steps_per_epoch and lr_decay_steps, or use a new output_dir.") == (
+        "Resume with the same --epochs, --steps-per-epoch and --lr-decay-steps, or use a new -o/--output."
+    )
+    # config.json entries and paths stay as written.
+    kept = "runs/epochs holds a run (batch_size: 1 then, 2 now); see runs/epochs/config.json."
+    assert as_flags(kept) == kept
