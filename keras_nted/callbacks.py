@@ -1,6 +1,6 @@
-"""Training callbacks: crash-safe checkpoints that resume at the exact step, stops on Ctrl-C and
-non-finite losses, and what a training run writes after every epoch (sample grids, the EMA
-generator, its wall time)."""
+"""Training callbacks: stops on Ctrl-C and non-finite losses, and what a training run writes after
+every epoch (sample grids, the EMA generator, its wall time). The run's checkpoints and exact
+resume live in `keras_nted.training` (`checkpoint`, `resume`)."""
 
 import contextlib
 import importlib.util
@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import pathlib
-import re
 import signal
 import threading
 import time
@@ -19,20 +18,18 @@ from keras_nted.distribute import alone
 from keras_nted.distribute import is_chief
 from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
-from keras_nted.files import remove_stale_temporaries
 from keras_nted.models.generator import save_generator
 from keras_nted.utils.validation import check_int
 
 logger = logging.getLogger(__name__)
 
-_CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.weights\.h5$")
 
-
-def _model_step(model):
+def model_step(model):
+    """The step counter of an `NTEDGAN` (or any model with a `step` variable), on the host."""
     return int(to_host(model.step))
 
 
-def _non_finite(logs):
+def non_finite(logs):
     """The entries of a `fit` log dict that are not finite numbers."""
     bad = {}
     for name, value in (logs or {}).items():
@@ -47,149 +44,6 @@ def _non_finite(logs):
 
 class NonFiniteLossError(ValueError):
     """Training produced a NaN or infinite loss, or weights that exploded."""
-
-
-# Weights beyond this magnitude have exploded (a trained NTED's stay below ~10; one step at a
-# learning rate of 1e30 gives ~1e30): a checkpoint of them is no good, though the step's
-# losses, computed before the update, were finite.
-MAX_WEIGHT = 1e4
-
-
-def exploded_weight(model):
-    """`(path, largest |value|)` of the first float weight of `model` that is non-finite or beyond
-    `MAX_WEIGHT`, else `None`."""
-    for variable in model.weights:
-        if "float" not in str(variable.dtype) or not math.prod(variable.shape):
-            continue
-        largest = float(keras.ops.convert_to_numpy(keras.ops.max(keras.ops.abs(variable.value))))
-        if not largest <= MAX_WEIGHT:  # NaN included
-            return variable.path, largest
-    return None
-
-
-class TrainingCheckpoint(keras.callbacks.Callback):
-    """Crash-safe checkpoints of an `NTEDGAN` that resume at the exact step.
-
-    Saves the whole training state (generator, discriminator, EMA generator, both
-    optimizers' states, loss scales under mixed precision, and the step counter) as
-    `directory/step_NNNNNNNNN.weights.h5` every `save_freq` steps and at every epoch end,
-    and keeps the newest `keep` files. Each file is written under a temporary name, flushed
-    to disk and then renamed, so a checkpoint on disk is always complete: a run killed at any
-    instant, in the middle of a write included, loses only the steps since the last
-    completed checkpoint. A checkpoint of a state whose losses are not finite is never
-    written; one whose weights are not finite or beyond `MAX_WEIGHT` (exploded) is not
-    written either, and training stops with a `NonFiniteLossError`. A disk with less room
-    than the last checkpoint took is an `OSError` (`ENOSPC`) before anything is written.
-
-    `NTEDGAN.fit` restores the newest checkpoint before training (`restore`) and continues
-    at the exact step: mid-epoch, with the rest of that epoch's batches (for a
-    `keras.utils.PyDataset` whose length is the epoch's, as in `keras_nted.training.train`),
-    so a run stopped and resumed any number of times takes the same steps on the same data
-    as one that never stopped. Raising `epochs` continues a finished run.
-
-    Args:
-        directory: folder of the checkpoint files (created when the first one is written).
-        save_freq: a number of steps between checkpoints, or `"epoch"` for epoch ends only.
-        keep: how many checkpoints to keep (>= 1; the newest ones). With 2 (the default) an
-            older complete file remains even if the newest is damaged on disk later.
-        write: whether this process writes files (`False` on all but one process of a
-            multi-process run; every process still restores).
-
-    Example:
-    >>> gan.fit(data, epochs=10, callbacks=[TrainingCheckpoint("runs/tiny/backup", save_freq=100)])  # doctest: +SKIP
-    """
-
-    def __init__(self, directory, save_freq="epoch", keep=2, write=True):
-        super().__init__()
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
-            raise ValueError(f"Expected save_freq='epoch' or a positive integer. Received: save_freq={save_freq!r}")
-        self.directory = pathlib.Path(directory)
-        self.save_freq = save_freq
-        self.keep = check_int("keep", keep)
-        self.write = bool(write)
-        self._last_saved_step = None
-
-    # ------------------------------------------------------------------ files
-    def checkpoints(self):
-        """The complete checkpoint files, oldest first, as `(step, path)` pairs."""
-        if not self.directory.is_dir():
-            return []
-        found = []
-        for path in self.directory.iterdir():
-            match = _CHECKPOINT_NAME.match(path.name)
-            if match:
-                found.append((int(match.group(1)), path))
-        return sorted(found)
-
-    def restore(self, model):
-        """Load the newest readable checkpoint into `model`; returns its step (0 when none).
-
-        A file that cannot be read (damaged on disk after it was written) is skipped with a
-        warning in favour of the next older one. Temporaries of writes that a kill
-        interrupted are deleted (by the writing process only).
-        """
-        if self.write:
-            remove_stale_temporaries(self.directory)
-        for step, path in reversed(self.checkpoints()):
-            try:
-                model.load_weights(path)
-            except Exception as e:  # noqa: BLE001 - any unreadable file: fall back to the older one
-                logger.warning("Checkpoint %s cannot be read (%s); trying an older one.", path, e)
-                continue
-            restored = _model_step(model)
-            if restored != step:
-                raise ValueError(f"Checkpoint {path} holds step {restored}, not {step}: was it renamed?")
-            self._last_saved_step = step
-            return step
-        if self.checkpoints():
-            raise ValueError(f"No checkpoint in {self.directory} can be read; move the folder away to start over.")
-        return 0
-
-    def save(self, logs=None):
-        """Write a checkpoint of the model's current state (unless already written at this step)."""
-        step = _model_step(self.model)
-        if not self.write or step == self._last_saved_step:
-            return None
-        bad = _non_finite(logs)
-        if bad:
-            logger.warning("Not checkpointing step %d: non-finite %s.", step, ", ".join(sorted(bad)))
-            return None
-        exploded = exploded_weight(self.model)
-        kept = self.checkpoints()
-        if exploded:
-            raise NonFiniteLossError(
-                f"Training diverged by step {step}: the weight {exploded[0]} reached {exploded[1]:.3g} (beyond "
-                f"{MAX_WEIGHT:g}). Stopped without checkpointing it; "
-                + (f"the last good checkpoint is {kept[-1][1]}." if kept else "no checkpoint was written.")
-                + " Train into a new --output with a lower learning rate."
-            )
-        path = self.directory / f"step_{step:09d}.weights.h5"
-        # As large as the last one; the first: weights and both optimizers' two moments, with room.
-        size = kept[-1][1].stat().st_size if kept else 4 * 4 * self.model.count_params() + 2**20
-        with atomic_path(path, size=size) as tmp:
-            alone(self.model.save_weights, tmp)
-        self._last_saved_step = step
-        for _, old in self.checkpoints()[: -self.keep]:
-            old.unlink(missing_ok=True)
-        return path
-
-    # ------------------------------------------------------------------ callback
-    def restore_training_state(self, model):
-        """Called by `NTEDGAN.fit` before training: `restore(model)`."""
-        return self.restore(model)
-
-    def on_train_begin(self, logs=None):
-        # Counted on the host: reading the model's counter every step would force JAX to
-        # re-attach the whole training state to the model every step.
-        self._step = _model_step(self.model)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self.save_freq != "epoch" and self._step % self.save_freq == 0:
-            self.save(logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.save(logs)
 
 
 class StopOnInterrupt(keras.callbacks.Callback):
@@ -237,7 +91,7 @@ class StopOnInterrupt(keras.callbacks.Callback):
             return
         if self.checkpoint is not None:
             self.checkpoint.save(logs)  # no-op if it has just written this step
-        raise KeyboardInterrupt(f"stopped after step {_model_step(self.model)}")
+        raise KeyboardInterrupt(f"stopped after step {model_step(self.model)}")
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -249,25 +103,14 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = _non_finite(logs)
+        bad = non_finite(logs)
         if bad:
-            step = _model_step(self.model) if hasattr(self.model, "step") else batch + 1
+            step = model_step(self.model) if hasattr(self.model, "step") else batch + 1
             values = ", ".join(f"{name}={value}" for name, value in sorted(bad.items()))
             raise NonFiniteLossError(
                 f"Training diverged at step {step}: {values}. Stopped; the last checkpoint and the saved model "
                 "are from before it. Try a lower learning rate or smaller loss weights."
             )
-
-
-class EpochSetter(keras.callbacks.Callback):
-    """Sets `data.epoch` at every epoch start (`keras_nted.training.RotatingEpochs` orders its batches by it)."""
-
-    def __init__(self, data):
-        super().__init__()
-        self.data = data
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.data.epoch = epoch
 
 
 class SampleGrid(keras.callbacks.Callback):

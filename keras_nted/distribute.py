@@ -111,7 +111,7 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
     # On each of two hosts (process_id 0 and 1):
     keras_nted.distribute.initialize("10.0.0.1:1234", num_processes=2, process_id=0)
     with keras_nted.distribute.data_parallel():
-        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
         gan.compile(weight_l1=10.0)
     gan.fit(keras_nted.distribute.ProcessShard(local_data), epochs=1)
     ```
@@ -211,7 +211,7 @@ def data_parallel():
 
     ```python
     with keras_nted.distribute.data_parallel():
-        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+        gan = keras_nted.models.NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
         gan.compile(weight_l1=10.0)
         gan.fit(data, epochs=1)
     ```

@@ -1190,14 +1190,14 @@ API_ERRORS_EVERY_BACKEND = [
     ),  # fmt: skip
     (
         "gan-from-preset-typo",
-        lambda d: _models().NTEDGAN.from_preset("nted_tiny", vgg_weights=None, gan_start=3),
+        lambda d: _models().NTEDGAN.from_preset("nted_tiny", vgg_weights="none", gan_start=3),
         ValueError,
         "gan_start.*Expected one of: name",
     ),  # fmt: skip
     (
         "gan-training-typo",
         lambda d: _models().NTEDGAN.from_model_config(
-            {**_models().PRESETS["nted_tiny"], "training": {"weight_l1x": 1.0}}, vgg_weights=None
+            {**_models().PRESETS["nted_tiny"], "training": {"weight_l1x": 1.0}}, vgg_weights="none"
         ),
         ValueError,
         "weight_l1x.*Expected one of: weight_perceptual",

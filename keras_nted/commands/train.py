@@ -1,6 +1,21 @@
 """`keras-nted train`: train (or resume) an NTED model with `fit`."""
 
+import re
+
 from keras_nted.models.loss_settings import LOSS_TABLE
+
+# `train`'s arguments that its errors name, as typed on this command line.
+FLAGS = {
+    "output_dir": "-o/--output",
+    "epochs": "--epochs",
+    "steps_per_epoch": "--steps-per-epoch",
+    "lr_decay_steps": "--lr-decay-steps",
+    "image_size": "--image-size",
+    "batch_size": "--batch-size",
+    "learning_rate": "--learning-rate",
+    "model_path": "--model-path",
+    "vgg_weights": "--vgg-weights",
+}
 
 NAME = "train"
 HELP = (
@@ -102,7 +117,6 @@ def run(args):
 
     from keras_nted.files import check_output_path
     from keras_nted.models.loss_settings import check_non_negative
-    from keras_nted.training import parse_image_size
     from keras_nted.training import train
 
     if args.checkpoint_every < 1:
@@ -126,7 +140,43 @@ def run(args):
 
     # The model's initialisation draws from Keras' global random state (the data has its own seed).
     keras.utils.set_random_seed(args.seed)
-    gan = _distributed(train, args)(
+    try:
+        gan = _train(_distributed(train, args), args, loss_weights)
+    except ValueError as error:
+        error.args = (as_flags(str(error)),)
+        raise
+    from keras_nted.distribute import is_chief
+
+    if not is_chief():
+        return
+    output = pathlib.Path(args.output)
+    step = int(keras.ops.convert_to_numpy(gan.step.value))
+    model_path = args.model_path or output / "generator.keras"
+    print(
+        f"step {step}: EMA generator -> {model_path}; samples in {output / 'samples'}; "
+        f"checkpoints in {output / 'backup'}"
+    )
+
+
+def as_flags(message):
+    """`message` with the `train` arguments it names (`name`, `name=`, `name=value`) spelled as flags.
+
+    A `name:` is a run's `config.json` entry (`check_resume` lists them so) and stays as written
+    there; a name inside a path (`runs/epochs/`, `epochs.json`) stays too.
+    """
+
+    def flag(match):
+        value_follows = match.group(2) and match.end() < len(message) and message[match.end()] not in " ,.;)"
+        return FLAGS[match.group(1)] + (" " if value_follows else "")
+
+    return re.sub(rf"(?<![\w/.-])({'|'.join(FLAGS)})(?![\w/:-]|\.\w)(=?)", flag, message)
+
+
+def _train(train, args, loss_weights):
+    """`train` called with the command's arguments."""
+    from keras_nted.training import parse_image_size
+
+    return train(
         args.output,
         preset=args.preset,
         config_path=args.config,
@@ -144,17 +194,6 @@ def run(args):
         model_path=args.model_path,
         workers=args.workers,
         verbose=2 if args.quiet else 1,
-    )
-    from keras_nted.distribute import is_chief
-
-    if not is_chief():
-        return
-    output = pathlib.Path(args.output)
-    step = int(keras.ops.convert_to_numpy(gan.step.value))
-    model_path = args.model_path or output / "generator.keras"
-    print(
-        f"step {step}: EMA generator -> {model_path}; samples in {output / 'samples'}; "
-        f"checkpoints in {output / 'backup'}"
     )
 
 

@@ -128,7 +128,7 @@ class FaceLoss(PerceptualLoss):
     Args:
         layers: VGG19 layers, as in `PerceptualLoss` (default relu1_1 ... relu5_1).
         layer_weights: one weight per layer (default 1).
-        weights: VGG19 weights: `"imagenet"`, `None` or a `.h5` / `.keras` / `.pth` path.
+        weights: VGG19 weights: `"imagenet"`, `"random"` or a `.h5` / `.keras` / `.pth` path.
         input_normalization: `"torch"`, `"caffe"` or `None` (default of the weight source).
         face_size: crop side; `None` uses the released `height // 32 * 8`.
         **kwargs: base layer arguments (`name`, `dtype`).
@@ -146,7 +146,7 @@ class FaceLoss(PerceptualLoss):
         FileNotFoundError: as `PerceptualLoss`.
 
     Example:
-    >>> loss = FaceLoss(weights=None)
+    >>> loss = FaceLoss(weights="random")
     >>> x = np.zeros((2, 64, 44, 3), "float32")
     >>> float(loss(x, x, np.full((2, 4), -1.0, "float32")))
     0.0

@@ -72,7 +72,7 @@ def _fetch_keras_imagenet_weights():
             "or pass a local file explicitly: `weights='/path/to/"
             f"{KERAS_VGG19_NOTOP_FILE}'` (any Keras VGG19 `.h5`) or `weights='/path/to/"
             f"{TORCHVISION_VGG19_FILE}'` (the torchvision file the released NTED used; "
-            "needs torch). `weights=None` gives random features (tests only)."
+            "needs torch). `weights='random'` gives random features (tests only)."
         ) from e
 
 
@@ -111,20 +111,41 @@ def vgg19_weights_from_torch(state_dict):
     return converted
 
 
+# What `vgg_weights` / `weights` may name besides a local file: Keras' ImageNet VGG19, random
+# weights (tests, benchmarks), and (for a trainer's `vgg_weights` only) no loss network at all.
+VGG_WEIGHTS = ("imagenet", "random", "none")
+
+
+def check_vgg_weights(value, name="vgg_weights", allow_none=True):
+    """`value` if it names VGG19 weights: `"imagenet"`, `"random"`, `"none"` (with `allow_none`) or a file.
+
+    One vocabulary for the trainer (`vgg_weights`) and the loss networks (`weights`, without
+    `"none"`). Python `None` is not a value: it would mean "no network" to one reader and
+    "random weights" to another.
+
+    Raises:
+        ValueError: for any other value.
+        FileNotFoundError: for a path that is no file.
+    """
+    words = VGG_WEIGHTS if allow_none else VGG_WEIGHTS[:2]
+    if value in words:
+        return value
+    expected = f"Expected {name} as one of {', '.join(repr(w) for w in words)} or a VGG19 weights file."
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{expected} Received: {name}={value!r}")
+    if not os.path.isfile(value):
+        raise FileNotFoundError(f"{expected} No such file. Received: {name}={os.fspath(value)!r}")
+    return value
+
+
 def _build_vgg19(weights, input_shape):
     """`keras.applications.VGG19(include_top=False)` with weights from `weights`."""
-    if weights is None:
+    if weights == "random":
         return keras.applications.VGG19(include_top=False, weights=None, input_shape=input_shape)
     if weights == "imagenet":
         path = _fetch_keras_imagenet_weights()
         return keras.applications.VGG19(include_top=False, weights=path, input_shape=input_shape)
     path = os.fspath(weights)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"The VGG19 weights file does not exist. Received: weights={weights!r}. Expected "
-            f"'imagenet', None, a Keras VGG19 .h5 file (e.g. {KERAS_VGG19_NOTOP_FILE}) or the "
-            f"torchvision file {TORCHVISION_VGG19_FILE}."
-        )
     if path.endswith((".pth", ".pt")):
         from keras_nted.backend.torch_io import load_torch_state_dict
 
@@ -136,13 +157,13 @@ def _build_vgg19(weights, input_shape):
     if path.endswith((".h5", ".hdf5", ".keras")):
         return keras.applications.VGG19(include_top=False, weights=path, input_shape=input_shape)
     raise ValueError(
-        "Expected weights='imagenet', None, a Keras '.h5' / '.keras' file or a torchvision "
+        "Expected weights='imagenet', 'random', a Keras '.h5' / '.keras' file or a torchvision "
         f"'.pth' file. Received: weights={weights!r}"
     )
 
 
 def _default_normalization(weights):
-    if weights is None:
+    if weights == "random":
         return "torch"
     if weights == "imagenet":
         return "caffe"
@@ -254,12 +275,12 @@ class PerceptualLoss(keras.layers.Layer):
         style_weight: weight of the Gram style loss (the release's `style_to_perceptual`:
             500 for 256, 1000 for 512); 0 disables it.
         weights: `"imagenet"` (Keras' file, downloaded to / read from
-            `$KERAS_HOME/models/`, default `~/.keras/models/`), `None` (random, for tests),
+            `$KERAS_HOME/models/`, default `~/.keras/models/`), `"random"` (random, for tests),
             or a path: a Keras VGG19 `.h5` / `.keras` file or torchvision's
             `vgg19-dcbb9e9d.pth` (converted on load; reading it needs torch).
         input_normalization: `"torch"`, `"caffe"` or `None` for the default of the weight
             source: `"caffe"` for `"imagenet"` and Keras files, `"torch"` for `.pth` files
-            and `None` weights.
+            and `"random"` weights.
         input_shape: optional static `(height, width, 3)` for the VGG19 input; `None`
             accepts any size (VGG needs at least 16x16 for relu5_1).
 
@@ -278,7 +299,7 @@ class PerceptualLoss(keras.layers.Layer):
             exist.
 
     Example:
-    >>> loss = PerceptualLoss(weights=None)
+    >>> loss = PerceptualLoss(weights="random")
     >>> x = np.random.uniform(-1, 1, (2, 64, 48, 3)).astype("float32")
     >>> float(loss(x, x))
     0.0
@@ -324,6 +345,7 @@ class PerceptualLoss(keras.layers.Layer):
             )
         num_scales = check_int("num_scales", num_scales)
         style_weight = check_number("style_weight", style_weight, inclusive=True)
+        weights = check_vgg_weights(weights, "weights", allow_none=False)
         if input_normalization is None:
             input_normalization = _default_normalization(weights)
         if input_normalization not in _NORMALIZATIONS:
@@ -334,7 +356,7 @@ class PerceptualLoss(keras.layers.Layer):
         self.layer_weights = layer_weights
         self.num_scales = num_scales
         self.style_weight = float(style_weight)
-        self.weights_source = weights if weights is None or weights == "imagenet" else os.fspath(weights)
+        self.weights_source = weights if weights in VGG_WEIGHTS else os.fspath(weights)
         self.input_normalization = input_normalization
         self.vgg_input_shape = None if input_shape is None else tuple(input_shape)
 

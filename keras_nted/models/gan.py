@@ -1,12 +1,13 @@
 """`NTEDGAN`: the released NTED trainer as a `keras.Model` trained with `fit`."""
 
-import logging
+import functools
 
 import keras
 from keras import ops
 
 from keras_nted.backend import autodiff
 from keras_nted.backend import memory
+from keras_nted.backend import steps
 from keras_nted.backend.distribution import num_replicas
 from keras_nted.backend.distribution import run_step
 from keras_nted.backend.optimizers import apply_gradients
@@ -14,61 +15,27 @@ from keras_nted.data.batch import BATCH_KEYS
 from keras_nted.distribute import prepare_fit
 from keras_nted.distribute import to_host
 from keras_nted.losses.adversarial import discriminator_gan_loss
-from keras_nted.losses.adversarial import generator_gan_loss
 from keras_nted.losses.adversarial import lazy_r1_weight
 from keras_nted.losses.adversarial import r1_penalty
-from keras_nted.losses.attention import attention_reconstruction_loss
-from keras_nted.losses.face import FaceLoss
-from keras_nted.losses.perceptual import PerceptualLoss
-from keras_nted.losses.ssim import ssim_loss
+from keras_nted.models import gan_config
 from keras_nted.models import preset_io
 from keras_nted.models.base import KERAS_MODEL_ARGS
-from keras_nted.models.discriminator import NTEDDiscriminator
+from keras_nted.models.gan_phases import LOSS_TERMS
+from keras_nted.models.gan_phases import PHASES
+from keras_nted.models.gan_phases import TERMS
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
 from keras_nted.models.loss_settings import LOSS_TABLE
-from keras_nted.models.loss_settings import NO_VGG_WEIGHT_L1
-from keras_nted.models.loss_settings import TRAINING_KEYS
 from keras_nted.models.loss_settings import check_non_negative
+from keras_nted.models.loss_settings import resolve_loss_settings
 from keras_nted.models.optimizers import OptimizerGroup
 from keras_nted.models.optimizers import default_optimizers
 from keras_nted.models.optimizers import loss_scaled
 from keras_nted.models.optimizers import scaled_loss
-from keras_nted.models.resume import OneRun
-from keras_nted.models.resume import SkipBatches
 from keras_nted.utils.validation import check_int
 from keras_nted.utils.validation import check_keywords
 
 DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
-# The step phases `(gan_on, r1_on)`: each is compiled as its own train function.
-PHASES = ((False, False), (True, False), (True, True))
-# The generator's loss terms (`LOSS_TABLE`'s weights without the `weight_` prefix), in log order.
-TERMS = ("perceptual", "l1", "ssim", "attention", "face", "gan")
-# `vgg_weights` of `from_preset` (and of `keras-nted train --vgg-weights`) that build no loss network.
-NO_VGG = (None, "none")
-
-
-def loss_networks(training, vgg_weights, face_loss=True):
-    """The perceptual and face losses of a preset's `training` dict, or `(None, None)`.
-
-    Args:
-        training: a preset's `training` dict (`vgg_num_scales`, `style_weight`).
-        vgg_weights: `"imagenet"`, a local VGG19 `.h5` / `.pth` file, `"random"` (random
-            VGG19 weights: benchmarks and tests), or `None` / `"none"`: no loss network
-            (then `NTEDGAN.compile` makes plain L1 the reconstruction term).
-        face_loss: include the face loss.
-
-    Returns:
-        `(perceptual_loss, face_loss)`: a `PerceptualLoss` and a `FaceLoss` (or `None`).
-    """
-    if vgg_weights in NO_VGG:
-        return None, None
-    weights = None if vgg_weights == "random" else vgg_weights
-    perceptual = PerceptualLoss(
-        num_scales=training.get("vgg_num_scales", 1), style_weight=training.get("style_weight", 500.0),
-        weights=weights, name="perceptual_loss",
-    )  # fmt: skip
-    return perceptual, (FaceLoss(weights=weights, name="face_loss") if face_loss else None)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -111,7 +78,7 @@ class NTEDGAN(keras.Model):
     the scaled loss; the logged losses are unscaled and float32.
 
     Example:
-    >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    >>> gan = NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
     >>> gan.compile()
     >>> data = keras_nted.data.MannequinDataset(image_size=(64, 44), batch_size=2)  # doctest: +SKIP
     >>> gan.fit(data, epochs=1, steps_per_epoch=2)  # doctest: +SKIP
@@ -159,9 +126,8 @@ class NTEDGAN(keras.Model):
         )
         names = ("loss", *TERMS, "discriminator_loss", "real_score", "fake_score", "r1_penalty")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self._phase = (False, False)
-        self._host_step = None
-        self._variants = {}
+        self._next_step = None
+        self._phase_functions = {}
         self.built = True
 
     presets = preset_io.PresetListing()
@@ -177,7 +143,7 @@ class NTEDGAN(keras.Model):
                 `vgg_weights`, `image_width` and `face_loss` cannot be given then: a `ValueError`).
             vgg_weights: VGG19 weights for the perceptual and face losses: `"imagenet"`, a
                 local `.h5` / `.pth` file, `"random"` (random weights: benchmarks and tests),
-                or `None`: no loss network (no perceptual or face term; plain L1 with
+                or `"none"`: no loss network (no perceptual or face term; plain L1 with
                 weight 10 reconstructs unless `compile` is given another `weight_l1`).
             image_width: input width (default `size * 11 / 16`).
             face_loss: include the face term.
@@ -200,12 +166,7 @@ class NTEDGAN(keras.Model):
 
         `config` is a `keras_nted.models.PRESETS` entry or a `keras_nted.models.config.load_config` result.
         """
-        training = check_keywords("the `training` section", config.get("training") or {}, TRAINING_KEYS)
-        generator = NTEDGenerator(**config["generator"], image_width=image_width, name="generator")
-        discriminator = NTEDDiscriminator(**config["discriminator"], image_width=image_width, name="discriminator")
-        perceptual, face = loss_networks(training, vgg_weights, face_loss)
-        defaults = {k: training[k] for k in DEFAULT_TRAINING if k in training}
-        return cls(generator, discriminator, perceptual, face, training_defaults=defaults, **kwargs)
+        return cls(**gan_config.model_config_arguments(config, vgg_weights, image_width, face_loss), **kwargs)
 
     def compile(
         self,
@@ -261,7 +222,12 @@ class NTEDGAN(keras.Model):
             raise ValueError(f"Expected 0 <= ema_decay < 1. Received: ema_decay={ema_decay}")
         # The keyword arguments named in LOSS_TABLE (a test keeps the signature and the table alike).
         arguments = locals()
-        self._set_loss_settings({setting.name: arguments[setting.name] for setting in LOSS_TABLE})
+        settings = resolve_loss_settings(
+            {setting.name: arguments[setting.name] for setting in LOSS_TABLE},
+            self.training_defaults, self.perceptual_loss is not None, self.face_loss is not None,
+        )  # fmt: skip
+        for name, value in settings.items():
+            setattr(self, name, value)
         self.r1_interval = r1_interval
         self.r1_weight = check_non_negative("r1_weight", r1_weight)
         self.ema_decay = float(ema_decay)
@@ -278,28 +244,13 @@ class NTEDGAN(keras.Model):
             optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
             auto_scale_loss=False,
         )  # fmt: skip
-        self._variants = {}
+        self._phase_functions = {}
         self._compile_args = {
             **{setting.name: getattr(self, setting.name) for setting in LOSS_TABLE},
             "r1_interval": self.r1_interval,
             "r1_weight": self.r1_weight,
             "ema_decay": self.ema_decay,
         }
-
-    def _set_loss_settings(self, arguments):
-        """Set every `LOSS_TABLE` setting from `compile`'s `arguments`; `None`: the training default."""
-        d = dict(self.training_defaults)
-        if self.perceptual_loss is None and not d["weight_l1"]:
-            d["weight_l1"] = NO_VGG_WEIGHT_L1  # no loss network: L1 reconstructs
-        for setting in LOSS_TABLE:
-            value = arguments[setting.name]
-            value = d[setting.name] if value is None else value
-            setattr(self, setting.name, check_non_negative(setting.name, value) if setting.is_weight else int(value))
-        # A term without its network is off (its weight is recorded as 0).
-        if self.perceptual_loss is None:
-            self.weight_perceptual = 0.0
-        if self.face_loss is None:
-            self.weight_face = 0.0
 
     @property
     def metrics(self):
@@ -308,77 +259,18 @@ class NTEDGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.ema_generator(inputs, training=training)
 
-    # ------------------------------------------------------------------ resuming
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, **kwargs):
-        """`keras.Model.fit`, resuming at the exact step when a callback holds a checkpoint.
-
-        A callback with a `restore_training_state(model)` method (`TrainingCheckpoint`)
-        loads the newest checkpoint first and returns its step. Training then continues at
-        that step: the epoch is `step // steps_per_epoch` and, when `x` is a
-        `keras.utils.PyDataset` whose length is the epoch's, the interrupted epoch goes on
-        with its remaining `steps_per_epoch - step % steps_per_epoch` batches. With
-        `shuffle=False` these are the batches an uninterrupted run would train on, in the
-        same order (`keras_nted.training.train` shuffles inside its data set, by seed and
-        epoch, for this reason); with Keras' default `shuffle=True` the batch order comes
-        from NumPy's global random state, so the rest of the epoch is drawn anew. Other
-        inputs resume at the start of the interrupted epoch (its first batches are then
-        trained on twice).
-        """
-        restorers = [c for c in (callbacks or []) if hasattr(c, "restore_training_state")]
-        step = restorers[0].restore_training_state(self) if restorers else 0
-        if not step:
-            return super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
-            )
-        indexable = isinstance(x, keras.utils.PyDataset)
-        steps = kwargs.get("steps_per_epoch") or (len(x) if indexable else None)
-        if steps is None:
-            raise ValueError(
-                "Resuming from a checkpoint needs the epoch length: pass steps_per_epoch, or a keras.utils.PyDataset."
-            )
-        epoch, done = divmod(step, steps)
-        kwargs["initial_epoch"] = min(epoch, epochs)
-        if done and not (indexable and steps == len(x)):
-            logging.getLogger(__name__).warning(
-                "Resuming at step %d, %d batches into epoch %d: this input cannot start mid-epoch (a PyDataset "
-                "whose length is the epoch's can), so the epoch starts over.", step, done, epoch + 1,
-            )  # fmt: skip
-            done = 0
-        if not done or epoch >= epochs:
-            return super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks, **kwargs
-            )
-        # The rest of the interrupted epoch, then the remaining epochs, as one run to the
-        # callbacks: one progress display, one History, one on_train_begin and one
-        # on_train_end (TensorBoard closes its writers at the end and cannot begin again).
-        kwargs.pop("steps_per_epoch", None)
-        callback_list = OneRun(
-            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps - done,
-            model=self,
-        )  # fmt: skip
-        history = super().fit(
-            SkipBatches(x, done), batch_size=batch_size, epochs=epoch + 1, verbose=verbose, callbacks=callback_list,
-            **kwargs,
-        )  # fmt: skip
-        if epoch + 1 < epochs and not self.stop_training:
-            callback_list.set_params(dict(callback_list.params, steps=steps))
-            kwargs["initial_epoch"] = epoch + 1
-            history = super().fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callback_list, **kwargs
-            )  # fmt: skip
-        callback_list.end()
-        return history
-
     # ------------------------------------------------------------------ phases
     def phase_for_step(self, step):
-        """`(gan_on, r1_on)` for a step counter value (before its increment), as released."""
-        gan_on = step > self.gan_start_step
-        return gan_on, gan_on and step % self.r1_interval == 0
+        """The `Phase` of a step counter value (before its increment), as released."""
+        settings = {"gan_start_step": self.gan_start_step, "r1_interval": self.r1_interval}
+        return [phase for phase in PHASES if phase.runs_at(step, settings)][-1]
 
     def make_train_function(self, force=False):
         prepare_fit(self)  # every fit(): process 0's (maybe restored) state (torch), own all-reduce keys (TF)
-        # Re-read the counter at every fit(): it may have been restored from a checkpoint.
-        self._host_step = int(to_host(self.step))
+        # The step the next call trains, counted on the host from the counter's value at every
+        # fit() (it may have been restored): reading the counter every step would make JAX
+        # re-attach the whole training state to the model every step.
+        self._next_step = int(to_host(self.step))
         if self.train_function is not None and not force:
             return self.train_function
         if self.jit_compile and num_replicas(self) > 1:
@@ -389,32 +281,18 @@ class NTEDGAN(keras.Model):
         # Every phase's function is made here, up front: Keras' JAX `fit` purges the variables'
         # values right after this call, and a distributed function needs their shardings when it
         # is made. Making one compiles nothing (jit / tf.function trace on their first call).
-        self._variants = {phase: self._make_phase_function(phase) for phase in PHASES}
+        self._phase_functions = {
+            phase: steps.make_train_function(self, functools.partial(self.phase_step, phase)) for phase in PHASES
+        }
         memory.trim_after_compilations()  # JAX: the compiler's freed heap back to the OS before a step runs
-        self.train_function = self._phase_train_function
+        self.train_function = self._train_function
         return self.train_function
 
-    def _make_phase_function(self, phase):
-        """Keras' train function (jit, tf.function or eager, as compiled) of a step in `phase`."""
-
-        # A fresh function object per phase: JAX caches traces by function identity.
-        def phase_step(*step_args):
-            self._phase = phase
-            return NTEDGAN.train_step(self, *step_args)
-
-        self.train_step = phase_step
-        try:
-            super().make_train_function(force=True)
-        finally:
-            del self.train_step
-        return self.train_function
-
-    def _phase_train_function(self, *args):
-        """The train function `fit` calls: the step counter's phase (read on the host) runs its variant."""
-        phase = self.phase_for_step(self._host_step)
-        self._phase = phase  # read when a variant is traced (once per phase)
-        out = run_step(self._variants[phase], *args)  # TF multi-worker: a lost worker is one line
-        self._host_step += 1
+    def _train_function(self, *args):
+        """The train function `fit` calls: the phase of the next step runs its own function."""
+        phase = self.phase_for_step(self._next_step)
+        out = run_step(self._phase_functions[phase], *args)  # TF multi-worker: a lost worker is one line
+        self._next_step += 1
         return out
 
     # ------------------------------------------------------------------ steps
@@ -424,23 +302,12 @@ class NTEDGAN(keras.Model):
         )
 
     def train_step(self, *args):
-        if autodiff.BACKEND == "jax":
-            state, data = args
-            groups = [
-                self.trainable_variables,
-                self.non_trainable_variables,
-                self.optimizer.variables,
-                self.metrics_variables,
-            ]
-            return autodiff.stateless_step(self._train_step, groups, state, data)
-        return self._train_step(args[0])
+        """Keras' train step: the step of the phase of the counter's value (read on the host)."""
+        phase = self.phase_for_step(int(to_host(self.step)))
+        return steps.run_step(functools.partial(self.phase_step, phase), steps.train_variables(self), *args)
 
     def test_step(self, *args):
-        if autodiff.BACKEND == "jax":
-            state, data = args
-            groups = [self.trainable_variables, self.non_trainable_variables, self.metrics_variables]
-            return autodiff.stateless_step(self._test_step, groups, state, data)
-        return self._test_step(args[0])
+        return steps.run_step(self._test_step, steps.test_variables(self), *args)
 
     @staticmethod
     def _both_directions(data):
@@ -467,32 +334,20 @@ class NTEDGAN(keras.Model):
     def _generator_losses(self, generator, batch, gan_on, training):
         """`(total, terms)`: the weighted sum of the enabled terms (float32), each term, `fake`."""
         out = generator([batch["input_image"], batch["input_skeleton"]], training=training)
-        fake = out["image"]
-        gt = batch["ground_truth"]
-        term_fns = {
-            "perceptual": lambda: self.perceptual_loss(fake, gt),
-            "l1": lambda: ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))),
-            "ssim": lambda: ssim_loss(fake, gt),
-            "attention": lambda: attention_reconstruction_loss(
-                out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
-            ),
-            "face": lambda: self.face_loss(fake, gt, batch["face_center"]),
-            "gan": lambda: generator_gan_loss(self.discriminator(fake, training=training)),
-        }
         total = ops.zeros((), "float32")
-        terms = {"fake": fake}
+        terms = {"fake": out["image"]}
         for name, weight in self.enabled_terms(gan_on).items():
-            terms[name] = term_fns[name]()
+            terms[name] = LOSS_TERMS[name](self, out, batch, training)
             total = total + weight * terms[name]
         return total, terms
 
-    def _train_step(self, data):
-        gan_on, r1_on = self._phase
+    def phase_step(self, phase, data):
+        """One training step of `phase` on a batch of pairs: Keras' logs."""
         batch = self._both_directions(data)
-        logs, fake = self._generator_update(batch, gan_on)
-        if gan_on:
-            logs.update(self._discriminator_update(batch, fake, r1_on))
-        return self._record(logs, gan_on, r1_on)
+        logs, fake = self._generator_update(batch, phase.gan)
+        if phase.gan:
+            logs.update(self._discriminator_update(batch, fake, "r1" in phase.updates))
+        return self._record(logs, phase)
 
     def _generator_update(self, batch, gan_on):
         """One optimizer step of the generator and its EMA: `(logs, fake)`."""
@@ -544,14 +399,14 @@ class NTEDGAN(keras.Model):
             logs["r1_penalty"] = penalty
         return logs
 
-    def _record(self, logs, gan_on, r1_on):
+    def _record(self, logs, phase):
         """Count the step, update the trackers with `logs`; the trackers' results."""
         with autodiff.no_grad():
             self.step.assign_add(1)
             for name, value in logs.items():
                 self.trackers[name].update_state(ops.stop_gradient(value))
         names = list(logs)
-        if gan_on and not r1_on:
+        if phase.gan and "r1" not in phase.updates:
             names.append("r1_penalty")  # the epoch's mean over its R1 steps: one key set per GAN phase
         return {name: self.trackers[name].result() for name in names}
 
@@ -566,34 +421,18 @@ class NTEDGAN(keras.Model):
 
     # ------------------------------------------------------------------ saving
     def get_config(self):
-        return {
-            "name": self.name,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "perceptual_loss": keras.saving.serialize_keras_object(self.perceptual_loss),  # None stays None
-            "face_loss": keras.saving.serialize_keras_object(self.face_loss),
-            "ema_generator": keras.saving.serialize_keras_object(self.ema_generator),
-            "training_defaults": self.training_defaults,
-        }
+        networks = gan_config.serialized({key: getattr(self, key) for key in gan_config.NETWORKS})
+        return {"name": self.name, **networks, "training_defaults": self.training_defaults}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("generator", "discriminator", "perceptual_loss", "face_loss", "ema_generator"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects=custom_objects)
-        return cls(**config)
+        return cls(**gan_config.deserialized(config, gan_config.NETWORKS, custom_objects))
 
     def get_compile_config(self):
         config = dict(getattr(self, "_compile_args", {}))
         if getattr(self, "generator_optimizer", None) is not None:
-            config["generator_optimizer"] = keras.saving.serialize_keras_object(self.generator_optimizer)
-            config["discriminator_optimizer"] = keras.saving.serialize_keras_object(self.discriminator_optimizer)
+            config.update(gan_config.serialized({key: getattr(self, key) for key in gan_config.OPTIMIZERS}))
         return config
 
     def compile_from_config(self, config):
-        config = dict(config)
-        for key in ("generator_optimizer", "discriminator_optimizer"):
-            if key in config:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        self.compile(**config)
+        self.compile(**gan_config.deserialized(config, gan_config.OPTIMIZERS))

@@ -113,3 +113,32 @@ def check_loss_settings(settings):
     for name, value in settings.items():
         if value is not None and name not in steps:
             check_non_negative(name, value)
+
+
+def resolve_loss_settings(arguments, defaults, perceptual=True, face=True):
+    """`NTEDGAN.compile`'s `LOSS_TABLE` settings: each of `arguments`, or where `None` its default; checked.
+
+    Args:
+        arguments: a value or `None` for every `LOSS_TABLE` setting.
+        defaults: the model's training defaults (`DEFAULT_TRAINING` and the preset's changes).
+        perceptual: whether there is a perceptual loss network; without one plain L1
+            reconstructs (`NO_VGG_WEIGHT_L1` unless `defaults` weigh it) and the perceptual
+            weight is 0.
+        face: whether there is a face loss network; without one the face weight is 0.
+
+    Returns:
+        A dict of every setting: weights as floats, step numbers as ints.
+    """
+    defaults = dict(defaults)
+    if not perceptual and not defaults["weight_l1"]:
+        defaults["weight_l1"] = NO_VGG_WEIGHT_L1
+    settings = {}
+    for setting in LOSS_TABLE:
+        value = defaults[setting.name] if arguments[setting.name] is None else arguments[setting.name]
+        settings[setting.name] = check_non_negative(setting.name, value) if setting.is_weight else int(value)
+    # A term without its network is off (its weight is recorded as 0).
+    if not perceptual:
+        settings["weight_perceptual"] = 0.0
+    if not face:
+        settings["weight_face"] = 0.0
+    return settings

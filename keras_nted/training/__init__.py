@@ -2,7 +2,7 @@
 
 A run lives in one output folder:
 
-- `backup/`: crash-safe checkpoints (`keras_nted.callbacks.TrainingCheckpoint`); running the
+- `backup/`: crash-safe checkpoints (`keras_nted.training.checkpoint.TrainingCheckpoint`); running the
   same command again resumes at the exact step, mid-epoch, on the same data as an
   uninterrupted run;
 - `logs/`: TensorBoard logs (with `tensorboard` installed; Keras' own writer when TensorFlow is too);
@@ -14,21 +14,19 @@ A run lives in one output folder:
   every epoch, so a usable model exists even if the run is stopped;
 - `.lock`: held (an OS file lock) while a process trains into the folder.
 
-Modules: `run` (`train`), `data` (the training set and its per-epoch order), `schedule` (the
-learning rate), `resume` (what defines a run). The model config is read by
-`keras_nted.models.config`, the callbacks live in `keras_nted.callbacks`.
+Modules: `run` (`train`), `data` (the training set, its per-epoch order and `EpochSetter`),
+`schedule` (the learning rate), `checkpoint` (`TrainingCheckpoint`), `resume`
+(`fit_from_checkpoint`: exact resume; `check_resume`: what defines a run). The model config
+is read by `keras_nted.models.config`; callbacks not tied to a run live in `keras_nted.callbacks`.
 """
 
-from keras_nted.callbacks import SampleGrid  # noqa: F401  (re-exported: moved to callbacks)
-from keras_nted.callbacks import SaveGenerator  # noqa: F401  (re-exported: moved to callbacks)
-from keras_nted.callbacks import tensorboard_available  # noqa: F401  (re-exported: moved to callbacks)
-from keras_nted.models.config import load_config  # noqa: F401  (re-exported: moved to models.config)
-from keras_nted.models.generator import save_generator  # noqa: F401  (re-exported: moved to models.generator)
-from keras_nted.models.loss_settings import LOSS_SETTINGS  # noqa: F401  (re-exported: moved to models.loss_settings)
+from keras_nted.training.checkpoint import TrainingCheckpoint
+from keras_nted.training.data import EpochSetter
 from keras_nted.training.data import RotatingEpochs
 from keras_nted.training.data import make_data
 from keras_nted.training.resume import RUN_DEFINING
 from keras_nted.training.resume import check_resume
+from keras_nted.training.resume import fit_from_checkpoint
 from keras_nted.training.run import build_gan
 from keras_nted.training.run import parse_image_size
 from keras_nted.training.run import train

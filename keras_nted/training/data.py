@@ -12,7 +12,7 @@ class RotatingEpochs(keras.utils.PyDataset):
     Within epoch `e` the batches come in an order drawn from `(seed, e)`; global step `g`
     then trains on batch `g % len(data)` of pass `g // len(data)` over the data (a data set
     with `batch_at(index, epoch)`, like `DeepFashionDataset`, draws that pass's augmentation
-    and order). `epoch` is set by `keras_nted.callbacks.EpochSetter` at each epoch start (also
+    and order). `epoch` is set by `EpochSetter` at each epoch start (also
     after a resume), before Keras starts fetching the epoch's batches, so the batch of every
     step is a function of the step number only and a resumed run sees what an uninterrupted
     one would. `fit` must not shuffle it (`shuffle=False`): Keras would draw its order from
@@ -35,6 +35,17 @@ class RotatingEpochs(keras.utils.PyDataset):
         passes, batch = divmod(step, len(self.data))
         batch_at = getattr(self.data, "batch_at", None)
         return self.data[batch] if batch_at is None else batch_at(batch, epoch=passes)
+
+
+class EpochSetter(keras.callbacks.Callback):
+    """Sets `data.epoch` at every epoch start (`RotatingEpochs` orders its batches by it)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.epoch = epoch
 
 
 def make_data(image_size, batch_size, seed, data_root=None, workers=1):

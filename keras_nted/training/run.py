@@ -10,13 +10,11 @@ import pathlib
 import keras
 
 from keras_nted.callbacks import TENSORBOARD_NOTE
-from keras_nted.callbacks import EpochSetter
 from keras_nted.callbacks import SampleGrid
 from keras_nted.callbacks import SaveGenerator
 from keras_nted.callbacks import StopOnInterrupt
 from keras_nted.callbacks import StopOnNonFiniteLoss
 from keras_nted.callbacks import Timer
-from keras_nted.callbacks import TrainingCheckpoint
 from keras_nted.callbacks import tensorboard_callback
 from keras_nted.distribute import ProcessShard
 from keras_nted.distribute import alone
@@ -26,8 +24,8 @@ from keras_nted.files import RunLock
 from keras_nted.files import atomic_path
 from keras_nted.files import check_output_path
 from keras_nted.files import remove_stale_temporaries
+from keras_nted.losses.perceptual import check_vgg_weights
 from keras_nted.models.config import load_config
-from keras_nted.models.gan import NO_VGG
 from keras_nted.models.gan import NTEDGAN
 from keras_nted.models.generator import save_generator
 from keras_nted.models.loss_settings import LOSS_SETTINGS
@@ -35,9 +33,12 @@ from keras_nted.models.loss_settings import check_loss_settings
 from keras_nted.models.loss_settings import check_non_negative
 from keras_nted.models.optimizers import DEFAULT_LEARNING_RATE
 from keras_nted.models.optimizers import default_optimizers
+from keras_nted.training.checkpoint import TrainingCheckpoint
+from keras_nted.training.data import EpochSetter
 from keras_nted.training.data import RotatingEpochs
 from keras_nted.training.data import make_data
 from keras_nted.training.resume import check_resume
+from keras_nted.training.resume import fit_from_checkpoint
 from keras_nted.training.schedule import learning_rate_schedule
 from keras_nted.utils.memory import check_fits_in_memory
 from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
@@ -56,39 +57,38 @@ def parse_image_size(text):
     return height, width
 
 
-def build_gan(config, image_size, vgg_weights="none"):
+def build_gan(config, image_size, vgg_weights="imagenet"):
     """An `NTEDGAN` for a resolved config (`NTEDGAN.from_model_config`, after checking the run's inputs).
 
     Args:
         config: a `load_config` dict.
         image_size: `(height, width)`; `height` must equal the generator's `size`.
         vgg_weights: `"imagenet"`, a local VGG19 weights file, `"random"` (random VGG19
-            weights: benchmarks), or `"none"`/`None` for no perceptual and face loss network
-            at all (then plain L1 reconstructs: `weight_l1` defaults to 10).
+            weights: benchmarks), or `"none"` for no perceptual and face loss network at all
+            (then plain L1 reconstructs: `weight_l1` defaults to 10).
     """
     height, width = image_size
     size = int(config["generator"]["size"])
     if height != size:
         raise ValueError(
             f"This configuration makes {size}-pixel-high images (generator size {size}). "
-            f"Received: --image-size {height}x{width}"
+            f"Received: image_size={(height, width)}"
         )
-    if vgg_weights not in NO_VGG + ("imagenet", "random") and not os.path.isfile(vgg_weights):
-        raise FileNotFoundError(f"VGG19 weights file not found: {vgg_weights}")
     return NTEDGAN.from_model_config(config, vgg_weights, image_width=width)
 
 
-def _check_arguments(batch_size, epochs, seed, steps_per_epoch, learning_rate, loss_weights, data_root):
+def _check_arguments(batch_size, epochs, seed, steps_per_epoch, learning_rate, loss_weights, data_root, vgg_weights):
     """Refuse bad arguments before anything is read, built or written."""
-    for name, value, minimum in (("batch size", batch_size, 1), ("epochs", epochs, 1), ("seed", seed, 0)):
+    for name, value, minimum in (("batch_size", batch_size, 1), ("epochs", epochs, 1), ("seed", seed, 0)):
         if not isinstance(value, int) or value < minimum:
-            raise ValueError(f"Expected {name} to be an integer >= {minimum}. Received: {value!r}")
+            raise ValueError(f"Expected {name} to be an integer >= {minimum}. Received: {name}={value!r}")
+    check_vgg_weights(vgg_weights)
     # NaN, infinite or negative rates and weights train NaN or diverging models.
     if learning_rate is not None:
         check_non_negative("learning_rate", learning_rate)
     check_loss_settings(loss_weights or {})
     if steps_per_epoch is not None and steps_per_epoch < 1:
-        raise ValueError(f"Expected steps per epoch >= 1. Received: {steps_per_epoch}")
+        raise ValueError(f"Expected steps_per_epoch >= 1. Received: steps_per_epoch={steps_per_epoch}")
     if data_root is not None and not os.path.isdir(data_root):
         raise FileNotFoundError(f"DeepFashion root not found: {data_root}")
 
@@ -152,7 +152,7 @@ def train(
     epochs=1,
     steps_per_epoch=None,
     seed=0,
-    vgg_weights="none",
+    vgg_weights="imagenet",
     loss_weights=None,
     learning_rate=None,
     lr_decay_steps=None,
@@ -175,7 +175,7 @@ def train(
         seed: data seed (order, augmentation). The model's initial weights come from Keras'
             global random state: `keras.utils.set_random_seed` before calling makes the whole
             run repeatable (`keras-nted train --seed` does both).
-        vgg_weights: `"imagenet"`, a VGG19 file, `"random"`, or `"none"` (no perceptual /
+        vgg_weights: `"imagenet"` (the default, as everywhere), a VGG19 file, `"random"`, or `"none"` (no perceptual /
             face loss; plain L1 with weight 10 unless `loss_weights` sets `weight_l1`).
         loss_weights: dict of `LOSS_SETTINGS` overrides (`None` values are ignored); the
             weights must be finite numbers >= 0.
@@ -194,7 +194,7 @@ def train(
         workers: threads building batches.
         verbose: `fit` verbosity (1: progress bar).
     """
-    _check_arguments(batch_size, epochs, seed, steps_per_epoch, learning_rate, loss_weights, data_root)
+    _check_arguments(batch_size, epochs, seed, steps_per_epoch, learning_rate, loss_weights, data_root, vgg_weights)
     config = load_config(preset, config_path)
     image_size = tuple(image_size or config["image_size"])
     if data_root is None:
@@ -245,14 +245,17 @@ def train(
 
         epoch_data = RotatingEpochs(data, steps, seed=seed)
         callbacks = _callbacks(output_dir, checkpoint, epoch_data, sample, model_path, steps, chief)
-        # NTEDGAN.fit restores the newest checkpoint and continues at its exact step. shuffle=False:
+        # Restores the newest checkpoint and continues at its exact step. shuffle=False:
         # `RotatingEpochs` fixes the order; Keras' shuffle draws from each process's own global random
         # state, so a resumed run, or the processes of a multi-process run, would disagree.
         interrupt = StopOnInterrupt(checkpoint)  # last: the step's other callbacks have run
         callbacks.append(interrupt)
         with interrupt.installed():
             # One progress display, the chief's (each process logs the losses of its own share).
-            gan.fit(epoch_data, epochs=epochs, callbacks=callbacks, verbose=verbose if chief else 0, shuffle=False)
+            fit_from_checkpoint(
+                gan, epoch_data, checkpoint, epochs=epochs, callbacks=callbacks, verbose=verbose if chief else 0,
+                shuffle=False,
+            )  # fmt: skip
         if chief and not model_path.exists():  # already complete when resumed: still give the model
             alone(save_generator, gan.ema_generator, model_path)
     return gan

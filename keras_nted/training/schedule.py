@@ -15,8 +15,8 @@ def learning_rate_schedule(learning_rate, total_steps, decay_steps):
         return None
     if not isinstance(decay_steps, int) or not 1 <= decay_steps <= total_steps:
         raise ValueError(
-            f"Expected --lr-decay-steps between 1 and the run's {total_steps} steps (epochs x steps per epoch). "
-            f"Received: {decay_steps!r}"
+            f"Expected lr_decay_steps between 1 and the run's {total_steps} steps (epochs x steps per epoch). "
+            f"Received: lr_decay_steps={decay_steps!r}"
         )
     hold = total_steps - decay_steps
     schedule = keras.optimizers.schedules.CosineDecay(

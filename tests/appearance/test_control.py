@@ -114,7 +114,7 @@ def test_segmenter_gives_missing_masks_and_reestimates(shipped_parts, pair):
 def test_perceptual_loss_runs(shipped_parts, pair):
     # A random, truncated VGG19: the plumbing (a layer with its own frozen weights inside the
     # compiled step), not the values.
-    loss = PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights=None, style_weight=0.0)
+    loss = PerceptualLoss(layers=("block1_conv1", "block2_conv1"), weights="random", style_weight=0.0)
     control = AppearanceControl(shipped_parts, steps=2, loss=loss, verbose=0)
     assert (control.loss, control.maintain_weight, control.edit_weight) == ("perceptual", 3e6, 3e5)
     assert control.color_weight == 0.0  # as released: no color term with the perceptual loss

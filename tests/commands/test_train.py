@@ -92,7 +92,7 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     ):
         assert _train(out, "--epochs", "2", *changed) == 2
         err = capsys.readouterr().err
-        assert len(err.strip().splitlines()) == 1 and field in err and "train into a new --output" in err, err
+        assert len(err.strip().splitlines()) == 1 and field in err and "train into a new -o/--output" in err, err
     assert snapshot() == before
 
     # Temporaries of writes a kill interrupted are removed when the run resumes.
@@ -125,8 +125,8 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
     [
         (["--preset", "no_such_preset"], "Unknown preset 'no_such_preset'"),
         (["--data", "/no/such/deepfashion"], "DeepFashion root not found: /no/such/deepfashion"),
-        (["--image-size", "128x88"], "--image-size 128x88"),
-        (["--image-size", "64x50"], "image_size=(64, 50)"),
+        (["--image-size", "128x88"], "Received: --image-size (128, 88)"),
+        (["--image-size", "64x50"], "Received: --image-size (64, 50)"),
         (["--image-size", "big"], "Expected --image-size as HEIGHTxWIDTH"),
     ],
 )
@@ -201,7 +201,9 @@ def test_learning_rate_schedule_holds_then_decays_to_zero():
     np.testing.assert_allclose(values, [0.002, 0.002, 0.002, 0.001, 0.0, 0.0], atol=1e-9)
     assert learning_rate_schedule(0.002, 100, None) is None
     for bad in (0, 101, 2.5):
-        with pytest.raises(ValueError, match="--lr-decay-steps between 1 and the run's 100 steps"):
+        with pytest.raises(
+            ValueError, match=rf"lr_decay_steps between 1 and the run's 100 steps .* Received: lr_decay_steps={bad}$"
+        ):
             learning_rate_schedule(0.002, 100, bad)
 
 
@@ -216,6 +218,7 @@ def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_pa
         epochs=1,
         steps_per_epoch=2,
         lr_decay_steps=1,
+        vgg_weights="none",
         loss_weights={"weight_l1": 10.0, "gan_start_step": 100},
         verbose=0,
     )
@@ -226,11 +229,16 @@ def test_train_with_decay_ends_at_zero_and_resumes_only_with_its_schedule(tmp_pa
     checkpoint = _newest_checkpoint(out).read_bytes()
     capsys.readouterr()
 
-    # More epochs would move the decay: refused before anything is trained or written.
+    # More epochs would move the decay: refused before anything is trained or written, naming
+    # `train`'s arguments in Python and the flags on the command line.
+    with pytest.raises(ValueError, match="same epochs, steps_per_epoch and lr_decay_steps, or use a new output_dir"):
+        train(out, preset="nted_tiny", batch_size=1, epochs=2, steps_per_epoch=2, lr_decay_steps=1, vgg_weights="none",
+              loss_weights={"weight_l1": 10.0, "gan_start_step": 100}, verbose=0)  # fmt: skip
     rc = _train(out, "--epochs", "2", "--lr-decay-steps", "1")
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
-    assert "constant rate for 1 steps then a cosine decay over 1" in err and "--lr-decay-steps" in err
+    assert "constant rate for 1 steps then a cosine decay over 1" in err
+    assert "same --epochs, --steps-per-epoch and --lr-decay-steps, or use a new -o/--output" in err, err
     assert _newest_checkpoint(out).read_bytes() == checkpoint
     assert json.loads((out / "config.json").read_text())["lr_schedule"]["hold_steps"] == 1
 
@@ -303,3 +311,17 @@ print(sys.modules["tensorflow"])
     assert [e.step for e in events.Tensors("batch_loss")] == [2, 4, 6, 8]
     learning_rate = events.Tensors("epoch_learning_rate")[0].tensor_proto.float_val[0]
     assert learning_rate == pytest.approx(0.01)
+
+
+def test_train_errors_name_flags_on_the_command_line():
+    from keras_nted.commands.train import as_flags
+
+    assert as_flags("Expected lr_decay_steps between 1 and 4. Received: lr_decay_steps=9") == (
+        "Expected --lr-decay-steps between 1 and 4. Received: --lr-decay-steps 9"
+    )
+    assert as_flags("Resume with the same epochs, steps_per_epoch and lr_decay_steps, or use a new output_dir.") == (
+        "Resume with the same --epochs, --steps-per-epoch and --lr-decay-steps, or use a new -o/--output."
+    )
+    # config.json entries and paths stay as written.
+    kept = "runs/epochs holds a run (batch_size: 1 then, 2 now); see runs/epochs/config.json."
+    assert as_flags(kept) == kept

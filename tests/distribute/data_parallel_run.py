@@ -73,13 +73,13 @@ def train(gan, args, jit_compile="auto"):
         r1_interval=2, jit_compile=jit_compile,
     )  # fmt: skip
     # Record each trace of the step: on JAX and TF each phase must compile once, when first used.
-    traced, step = [], gan._train_step
+    traced, step = [], gan.phase_step
 
-    def traced_step(data):
-        traced.append(2 * gan._phase[0] + gan._phase[1])
-        return step(data)
+    def traced_step(phase, data):
+        traced.append(2 * phase.gan + ("r1" in phase.updates))
+        return step(phase, data)
 
-    gan._train_step = traced_step
+    gan.phase_step = traced_step
     gan.fit(Batches(args.recon_steps), epochs=1, shuffle=False, verbose=0)
     recon = [distribute.to_host(w) for w in gan.weights]
     history = gan.fit(Batches(args.gan_steps, start=args.recon_steps), epochs=1, shuffle=False, verbose=0)

@@ -64,7 +64,7 @@ PATTERNS = {
 
 def make_gan(how):
     if how == "from_preset":
-        return NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+        return NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
     generator, discriminator = NTEDGenerator.from_preset("nted_tiny"), NTEDDiscriminator.from_preset("nted_tiny")
     return NTEDGAN(generator, discriminator, perceptual_loss=None)
 

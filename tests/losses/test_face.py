@@ -95,7 +95,7 @@ def test_validation_errors():
 
 @pytest.fixture(scope="module")
 def face_loss():
-    return FaceLoss(weights=None, layers=("block1_conv1", "block2_conv1", "block3_conv1"), face_size=16)
+    return FaceLoss(weights="random", layers=("block1_conv1", "block2_conv1", "block3_conv1"), face_size=16)
 
 
 def test_face_loss_is_perceptual_loss_of_crops(face_loss):

@@ -67,7 +67,7 @@ def _kernels(loss):
 
 @pytest.fixture(scope="module")
 def base_loss():
-    return PerceptualLoss(weights=None)
+    return PerceptualLoss(weights="random")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_default_layers_are_relu_x_1_of_keras_vgg19(base_loss):
     """Features equal independent Keras VGG19 sub-models at block{i}_conv1 (= relu_i_1), and
     the loss is the sum of their mean absolute differences."""
     assert base_loss.layer_names == RELU_X_1
-    assert base_loss.input_normalization == "torch"  # the release's formula for weights=None
+    assert base_loss.input_normalization == "torch"  # the release's formula for weights="random"
     reference = keras.applications.VGG19(include_top=False, weights=None)
     _copy_vgg_weights(base_loss.feature_extractor, reference)
     x, y = _images(SHAPE, 0), _images(SHAPE, 1)
@@ -127,7 +127,7 @@ def test_input_normalizations(base_loss):
     assert perceptual._default_normalization("imagenet") == "caffe"
     assert perceptual._default_normalization("/w/vgg19_notop.h5") == "caffe"
     assert perceptual._default_normalization("/w/vgg19-dcbb9e9d.pth") == "torch"
-    assert perceptual._default_normalization(None) == "torch"
+    assert perceptual._default_normalization("random") == "torch"
 
 
 @pytest.mark.parametrize("size", [(8, 6), (9, 7), (7, 10), (2, 3), (17, 16)])
@@ -160,7 +160,7 @@ def test_gram_matrix():
 
 
 def test_num_scales_and_style_weight():
-    loss = PerceptualLoss(weights=None, layers=SMALL_LAYERS, num_scales=3, style_weight=250.0)
+    loss = PerceptualLoss(weights="random", layers=SMALL_LAYERS, num_scales=3, style_weight=250.0)
     x, y = _images(ODD_SHAPE, 7), _images(ODD_SHAPE, 8)  # 37x35 -> 18x17 -> 9x8
 
     def features(images):
@@ -212,7 +212,7 @@ def test_mixed_precision_inputs_give_float32(base_loss):
 
 def test_config_round_trip(base_loss):
     config = base_loss.get_config()
-    assert config["weights"] is None and config["layers"] == list(RELU_X_1)
+    assert config["weights"] == "random" and config["layers"] == list(RELU_X_1)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(base_loss))
     assert isinstance(restored, PerceptualLoss)
     assert restored.get_config() == config
@@ -221,15 +221,15 @@ def test_config_round_trip(base_loss):
 
 def test_validation_errors(tmp_path):
     with pytest.raises(ValueError, match="layers"):
-        PerceptualLoss(layers=("block6_conv1",), weights=None)
+        PerceptualLoss(layers=("block6_conv1",), weights="random")
     with pytest.raises(ValueError, match="layer_weights"):
-        PerceptualLoss(layer_weights=(1.0, 2.0), weights=None)
+        PerceptualLoss(layer_weights=(1.0, 2.0), weights="random")
     with pytest.raises(ValueError, match="num_scales"):
-        PerceptualLoss(num_scales=0, weights=None)
+        PerceptualLoss(num_scales=0, weights="random")
     with pytest.raises(ValueError, match="style_weight"):
-        PerceptualLoss(style_weight=-1.0, weights=None)
+        PerceptualLoss(style_weight=-1.0, weights="random")
     with pytest.raises(ValueError, match="input_normalization"):
-        PerceptualLoss(input_normalization="tf", weights=None)
+        PerceptualLoss(input_normalization="tf", weights="random")
     with pytest.raises(FileNotFoundError, match="weights="):
         PerceptualLoss(weights=str(tmp_path / "missing.h5"))
     other = tmp_path / "vgg.npz"
@@ -385,3 +385,18 @@ def test_pth_loss_matches_released_formula_in_torch(torchvision_file):
                 tx = torch.nn.functional.interpolate(tx, recompute_scale_factor=True, **resize)
                 ty = torch.nn.functional.interpolate(ty, recompute_scale_factor=True, **resize)
     np.testing.assert_allclose(float(loss(x, y)), expected + 50.0 * style, rtol=1e-4)
+
+
+def test_vgg_weights_have_one_vocabulary_and_none_is_no_value(tmp_path):
+    from keras_nted.losses.perceptual import check_vgg_weights
+    from keras_nted.models import NTEDGAN
+
+    assert [check_vgg_weights(w) for w in ("imagenet", "random", "none")] == ["imagenet", "random", "none"]
+    with pytest.raises(ValueError, match=r"Expected vgg_weights as one of 'imagenet', 'random', 'none' or a VGG19"):
+        NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    with pytest.raises(ValueError, match=r"Expected weights as one of .*Received: weights=None"):
+        PerceptualLoss(weights=None)
+    with pytest.raises(FileNotFoundError, match="Received: weights='none'"):  # a loss network is never "none"
+        PerceptualLoss(weights="none")
+    with pytest.raises(FileNotFoundError, match="No such file"):
+        check_vgg_weights(str(tmp_path / "vgg19.h5"))

@@ -10,6 +10,7 @@ from keras_nted.models import PRESETS
 from keras_nted.models.loss_settings import DEFAULT_TRAINING
 from keras_nted.models.loss_settings import LOSS_TABLE
 from keras_nted.models.loss_settings import check_non_negative
+from keras_nted.models.loss_settings import resolve_loss_settings
 
 
 def test_compile_keywords_are_the_table_in_order():
@@ -38,7 +39,7 @@ def test_every_preset_sets_every_setting():
 
 
 def test_compile_config_holds_every_setting():
-    gan = NTEDGAN.from_preset("nted_tiny", vgg_weights=None)
+    gan = NTEDGAN.from_preset("nted_tiny", vgg_weights="none")
     gan.compile(weight_ssim=0.5)
     config = gan.get_compile_config()
     # No loss network: no perceptual or face term, and L1 (weight 10) reconstructs.
@@ -63,3 +64,15 @@ def test_train_flags_come_from_the_table():
 def test_weights_are_finite_and_non_negative(value):
     with pytest.raises(ValueError, match="Expected a finite number >= 0"):
         check_non_negative("weight_gan", value)
+
+
+def test_resolve_loss_settings_fills_defaults_and_turns_off_missing_networks():
+    unset = dict.fromkeys(DEFAULT_TRAINING)
+    assert resolve_loss_settings(unset, DEFAULT_TRAINING) == DEFAULT_TRAINING
+    settings = resolve_loss_settings(unset, DEFAULT_TRAINING, perceptual=False, face=False)
+    # No perceptual network: L1 reconstructs at 10; the terms without a network are off.
+    assert (settings["weight_l1"], settings["weight_perceptual"], settings["weight_face"]) == (10.0, 0.0, 0.0)
+    given = resolve_loss_settings(dict(unset, weight_l1=2, gan_start_step=5.0), DEFAULT_TRAINING, perceptual=False)
+    assert (given["weight_l1"], given["gan_start_step"]) == (2.0, 5) and type(given["gan_start_step"]) is int
+    with pytest.raises(ValueError, match="Received: weight_perceptual=-1"):  # checked even without its network
+        resolve_loss_settings(dict(unset, weight_perceptual=-1), DEFAULT_TRAINING, perceptual=False)

@@ -104,7 +104,7 @@ def test_discriminator_round_trip(tmp_path):
 def test_gan_preset_carries_the_trained_generator_and_round_trips(tmp_path):
     inputs = tiny_inputs()
     shipped = image(NTEDGenerator.from_preset("nted_mannequin_64"), inputs)
-    gan = NTEDGAN.from_preset("nted_mannequin_64", vgg_weights=None)
+    gan = NTEDGAN.from_preset("nted_mannequin_64", vgg_weights="none")
     np.testing.assert_array_equal(image(gan.generator, inputs), shipped)
     np.testing.assert_array_equal(image(gan.ema_generator, inputs), shipped)
 
@@ -116,7 +116,7 @@ def test_gan_preset_carries_the_trained_generator_and_round_trips(tmp_path):
     assert loaded.training_defaults == gan.training_defaults
     # A saved preset holds its loss networks and image size: asking to change them is an error, not a no-op.
     with pytest.raises(ValueError, match="Expected no vgg_weights, face_loss with a saved preset"):
-        NTEDGAN.from_preset(tmp_path, vgg_weights=None, face_loss=False)
+        NTEDGAN.from_preset(tmp_path, vgg_weights="none", face_loss=False)
 
 
 def test_a_preset_of_another_class_is_refused(tmp_path):
