@@ -31,6 +31,17 @@ class CommandError(Exception):
     """An error the CLI reports as one line (a traceback only with `--debug`)."""
 
 
+def parse_image_size(text):
+    """`"64x44"` -> `(64, 44)`; a `ValueError` naming `--image-size` otherwise."""
+    try:
+        height, width = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"Expected --image-size as HEIGHTxWIDTH, e.g. 64x44. Received: --image-size {text}") from None
+    if height < 16 or width < 1:
+        raise ValueError(f"Expected a positive --image-size HEIGHTxWIDTH. Received: --image-size {text}")
+    return height, width
+
+
 def _available_commands():
     found = []
     for name in COMMANDS:

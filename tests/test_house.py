@@ -187,20 +187,6 @@ def test_rules_can_fail(rule, tmp_path, monkeypatch):
 # ---- What the second step settled (issue 26): one home per name, an `__init__` that only imports,
 # library errors that name Python arguments.
 
-# Offenders in files other branches of issue 26 are rewriting (training/ and callbacks: `trainer`;
-# generation.py, pose/photos, data/keypoints: `inference`). The lead empties this set when those
-# branches merge; an entry that no longer offends fails `test_pending_offenders_still_offend`.
-PENDING_OTHER_BRANCHES = {
-    # library errors naming flags (`trainer`: callbacks, training/)
-    "keras_nted.callbacks raises --output",
-    "keras_nted.training.resume raises --epochs",
-    "keras_nted.training.resume raises --lr-decay-steps",
-    "keras_nted.training.resume raises --output",
-    "keras_nted.training.resume raises --steps-per-epoch",
-    "keras_nted.training.run raises --image-size",
-    "keras_nted.training.schedule raises --lr-decay-steps",
-}
-
 # Modules whose messages are command lines by design: the CLI, its commands, the backend flag,
 # and `python -m` entry points.
 _FLAG_MODULES = ("keras_nted.cli", "keras_nted._backend_flag", "keras_nted.__main__")
@@ -301,13 +287,13 @@ def _settled_offences():
 
 def test_no_forwarding_addresses():
     """A name has one home: only package `__init__` faces re-export; imports come from the defining module."""
-    found = [o for o in _settled_offences()["forwarding"] if o not in PENDING_OTHER_BRANCHES]
+    found = [o for o in _settled_offences()["forwarding"]]
     assert not found, "forwarding imports (import the name from its home):\n" + "\n".join(found)
 
 
 def test_library_errors_name_arguments_not_flags():
     """Errors raised below the commands name Python arguments; `keras_nted/commands/*` translate them to flags."""
-    found = [o for o in _settled_offences()["flags"] if o not in PENDING_OTHER_BRANCHES]
+    found = [o for o in _settled_offences()["flags"]]
     assert not found, "library errors naming command-line flags:\n" + "\n".join(found)
 
 
@@ -320,13 +306,6 @@ def test_package_init_only_imports():
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.attr in ("argv", "environ")
     ]
     assert not reads, f"keras_nted/__init__.py reads the process state: {reads}"
-
-
-def test_pending_offenders_still_offend():
-    """`PENDING_OTHER_BRANCHES` lists only live offences (emptied as the other branches merge)."""
-    offences = _settled_offences()
-    stale = sorted(PENDING_OTHER_BRANCHES - set(offences["forwarding"]) - set(offences["flags"]))
-    assert not stale, f"no longer offending: remove from PENDING_OTHER_BRANCHES: {stale}"
 
 
 def test_settled_rules_can_fail(tmp_path, monkeypatch):

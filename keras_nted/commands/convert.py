@@ -36,7 +36,7 @@ def _image_size(args):
     """`(height or None, width or None)` from `--image-size`."""
     if args.image_size is None:
         return None, None
-    from keras_nted.training import parse_image_size
+    from keras_nted.cli import parse_image_size
 
     return parse_image_size(args.image_size)
 

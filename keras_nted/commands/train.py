@@ -174,7 +174,7 @@ def as_flags(message):
 
 def _train(train, args, loss_weights):
     """`train` called with the command's arguments."""
-    from keras_nted.training import parse_image_size
+    from keras_nted.cli import parse_image_size
 
     return train(
         args.output,

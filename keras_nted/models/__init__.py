@@ -11,7 +11,7 @@ lazy_exports(
     {
         "NTEDDiscriminator": "keras_nted.models.discriminator",
         "NTEDGAN": "keras_nted.models.gan",
-        "OptimizerGroup": "keras_nted.models.gan",
+        "OptimizerGroup": "keras_nted.models.optimizers",
         "NTEDGenerator": "keras_nted.models.generator",
         "PoseTransfer": "keras_nted.models.pose_transfer",
         "PoseTransferPreprocessor": "keras_nted.models.pose_transfer_preprocessor",

@@ -28,6 +28,5 @@ from keras_nted.training.resume import RUN_DEFINING
 from keras_nted.training.resume import check_resume
 from keras_nted.training.resume import fit_from_checkpoint
 from keras_nted.training.run import build_gan
-from keras_nted.training.run import parse_image_size
 from keras_nted.training.run import train
 from keras_nted.training.schedule import learning_rate_schedule

@@ -46,17 +46,6 @@ from keras_nted.utils.openpose import NUM_SKELETON_CHANNELS
 logger = logging.getLogger(__name__)
 
 
-def parse_image_size(text):
-    """`"64x44"` -> `(64, 44)`; a `ValueError` naming `--image-size` otherwise."""
-    try:
-        height, width = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise ValueError(f"Expected --image-size as HEIGHTxWIDTH, e.g. 64x44. Received: --image-size {text}") from None
-    if height < 16 or width < 1:
-        raise ValueError(f"Expected a positive --image-size HEIGHTxWIDTH. Received: --image-size {text}")
-    return height, width
-
-
 def build_gan(config, image_size, vgg_weights="imagenet"):
     """An `NTEDGAN` for a resolved config (`NTEDGAN.from_model_config`, after checking the run's inputs).
 
