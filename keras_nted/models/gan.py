@@ -19,6 +19,7 @@ from keras_nted.losses.adversarial import lazy_r1_weight
 from keras_nted.losses.adversarial import r1_penalty
 from keras_nted.losses.attention import attention_reconstruction_loss
 from keras_nted.losses.face import FaceLoss
+from keras_nted.losses.part_color import part_color_loss
 from keras_nted.losses.perceptual import PerceptualLoss
 from keras_nted.losses.ssim import ssim_loss
 from keras_nted.models import preset_io
@@ -43,7 +44,7 @@ DEFAULT_EMA_DECAY = 0.5 ** (32 / 10000)
 # The step phases `(gan_on, r1_on)`: each is compiled as its own train function.
 PHASES = ((False, False), (True, False), (True, True))
 # The generator's loss terms (`LOSS_TABLE`'s weights without the `weight_` prefix), in log order.
-TERMS = ("perceptual", "l1", "ssim", "attention", "face", "gan")
+TERMS = ("perceptual", "l1", "ssim", "part_color", "attention", "face", "gan")
 # `vgg_weights` of `from_preset` (and of `keras-nted train --vgg-weights`) that build no loss network.
 NO_VGG = (None, "none")
 
@@ -149,9 +150,8 @@ class NTEDGAN(keras.Model):
         for variable in self.ema_generator.weights:
             variable.trainable = False
         self.perceptual_loss, self.face_loss = perceptual_loss, face_loss
-        for network in (perceptual_loss, face_loss):
-            if network is not None:
-                network.trainable = False
+        for network in (n for n in (perceptual_loss, face_loss) if n is not None):
+            network.trainable = False
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
         # Added to once per step, not once per replica, under tf.distribute.
         self.step = self.add_weight(
@@ -217,6 +217,7 @@ class NTEDGAN(keras.Model):
         weight_gan=None,
         weight_l1=None,
         weight_ssim=None,
+        weight_part_color=None,
         gan_start_step=None,
         r1_interval=16,
         r1_weight=10.0,
@@ -236,10 +237,9 @@ class NTEDGAN(keras.Model):
                 same way under a `mixed_float16` discriminator.
             weight_perceptual, weight_attention, weight_face, weight_gan: loss weights
                 (finite, >= 0; 0 turns a term off, and it is then neither computed nor logged).
-            weight_l1: weight of a plain L1 reconstruction term (not in the release: 0 by
-                default, 10 when there is no perceptual loss network).
-            weight_ssim: weight of a `1 - SSIM` term (`keras_nted.losses.ssim_loss`; not in
-                the release: 0 by default).
+            weight_l1, weight_ssim, weight_part_color: weights of terms not in the release (0 by default;
+                L1: 10 without a perceptual loss network): plain L1, `1 - SSIM` (`keras_nted.losses.ssim_loss`),
+                per-part mean colour (`keras_nted.losses.part_color_loss`: needs `*_labels` in the batches).
             gan_start_step: the GAN terms run on steps `> gan_start_step`.
             r1_interval: steps between lazy R1 steps (16).
             r1_weight: the R1 gamma (10); applied as `r1_weight / 2 * r1_interval`.
@@ -274,17 +274,12 @@ class NTEDGAN(keras.Model):
         group = OptimizerGroup({"generator": self.generator_optimizer, "discriminator": self.discriminator_optimizer})
         # auto_scale_loss=False: Keras would wrap the group, whose scale no step uses; the
         # sub-optimizers scale their own losses (see `loss_scaled`).
-        super().compile(
-            optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
-            auto_scale_loss=False,
-        )  # fmt: skip
+        super().compile(optimizer=group, jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=1,
+                        auto_scale_loss=False)  # fmt: skip
         self._variants = {}
-        self._compile_args = {
-            **{setting.name: getattr(self, setting.name) for setting in LOSS_TABLE},
-            "r1_interval": self.r1_interval,
-            "r1_weight": self.r1_weight,
-            "ema_decay": self.ema_decay,
-        }
+        self._compile_args = {**{setting.name: getattr(self, setting.name) for setting in LOSS_TABLE},
+                              "r1_interval": self.r1_interval, "r1_weight": self.r1_weight,
+                              "ema_decay": self.ema_decay}  # fmt: skip
 
     def _set_loss_settings(self, arguments):
         """Set every `LOSS_TABLE` setting from `compile`'s `arguments`; `None`: the training default."""
@@ -450,11 +445,14 @@ class NTEDGAN(keras.Model):
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"Expected batches as dicts with keys {list(BATCH_KEYS)}. Received: {got}")
         cat = lambda a, b: ops.concatenate([data[a], data[b]], axis=0)  # noqa: E731
+        # The mannequin set's part labels of the ground truth, where the batches have them (weight_part_color).
+        labels = {"labels": cat("target_labels", "source_labels")} if "target_labels" in data else {}
         return {
             "input_image": cat("source_image", "target_image"),
             "input_skeleton": cat("target_skeleton", "source_skeleton"),
             "ground_truth": cat("target_image", "source_image"),
             "face_center": cat("target_face_center", "source_face_center"),
+            **labels,
         }
 
     def enabled_terms(self, gan_on):
@@ -473,6 +471,7 @@ class NTEDGAN(keras.Model):
             "perceptual": lambda: self.perceptual_loss(fake, gt),
             "l1": lambda: ops.mean(ops.abs(ops.cast(fake, "float32") - ops.cast(gt, "float32"))),
             "ssim": lambda: ssim_loss(fake, gt),
+            "part_color": lambda: part_color_loss(fake, gt, batch.get("labels")),
             "attention": lambda: attention_reconstruction_loss(
                 out["extraction_softmax"], out["distribution_logits"], batch["input_image"], gt
             ),
