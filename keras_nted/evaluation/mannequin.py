@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from keras_nted.evaluation.garments import GarmentScores
+from keras_nted.evaluation.garments import format_garments
 from keras_nted.metrics.ssim_psnr import gaussian_ssim
 
 
@@ -30,7 +32,9 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
     generator's image size. Images are compared as uint8 pixels: the generator's as
     `keras-nted generate` writes them (`keras_nted.utils.images.to_uint8`: clamped to [-1, 1],
     truncated), the reference and the ground truth as the data set renders them. The scores are
-    SSIM (`keras_nted.metrics.gaussian_ssim`, on [0, 255]) and L1 (mean absolute difference on [0, 1]).
+    SSIM (`keras_nted.metrics.gaussian_ssim`, on [0, 255]), L1 (mean absolute difference on [0, 1]) and
+    the per-garment colour scores (`keras_nted.evaluation.garments`: each part's mean-colour error
+    over the target's part mask, and the separation of the top's and trousers' colours).
 
     Args:
         generator: an `NTEDGenerator` (or a `PoseTransfer` around one) whose image size is a mannequin
@@ -45,7 +49,9 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
             all) and `fid_kind` (`"field"` or `"standard"`, reported).
 
     Returns:
-        A dict: `pairs`, `copy_reference` and `model` (each `{"ssim", "l1"}`),
+        A dict: `pairs`, `copy_reference` and `model` (each `{"ssim", "l1"}`), `garments`
+        (`{"copy_reference", "model"}`, each `GarmentScores.result()`'s: `hair`, `skin`, `top`,
+        `trousers`, `separation`, `pairs`),
         `gap_closed`: `(ssim_model - ssim_copy) / (1 - ssim_copy)`, and `field`: the field's
         metrics as `keras-nted metrics --protocol cfld` computes them (`ssim` where its 51-pixel
         window fits the images, `ssim_256`, `psnr`,
@@ -60,19 +66,21 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
     check_num_pairs(num_pairs, data.num_pairs)
     scores = {"copy_reference": ([], []), "model": ([], [])}
     field = FieldScores(lpips, inception)
+    garments = GarmentScores()
     progress = keras.utils.Progbar(num_pairs, unit_name="pair") if verbose else None
     done = 0
     index = 0
     while done < num_pairs:
         batch = data[index]
         take = min(batch_size, num_pairs - done)
-        references, target = _data_pixels(data, data.batch_pairs(index)[:take])
+        references, target, target_labels = _data_pixels(data, data.batch_pairs(index)[:take])
         index += 1
         fake = task.predict_on_inputs(batch["source_image"], batch["target_skeleton"])[:take]
         for name, images in (("copy_reference", references), ("model", fake)):
             scores[name][0].extend(keras.ops.convert_to_numpy(gaussian_ssim(target, images, data_range=255.0)))
             scores[name][1].extend(np.abs(images.astype("float32") - target).mean(axis=(1, 2, 3)) / 255.0)
             field.update(name, images, target)
+            garments.update(name, images, target, target_labels)
         done += take
         if progress is not None:
             progress.update(done)
@@ -81,6 +89,7 @@ def evaluate_mannequin(generator, num_pairs=1200, seed=0, batch_size=16, verbose
         result[name] = {"ssim": float(np.mean(s)), "l1": float(np.mean(l1))}
     copy = result["copy_reference"]["ssim"]
     result["gap_closed"] = (result["model"]["ssim"] - copy) / (1.0 - copy)
+    result["garments"] = garments.result()
     result["field"] = field.result()
     if inception is not None:
         real, count = training_statistics(
@@ -155,14 +164,18 @@ def training_statistics(inception, image_size, seed=0, num_images=None, batch_si
 
 
 def _data_pixels(data, pairs):
-    """The uint8 source and target images of `(identity, source_pose, target_pose)` pairs, as rendered.
+    """The uint8 source and target images and target labels of `(identity, source_pose, target_pose)` pairs.
 
     The exact pixels: a `[-1, 1]` batch image truncated back to uint8 would be one level darker
     at a quarter of the levels.
     """
     sources = np.stack([data.sample(identity, source)[0] for identity, source, _ in pairs])
-    targets = np.stack([data.sample(identity, target)[0] for identity, _, target in pairs])
-    return sources, targets
+    targets, labels, _ = zip(*(data.sample(identity, target) for identity, _, target in pairs))
+    return sources, np.stack(targets), np.stack(labels)
+
+
+# The scored methods: result keys and table labels.
+METHODS = (("copy_reference", "copy the reference"), ("model", "model"))
 
 
 def format_table(result, goal=0.6):
@@ -178,12 +191,14 @@ def format_table(result, goal=0.6):
         f"SSIM gap to 1.0 closed over copying the reference: {100 * result['gap_closed']:.1f}% "
         f"(goal: {100 * goal:.0f}%: {'met' if result['gap_closed'] >= goal else 'not met'})",
     ]
+    if "garments" in result:
+        lines += ["", *format_garments(result["garments"], METHODS)]
     field = result.get("field")
     if field:
         names = [n for n in ("ssim", "ssim_256", "psnr", "lpips") if n in field["model"]]
         lines += ["", "The field's metrics (keras-nted metrics --protocol cfld):", ""]
         lines += ["| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-        for method, label in (("copy_reference", "copy the reference"), ("model", "model")):
+        for method, label in METHODS:
             lines.append(f"| {label} | " + " | ".join(f"{field[method][n]:.4f}" for n in names) + " |")
         if "fid" in field:
             lines.append(

@@ -116,9 +116,8 @@ class NTEDGAN(keras.Model):
         for variable in self.ema_generator.weights:
             variable.trainable = False
         self.perceptual_loss, self.face_loss = perceptual_loss, face_loss
-        for network in (perceptual_loss, face_loss):
-            if network is not None:
-                network.trainable = False
+        for network in (n for n in (perceptual_loss, face_loss) if n is not None):
+            network.trainable = False
         self.training_defaults = dict(DEFAULT_TRAINING, **(training_defaults or {}))
         # Added to once per step, not once per replica, under tf.distribute.
         self.step = self.add_weight(
@@ -178,6 +177,7 @@ class NTEDGAN(keras.Model):
         weight_gan=None,
         weight_l1=None,
         weight_ssim=None,
+        weight_part_color=None,
         gan_start_step=None,
         r1_interval=16,
         r1_weight=10.0,
@@ -197,10 +197,9 @@ class NTEDGAN(keras.Model):
                 same way under a `mixed_float16` discriminator.
             weight_perceptual, weight_attention, weight_face, weight_gan: loss weights
                 (finite, >= 0; 0 turns a term off, and it is then neither computed nor logged).
-            weight_l1: weight of a plain L1 reconstruction term (not in the release: 0 by
-                default, 10 when there is no perceptual loss network).
-            weight_ssim: weight of a `1 - SSIM` term (`keras_nted.losses.ssim_loss`; not in
-                the release: 0 by default).
+            weight_l1, weight_ssim, weight_part_color: weights of terms not in the release (0 by default;
+                L1: 10 without a perceptual loss network): plain L1, `1 - SSIM` (`keras_nted.losses.ssim_loss`),
+                per-part mean colour (`keras_nted.losses.part_color_loss`: needs `*_labels` in the batches).
             gan_start_step: the GAN terms run on steps `> gan_start_step`.
             r1_interval: steps between lazy R1 steps (16).
             r1_weight: the R1 gamma (10); applied as `r1_weight / 2 * r1_interval`.
@@ -317,11 +316,14 @@ class NTEDGAN(keras.Model):
             got = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"Expected batches as dicts with keys {list(BATCH_KEYS)}. Received: {got}")
         cat = lambda a, b: ops.concatenate([data[a], data[b]], axis=0)  # noqa: E731
+        # The mannequin set's part labels of the ground truth, where the batches have them (weight_part_color).
+        labels = {"labels": cat("target_labels", "source_labels")} if "target_labels" in data else {}
         return {
             "input_image": cat("source_image", "target_image"),
             "input_skeleton": cat("target_skeleton", "source_skeleton"),
             "ground_truth": cat("target_image", "source_image"),
             "face_center": cat("target_face_center", "source_face_center"),
+            **labels,
         }
 
     def enabled_terms(self, gan_on):

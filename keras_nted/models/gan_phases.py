@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_nted.losses.adversarial import generator_gan_loss
 from keras_nted.losses.attention import attention_reconstruction_loss
+from keras_nted.losses.part_color import part_color_loss
 from keras_nted.losses.ssim import ssim_loss
 
 
@@ -55,6 +56,9 @@ LOSS_TERMS = {
         ops.abs(ops.cast(out["image"], "float32") - ops.cast(batch["ground_truth"], "float32"))
     ),
     "ssim": lambda gan, out, batch, training: ssim_loss(out["image"], batch["ground_truth"]),
+    "part_color": lambda gan, out, batch, training: part_color_loss(
+        out["image"], batch["ground_truth"], batch.get("labels")
+    ),
     "attention": lambda gan, out, batch, training: attention_reconstruction_loss(
         out["extraction_softmax"], out["distribution_logits"], batch["input_image"], batch["ground_truth"]
     ),

@@ -85,6 +85,9 @@ LOSS_TABLE = (
     LossSetting("weight_gan", 1.5, "the generator's adversarial loss"),
     LossSetting("weight_l1", 0.0, "plain L1 reconstruction term", released=False),
     LossSetting("weight_ssim", 0.0, "1 - SSIM reconstruction term", released=False),
+    LossSetting(
+        "weight_part_color", 0.0, "per-part mean-colour L1 (needs part labels: the mannequin set)", released=False
+    ),
     LossSetting("gan_start_step", 20000, "the GAN terms run on steps > this", type=int),
 )
 LOSS_SETTINGS = tuple(setting.name for setting in LOSS_TABLE)

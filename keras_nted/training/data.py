@@ -48,20 +48,29 @@ class EpochSetter(keras.callbacks.Callback):
         self.data.epoch = epoch
 
 
-def make_data(image_size, batch_size, seed, data_root=None, workers=1):
-    """The training data and a held-out sample batch (4 pairs) for the sample grids."""
+def make_data(image_size, batch_size, seed, data_root=None, workers=1, with_labels=False):
+    """The training data and a held-out sample batch (4 pairs) for the sample grids.
+
+    `with_labels`: the mannequin batches carry the part labels (for the part-colour loss).
+    """
     if data_root is None:
         from keras_nted.data.mannequin import MannequinDataset
         from keras_nted.data.mannequin import check_mannequin_size
 
         check_mannequin_size(image_size)
-        data = MannequinDataset(image_size=image_size, batch_size=batch_size, split="train", seed=seed, workers=workers)
+        data = MannequinDataset(
+            image_size=image_size, batch_size=batch_size, split="train", seed=seed, workers=workers,
+            with_labels=with_labels,
+        )  # fmt: skip
         held_out = MannequinDataset(image_size=image_size, batch_size=4, split="test", seed=seed, poses_per_identity=4)
         # Four different identities: pairs 0, 12, 24, 36 of the test order.
         pairs = [held_out.get_batch(3 * i) for i in range(4)]
         sample = {k: np.concatenate([p[k][:1] for p in pairs]) for k in pairs[0]}
         return data, sample
     from keras_nted.data.deepfashion import DeepFashionDataset
+
+    if with_labels:
+        raise ValueError(f"Expected the mannequin set for part labels (weight_part_color > 0). Received: {data_root}")
 
     if not os.path.isdir(data_root):
         raise FileNotFoundError(f"DeepFashion root not found: {data_root}")

@@ -197,12 +197,14 @@ def train(
         raise ValueError(f"Expected a model path ending in .keras. Received: {model_path}")
     check_output_path(output_dir, "output_dir", folder=True)
     check_output_path(model_path, "model_path", folder=False)  # now, not after a whole epoch
-    data, sample = make_data(image_size, local_batch_size(batch_size), seed, data_root, workers)
+    settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
+    # The part-colour term reads the part labels: only then do the batches carry them.
+    with_labels = bool(settings.get("weight_part_color", config.get("training", {}).get("weight_part_color")))
+    data, sample = make_data(image_size, local_batch_size(batch_size), seed, data_root, workers, with_labels)
     data = ProcessShard(data)  # this process's share of every global batch (all of it in one process)
     steps = int(steps_per_epoch or len(data))
     rate = DEFAULT_LEARNING_RATE if learning_rate is None else float(learning_rate)
     schedule = learning_rate_schedule(rate, epochs * steps, lr_decay_steps)
-    settings = {k: v for k, v in (loss_weights or {}).items() if v is not None}
     record = _run_record(preset, config_path, config, image_size, data_root, {
         "seed": seed, "batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps,
         "vgg_weights": str(vgg_weights), "learning_rate": rate,

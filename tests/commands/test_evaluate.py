@@ -14,6 +14,12 @@ def test_evaluate_prints_the_table(tiny_generator_path, tmp_path, capsys):
 
     result = json.loads(scores.read_text())
     assert 0 < result["copy_reference"]["ssim"] < 1 and result["pairs"] == 3
+    # The per-garment colour scores, for the model and the copy-the-reference baseline.
+    assert "| method | hair | skin | top | trousers | separation |" in out
+    for method in ("model", "copy_reference"):
+        garments = result["garments"][method]
+        assert all(0 <= garments[part] <= 1 for part in ("skin", "top", "trousers")), garments
+        assert garments["pairs"]["top"] == 3 and garments["separation"] >= 0
 
 
 def test_evaluate_errors(tmp_path, capsys):

@@ -27,7 +27,7 @@ def test_compile_keywords_are_the_table_in_order():
 def test_released_defaults():
     assert DEFAULT_TRAINING == {
         "weight_perceptual": 2.0, "weight_attention": 15.0, "weight_face": 1.0, "weight_gan": 1.5,
-        "weight_l1": 0.0, "weight_ssim": 0.0, "gan_start_step": 20000,
+        "weight_l1": 0.0, "weight_ssim": 0.0, "weight_part_color": 0.0, "gan_start_step": 20000,
     }  # fmt: skip
 
 
@@ -45,7 +45,7 @@ def test_compile_config_holds_every_setting():
     # No loss network: no perceptual or face term, and L1 (weight 10) reconstructs.
     assert {name: config[name] for name in DEFAULT_TRAINING} == {
         "weight_perceptual": 0.0, "weight_attention": 15.0, "weight_face": 0.0, "weight_gan": 1.5,
-        "weight_l1": 10.0, "weight_ssim": 0.5, "gan_start_step": 0,
+        "weight_l1": 10.0, "weight_ssim": 0.5, "weight_part_color": 0.0, "gan_start_step": 0,
     }  # fmt: skip
 
 
