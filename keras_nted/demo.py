@@ -7,6 +7,8 @@ import numpy as np
 from keras_nted.files import write_png
 from keras_nted.models.pose_transfer import as_pose_transfer
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import display_factor
+from keras_nted.visualize import enlarge
 from keras_nted.visualize import label_columns
 from keras_nted.visualize import sample_rows
 from keras_nted.visualize import skeleton_picture
@@ -48,10 +50,6 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     }
 
 
-def _upscale(image, factor):
-    return image if factor == 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-
-
 def _grid(batch, images, factor):
     """The results layout, upscaled by `factor`: target skeletons on top, then per identity its
     reference and `images[i]` (uint8), under a header naming the columns."""
@@ -62,7 +60,7 @@ def _grid(batch, images, factor):
         np.concatenate([to_uint8(batch["source_image"][i])] + list(images[i]), axis=1) for i in range(len(images))
     ]
     labels = ["reference"] + [f"pose {j + 1}" for j in range(len(batch["target_skeleton"]))]
-    return label_columns(_upscale(stack_rows(rows), factor), labels)
+    return label_columns(enlarge(stack_rows(rows), factor), labels)
 
 
 def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
@@ -99,7 +97,7 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
         keypoints_frame="pixels",
         batch_size=n * p,
     ).reshape(n, p, height, width, 3)
-    factor = max(1, 128 // height)
+    factor = display_factor(height)
 
     written = {}
     written["results grid (top: target poses; rows: reference, then re-posed)"] = write_png(
@@ -117,6 +115,6 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     num_panels = rows.shape[2] // width - 4
     labels = ["reference", "target pose", "generated", "ground truth"] + [f"attention {k}" for k in range(num_panels)]
     written["attention (reference | skeleton | generated | ground truth | NTED attention panels)"] = write_png(
-        output_dir / "attention.png", label_columns(_upscale(stack_rows(rows), factor), labels)
+        output_dir / "attention.png", label_columns(enlarge(stack_rows(rows), factor), labels)
     )
     return written

@@ -32,6 +32,8 @@ from keras_nted.files import write_png
 from keras_nted.models.pose_transfer import as_pose_transfer
 from keras_nted.models.pose_transfer import check_batch_size
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import display_factor
+from keras_nted.visualize import enlarge
 from keras_nted.visualize import label_columns
 
 # The column names on the strips of `generate(..., strip=True)`.
@@ -221,12 +223,13 @@ def strip_path(path):
 
 
 def _strip_picture(reference, skeleton, result):
-    """reference | target skeleton (channels 0-2) | result, under a header naming the columns."""
+    """reference | target skeleton (channels 0-2) | result, enlarged for display (`visualize.display_factor`:
+    x4 for 64 x 44, nearest neighbour), under a header naming the columns."""
     # The skeleton's own colours, exactly (the release shows it brightened, through the
     # [-1, 1] mapping meant for images).
     colors = np.rint(skeleton[..., :3] * 255).astype(np.uint8)
     picture = np.concatenate([to_uint8(reference), colors, result], axis=1)
-    return label_columns(picture, STRIP_LABELS)
+    return label_columns(enlarge(picture, display_factor(picture.shape[0])), STRIP_LABELS)
 
 
 def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1):

@@ -14,6 +14,9 @@ from keras_nted.losses.attention import resize_nearest
 from keras_nted.models.pose_transfer import run_generator
 from keras_nted.utils.images import to_uint8
 
+# Pictures of small images are shown enlarged (nearest neighbour) to about this height at least:
+# a 64 x 44 mannequin image is 4 times, 128 x 88 twice, 256 x 176 as it is.
+DISPLAY_HEIGHT = 256
 # Column headers: OpenCV's compact Hershey font, black on white, at most its natural size.
 _FONT = cv2.FONT_HERSHEY_PLAIN
 _MAX_FONT_SCALE = 1.0
@@ -104,6 +107,34 @@ def stack_rows(rows, gap=2, background=255):
             pieces.append(np.full((gap, width, 3), background, np.uint8))
         pieces.append(row)
     return np.concatenate(pieces, axis=0)
+
+
+def display_factor(height, target=DISPLAY_HEIGHT):
+    """The whole-number enlargement that shows `height`-pixel images at about `target` pixels.
+
+    `max(1, target // height)`: 64 -> 4, 100 -> 2, 128 -> 2, 256 and above -> 1.
+
+    Example:
+    >>> display_factor(64), display_factor(128), display_factor(256)
+    (4, 2, 1)
+    """
+    if isinstance(height, bool) or not isinstance(height, (int, np.integer)) or height < 1:
+        raise ValueError(f"Expected a positive whole number of pixels. Received: height={height!r}")
+    return max(1, int(target) // int(height))
+
+
+def enlarge(picture, factor):
+    """`picture` (`(H, W, C)`) with every pixel repeated `factor` times down and across (nearest neighbour).
+
+    Example:
+    >>> enlarge(np.arange(4, dtype=np.uint8).reshape(2, 2, 1), 2)[..., 0]
+    array([[0, 0, 1, 1],
+           [0, 0, 1, 1],
+           [2, 2, 3, 3],
+           [2, 2, 3, 3]], dtype=uint8)
+    """
+    picture = np.asarray(picture)
+    return picture if factor == 1 else np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
 
 
 def label_columns(picture, labels, margin=2):

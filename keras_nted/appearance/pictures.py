@@ -7,6 +7,8 @@ import numpy as np
 from keras_nted.files import atomic_path
 from keras_nted.files import write_png
 from keras_nted.utils.images import to_uint8
+from keras_nted.visualize import display_factor
+from keras_nted.visualize import enlarge
 from keras_nted.visualize import label_columns
 from keras_nted.visualize import skeleton_picture
 
@@ -39,7 +41,8 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
 
     Files: `<name>_<iteration>.png` for every snapshot (the release's naming, with
     `name = <garment>_2_<person>_2_<skeleton>`): the `control_strip` under a white header
-    naming its columns (`CONTROL_STRIP_LABELS`), and `<name>_coefficients.npz` holding
+    naming its columns (`CONTROL_STRIP_LABELS`), enlarged for display (`visualize.display_factor`: x4 for
+    64 x 44, nearest neighbour), and `<name>_coefficients.npz` holding
     `coefficients_i` and `initial_coefficients_i` (`(k_i,)` float32 per NTED index) and the
     loss history (`history_loss`, `history_maintain`, `history_edit`,
     `history_regularization` and `history_color`).
@@ -57,6 +60,7 @@ def write_control_outputs(result, garment, person, skeleton, output_dir, name):
     for iteration, image in sorted(result.snapshots.items()):
         path = os.path.join(os.fspath(output_dir), f"{name}_{iteration}.png")
         strip = control_strip(garment, person, skeleton, image)
+        strip = enlarge(strip, display_factor(strip.shape[0]))
         written.append(write_png(path, label_columns(strip, CONTROL_STRIP_LABELS)))
     path = os.path.join(os.fspath(output_dir), f"{name}_coefficients.npz")
     with atomic_path(path) as tmp:

@@ -87,6 +87,18 @@ def _task(args):
     return PoseTransfer(load_generator(args.model or builtin_weights_path(DEFAULT_PRESET)))
 
 
+def _say_photo_note(args):
+    """On stderr, one line when the model is the built-in mannequin one (`presets.photo_note`)."""
+    import sys
+
+    from keras_nted.models.presets import DEFAULT_PRESET
+    from keras_nted.models.presets import photo_note
+
+    note = photo_note(args.model or DEFAULT_PRESET)
+    if note and not args.quiet_start:
+        print(f"keras-nted: note: {note}", file=sys.stderr)
+
+
 def _check_photo_arguments(args):
     if args.pose and args.pose_from:
         raise ValueError("Give either --pose POSE... or --pose-from PHOTO..., not both.")
@@ -142,6 +154,7 @@ def run(args):
         else:
             if args.pose_from:
                 pairs = _photo_pairs(args, framed)
+                _say_photo_note(args)
             else:
                 pairs = generation.pairs_from_files(args.reference, args.pose, args.pose_frame, args.person)
             generation.check_pairs(pairs)  # bad input fails before the model is loaded

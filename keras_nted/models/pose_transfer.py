@@ -20,6 +20,7 @@ from keras_nted.models import preset_io
 from keras_nted.models.generator import NTEDGenerator
 from keras_nted.models.generator import load_generator
 from keras_nted.models.pose_transfer_preprocessor import PoseTransferPreprocessor
+from keras_nted.models.presets import photo_note
 from keras_nted.utils.images import ops_from_uint8
 from keras_nted.utils.images import ops_to_uint8
 
@@ -102,6 +103,9 @@ class PoseTransfer(keras.Model):
         self.generator = generator
         self.preprocessor = preprocessor
         self.renderer = SkeletonRenderer(*generator.image_size, name="skeleton_renderer")
+        # Set by `from_preset` for a mannequin-trained built-in model (`presets.photo_note`): what the
+        # photo paths (`keras_nted.pose.repose`) say once. Not saved with the task.
+        self.photo_note = None
         self.built = True  # the generator is built: the task has no weights of its own
 
     @property
@@ -254,12 +258,15 @@ class PoseTransfer(keras.Model):
         if isinstance(preset, (str, os.PathLike)) and os.fspath(preset).endswith(".keras"):
             if kwargs:
                 raise ValueError(f"Expected no keyword arguments with a .keras file. Received: {sorted(kwargs)}")
-            return cls(load_generator(preset))
-        if preset_io.preset_kind(preset) == "directory" and _holds_task(preset):
+            task = cls(load_generator(preset))
+        elif preset_io.preset_kind(preset) == "directory" and _holds_task(preset):
             if kwargs:
                 raise ValueError(f"Expected no keyword arguments with a saved task. Received: {sorted(kwargs)}")
             return preset_io.load_directory(cls, preset)
-        return cls(NTEDGenerator.from_preset(preset, **kwargs))
+        else:
+            task = cls(NTEDGenerator.from_preset(preset, **kwargs))
+        task.photo_note = photo_note(preset)
+        return task
 
     def save_to_preset(self, preset_dir):
         """Write the task (config with its generator and preprocessor, weights, model card) to `preset_dir`.

@@ -8,12 +8,42 @@ A preset's `training` section holds every setting of
 """
 
 import copy
+import os
+import pathlib
 
 from keras_nted.models.loss_settings import preset_training
 
 # The model that `keras-nted generate`, `control` and `demo` use unless given another: the
 # trained preset whose weights ship with the package.
 DEFAULT_PRESET = "nted_mannequin_64"
+# The built-in presets whose shipped weights were trained on the procedural mannequin renders.
+MANNEQUIN_PRESETS = ("nted_mannequin_64",)
+
+
+def photo_note(preset):
+    """The one-line note for a mannequin-trained model used on photos, or `None` for any other model.
+
+    Args:
+        preset: a built-in preset name (or the path of its bundled weights file).
+
+    Example:
+    >>> photo_note("nted_fashion_256") is None
+    True
+    >>> photo_note("nted_mannequin_64").startswith("nted_mannequin_64 was trained on mannequin renders")
+    True
+    """
+    name = (
+        pathlib.Path(os.fspath(preset)).name.removesuffix(".keras") if isinstance(preset, (str, os.PathLike)) else None
+    )
+    if name not in MANNEQUIN_PRESETS:
+        return None
+    return (
+        f"{name} was trained on mannequin renders, not photos: expect a {PRESETS[name]['image_size'][0]}x"
+        f"{PRESETS[name]['image_size'][1]} smear without the reference's clothes. For photos, convert the paper's "
+        "DeepFashion checkpoint: `keras-nted convert CHECKPOINT.pt --preset nted_fashion_256 -o nted_256.keras`, "
+        "then use --model nted_256.keras (README: 'Converting the released checkpoints')."
+    )
+
 
 _CHANNELS = {16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64, 1024: 32}
 _D_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 256, 256: 128, 512: 64}

@@ -6,6 +6,7 @@ it is an error wherever one person is needed.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -97,6 +98,10 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     Returns:
         `(height, width, 3)` uint8 at the generator's size.
 
+    Warns:
+        UserWarning: a task made by `PoseTransfer.from_preset` of a mannequin-trained built-in model
+            (`keras_nted.models.presets.photo_note`: trained on renders, and how to get a DeepFashion model).
+
     Raises:
         ValueError: when a photo has nobody in it (or not that many people).
     """
@@ -104,6 +109,8 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     from keras_nted.pose.estimator import PoseEstimator
 
     task = as_pose_transfer(generator)
+    if getattr(task, "photo_note", None):
+        warnings.warn(task.photo_note, stacklevel=2)
     estimator = estimator or PoseEstimator()
     source = framed_photo(estimator, as_rgb_array(reference, "reference"), person, "the reference photo")
     target = framed_photo(estimator, as_rgb_array(pose, "pose"), pose_person, "the pose photo")

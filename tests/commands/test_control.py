@@ -44,16 +44,16 @@ def test_region_upper_writes_strips_and_coefficients(files, tmp_path, capsys):
     assert "2 strips and the coefficients (64x44, l1 loss without the color term, 3 steps" in captured.out
     for iteration in (0, 3):
         labelled = _read(out / f"{stem}_{iteration}.png")
-        band = labelled.shape[0] - 64  # the white header naming the columns
-        assert labelled.shape == (band + 64, 4 * 44, 3) and labelled.dtype == np.uint8 and 0 < band < 64
+        band = labelled.shape[0] - 4 * 64  # the white header naming the columns; 64x44 shown at 4x
+        assert labelled.shape == (band + 4 * 64, 4 * 4 * 44, 3) and labelled.dtype == np.uint8 and 0 < band < 64
         assert (labelled[:band] < 128).any() and (labelled[:band] == 255).mean() > 0.5, "no labels on white"
-        strip = labelled[band:]
+        strip = labelled[band:][::4, ::4]
         assert np.abs(strip[:, :44].astype(int) - _read(folder / "alice.png")).max() <= 1
         assert np.abs(strip[:, 44:88].astype(int) - _read(folder / "bob.png")).max() <= 1
         skeleton = (pair["skeleton"][..., :3] * 255).astype(int)
         assert np.abs(strip[:, 88:132].astype(int) - skeleton).max() <= 1
     assert (
-        np.abs(_read(out / f"{stem}_3.png")[-64:, 132:].astype(int) - _read(out / f"{stem}_0.png")[-64:, 132:]).max()
+        np.abs(_read(out / f"{stem}_3.png")[-256:, 528:].astype(int) - _read(out / f"{stem}_0.png")[-256:, 528:]).max()
         > 0
     )
     saved = np.load(out / f"{stem}_coefficients.npz")

@@ -97,10 +97,12 @@ def test_pose_txt_one_reference_many_poses_with_strips(tmp_path, capsys, tiny_ge
         assert result.shape == (64, 44, 3) and result.dtype == np.uint8
         np.testing.assert_array_equal(result, expected[i])
         labelled = _read_png(out / f"alice_2_{name}_strip.png")
-        band = labelled.shape[0] - 64  # the white header naming the columns
-        assert labelled.shape == (band + 64, 3 * 44, 3) and 0 < band < 64
+        band = labelled.shape[0] - 4 * 64  # the white header naming the columns; 64x44 shown at 4x
+        assert labelled.shape == (band + 4 * 64, 4 * 3 * 44, 3) and 0 < band < 64
         assert (labelled[:band] < 128).any() and (labelled[:band] == 255).mean() > 0.5, "no labels on white"
-        strip = labelled[band:]
+        enlarged = labelled[band:]
+        np.testing.assert_array_equal(enlarged, enlarged[::4, ::4].repeat(4, axis=0).repeat(4, axis=1))
+        strip = enlarged[::4, ::4]
         np.testing.assert_array_equal(strip[:, 88:], expected[i])
         np.testing.assert_array_equal(strip[:, 44:88], (skeletons[i][..., :3] * 255).astype(np.uint8))
 

@@ -217,3 +217,15 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_mannequin_preset_carries_its_photo_note():
+    """The built-in mannequin model says, on photos, what it was trained on and how to get a photo model."""
+    from keras_nted.models.presets import photo_note
+
+    mannequin = PoseTransfer.from_preset("nted_mannequin_64")
+    assert "trained on mannequin renders" in mannequin.photo_note and "keras-nted convert" in mannequin.photo_note
+    assert "64x44" in mannequin.photo_note and len(mannequin.photo_note.splitlines()) == 1
+    assert PoseTransfer.from_preset("nted_tiny").photo_note is None  # random weights, no claim
+    assert PoseTransfer(mannequin.generator).photo_note is None  # a generator of unknown origin
+    assert photo_note("nted_fashion_256") is None and photo_note(None) is None

@@ -114,6 +114,7 @@ def test_bad_input_is_one_line_and_writes_nothing(photos, tmp_path, capsys, mode
 
 def test_generate_reposes_a_photo_into_another_photos_pose(photos, tmp_path, capsys, model_dir, estimator):
     from keras_nted.models import DEFAULT_PRESET
+    from keras_nted.models import PoseTransfer
     from keras_nted.models.generator import load_generator
     from keras_nted.models.preset_io import builtin_weights_path
     from keras_nted.pose.photos import read_photo
@@ -124,11 +125,18 @@ def test_generate_reposes_a_photo_into_another_photos_pose(photos, tmp_path, cap
                           "--models", model_dir, "-o", out, "--strip")  # fmt: skip
     assert code == 0, captured.err
     assert sorted(p.name for p in out.iterdir()) == ["alice_2_bob_strip.png", "alice_2_bob_vis.png"]
+    # The default model is the mannequin one: one line says so, and where a photo model comes from.
+    notes = [line for line in captured.err.splitlines() if "trained on mannequin renders" in line]
+    assert len(notes) == 1 and "keras-nted convert" in notes[0], captured.err
     result = np.asarray(Image.open(out / "alice_2_bob_vis.png"))
     generator = load_generator(builtin_weights_path(DEFAULT_PRESET))
     assert result.shape == (*generator.image_size, 3)
-    # The Python API gives the same image from the same two photos.
-    expected = repose(generator, read_photo(photos / "alice.png"), read_photo(photos / "bob.jpg"), estimator)
+    # The Python API gives the same image from the same two photos; the preset's task says the same note.
+    with pytest.warns(UserWarning, match="trained on mannequin renders, not photos"):
+        expected = repose(
+            PoseTransfer.from_preset(DEFAULT_PRESET), read_photo(photos / "alice.png"), read_photo(photos / "bob.jpg"),
+            estimator,
+        )  # fmt: skip
     np.testing.assert_array_equal(result, expected)
 
 
