@@ -155,9 +155,7 @@ class PoseTransfer(keras.Model):
             [photos[0], reference["box"], reference["fill_color"]]
         )
         box = pose["box"]
-        scale = ops.convert_to_tensor(np.float32([width, height])) / ops.maximum(
-            box[:, None, 2:] - box[:, None, :2], 1.0
-        )
+        scale = ops.divide(np.float32([width, height]), ops.maximum(box[:, None, 2:] - box[:, None, :2], 1.0))
         framed = pose["framed_keypoints"]
         keypoints = ops.where(framed == -1.0, -1.0, framed * scale)
 
