@@ -17,12 +17,12 @@ Two steps of the numpy pipeline have shapes that depend on the data; here they a
 import numpy as np
 from keras import ops
 
-from keras_nted.data.keypoints import KEYPOINT_NAMES
 from keras_nted.pose.coco import BLAZEPOSE_INDEX
 from keras_nted.pose.framing import FOOT_MARGIN
 from keras_nted.pose.framing import HEAD_MARGIN
 from keras_nted.pose.framing import PERSON_HEIGHT
 from keras_nted.pose.framing import SIDE_MARGIN
+from keras_nted.utils.openpose import KEYPOINT_NAMES
 
 SCORE_CLIP = 100.0  # score logits are clipped to +-this before the sigmoid, as `detector.decode` does
 MISSING = -1.0
