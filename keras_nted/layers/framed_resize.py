@@ -27,7 +27,7 @@ class FramedResize(keras.layers.Layer):
 
     >>> import numpy as np
     >>> layer = FramedResize(64, 44)
-    >>> layer([np.zeros((1, 100, 80, 3), "uint8"), np.array([[-10.0, 0, 60, 100]]), np.zeros((1, 3))]).shape
+    >>> tuple(layer([np.zeros((1, 100, 80, 3), "uint8"), np.array([[-10.0, 0, 60, 100]]), np.zeros((1, 3))]).shape)
     (1, 64, 44, 3)
     """
 
