@@ -56,3 +56,28 @@ def check_keypoints(keypoints, max_coordinate):
         [tf.reduce_max(tf.abs(values))],
     )
     return keypoints
+
+
+def string_spec(name):
+    """A signature input of encoded images: `(batch,)` strings."""
+    return tf.TensorSpec((None,), tf.string, name=name)
+
+
+def decode_images(encoded, name):
+    """`(batch,)` JPEG / PNG / BMP / GIF bytes -> `(batch, H, W, 3)` uint8 (one size per request)."""
+
+    def decode(data):
+        return tf.io.decode_image(data, channels=3, expand_animations=False)
+
+    spec = tf.TensorSpec((None, None, 3), tf.uint8)
+    return tf.map_fn(decode, encoded, fn_output_signature=spec, name=f"decode_{name}")
+
+
+def check_found(tensors, found, description):
+    """`tensors` unchanged, after a run-time check that `found` `(batch,)` holds everywhere.
+
+    A served request without a person fails with "No person found in <description> (request
+    items, 1 where found): [...]" (TF Serving answers it as an error with that message).
+    """
+    message = f"No person found in {description} (request items, 1 where found):"
+    return _checked(tensors, tf.reduce_all(found), message, [tf.cast(found, tf.int32)])

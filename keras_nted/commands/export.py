@@ -34,6 +34,33 @@ def add_arguments(parser):
         help="tf_saved_model (default), or onnx: model.onnx + generate_from_skeleton.onnx (needs onnx; on torch, "
         "or from JAX with torch installed, Keras' own exporter writes it without TensorFlow; else tf2onnx)",
     )
+    parser.add_argument(
+        "--two-photos",
+        action="store_true",
+        help="also add the signatures two_photos (two uint8 photos, any size) and two_photos_encoded (two "
+        "JPEG/PNG files' bytes) -> the re-posed image and the keypoints drawn, with BlazePose in the graph "
+        "(TensorFlow backend; the pose model files as `keras-nted pose --get-models` obtains them)",
+    )
+    parser.add_argument("--models", metavar="DIR", help="with --two-photos: the folder of the pose model files")
+
+
+def _pose_model(args):
+    """The in-graph pose pipeline for --two-photos, at the generator's aspect (None without the flag)."""
+    import keras
+
+    from keras_nted.cli import CommandError
+
+    if not args.two_photos:
+        if args.models:
+            raise ValueError("--models goes with --two-photos.")
+        return None
+    if keras.backend.backend() != "tensorflow" or args.format != "tf_saved_model":
+        raise CommandError(
+            "--two-photos writes a SavedModel on the TensorFlow backend: run with KERAS_BACKEND=tensorflow."
+        )
+    from keras_nted.pose import pose_pipeline
+
+    return pose_pipeline(args.models)
 
 
 def run(args):
@@ -50,11 +77,15 @@ def run(args):
         runs_on = export_backend(args.format)
         how = "" if runs_on == backend else f" (backend {backend}: exporting in a {runs_on}-backend subprocess)"
         print(f"Exporting {args.model}{how} ...", flush=True)
-        path = export_saved_model(args.model, args.export_dir, version=args.model_version, format=args.format)
+        pose_model = _pose_model(args)
+        path = export_saved_model(
+            args.model, args.export_dir, version=args.model_version, format=args.format, pose_model=pose_model
+        )
     except (ImportError, RuntimeError, TypeError) as e:
         raise CommandError(str(e)) from None
     if args.format == "onnx":
         print(f"Wrote {path}/model.onnx (serving_default) and {path}/generate_from_skeleton.onnx")
     else:
-        print(f"Wrote SavedModel version {path.name} to {path} (signatures: serving_default, generate_from_skeleton)")
+        names = "serving_default, generate_from_skeleton" + (", two_photos, two_photos_encoded" if pose_model else "")
+        print(f"Wrote SavedModel version {path.name} to {path} (signatures: {names})")
         print(f"Inspect it with: saved_model_cli show --dir {path} --all")

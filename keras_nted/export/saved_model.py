@@ -153,6 +153,40 @@ def _check_generator(generator_or_path):
     return generator_or_path
 
 
+def photo_functions(task, pose_model):
+    """The two-photo signatures (`two_photos`, `two_photos_encoded`) and their specs (TensorFlow backend).
+
+    Each takes `reference_photo` and `pose_photo` (uint8 `(batch, H, W, 3)`, or `(batch,)`
+    encoded images) and returns `image` (uint8, the re-posed reference) and `keypoints` (the
+    target pose it drew, in the image's pixels); a photo without a person fails the request
+    with "No person found in the reference photo ..." (or the pose photo).
+    """
+    from keras_nted.backend.tf_serving import check_batch
+    from keras_nted.backend.tf_serving import check_found
+    from keras_nted.backend.tf_serving import decode_images
+    from keras_nted.backend.tf_serving import string_spec
+
+    model = task.photo_model(pose_model)
+    names = ["reference_photo", "pose_photo"]
+
+    def two_photos(reference_photo, pose_photo):
+        photos = check_batch([reference_photo, pose_photo], names)
+        out = model(photos)
+        (image,) = check_found([out["image"]], out["reference_found"], "the reference photo")
+        (image,) = check_found([image], out["pose_found"], "the pose photo")
+        return {"image": image, "keypoints": out["keypoints"]}
+
+    def two_photos_encoded(reference_photo, pose_photo):
+        reference_photo, pose_photo = check_batch([reference_photo, pose_photo], names)
+        return two_photos(decode_images(reference_photo, names[0]), decode_images(pose_photo, names[1]))
+
+    photo_specs = [keras.InputSpec(shape=(None, None, None, 3), dtype="uint8", name=n) for n in names]
+    return {
+        "two_photos": (two_photos, photo_specs),
+        "two_photos_encoded": (two_photos_encoded, [string_spec(n) for n in names]),
+    }
+
+
 def serving_functions(generator):
     """The two signature functions of `generator` and their input specs (TensorFlow backend).
 
@@ -218,15 +252,19 @@ def _quiet(*logger_names):
             logger.setLevel(level)
 
 
-def _write(generator, directory, format):
+def _write(generator, directory, format, pose_model=None):
     """Writes the export into the existing empty `directory` (TensorFlow backend; torch for ONNX)."""
     if keras.backend.backend() != "tensorflow":
         write_onnx(generator, directory)
         return
     archive = keras.export.ExportArchive()
     archive.track(generator)
+    endpoints = serving_functions(generator)
+    if pose_model is not None:
+        archive.track(pose_model)
+        endpoints.update(photo_functions(as_pose_transfer(generator), pose_model))
     functions = {}
-    for name, (function, specs) in serving_functions(generator).items():
+    for name, (function, specs) in endpoints.items():
         functions[name] = archive.add_endpoint(name, function, input_signature=specs)
     if format == "tf_saved_model":
         with _quiet("tensorflow"):
@@ -284,7 +322,7 @@ def export_outcome(model_path, export_dir, version, format):
     return {"path": str(path)}
 
 
-def export_saved_model(generator_or_path, export_dir, version=None, format="tf_saved_model"):
+def export_saved_model(generator_or_path, export_dir, version=None, format="tf_saved_model", pose_model=None):
     """Exports a generator for TensorFlow Serving (or ONNX), from a model of any backend.
 
     Writes `export_dir/<version>/` (`saved_model.pb` + `variables/`) with the signatures
@@ -310,6 +348,10 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
         format: `"tf_saved_model"`, or `"onnx"` to write `model.onnx` (the `serving_default`
             computation) and `generate_from_skeleton.onnx` instead (Triton's layout); ONNX
             needs `onnx` and, on torch or JAX, torch (Keras' exporter), else `tf2onnx`.
+        pose_model: `keras_nted.pose.pose_pipeline()`, to add the signatures `two_photos` (two
+            uint8 photos of any size) and `two_photos_encoded` (two JPEG / PNG files' bytes), each
+            returning the re-posed `image` and the `keypoints` it drew (see `photo_functions`).
+            A SavedModel on the TensorFlow backend only.
 
     Returns:
         The `pathlib.Path` of the version folder written.
@@ -336,6 +378,11 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     generator = _check_generator(generator_or_path)
     version = _check_version(export_dir, version)
     backend = export_backend(format)
+    if pose_model is not None and (format != "tf_saved_model" or keras.backend.backend() != "tensorflow"):
+        raise ValueError(
+            "Expected the TensorFlow backend and format='tf_saved_model' for the two-photo signatures (pose_model). "
+            f"Received: backend {keras.backend.backend()}, format={format!r}"
+        )
     export_dir = pathlib.Path(export_dir)
     target = _check_target(export_dir, version)
 
@@ -363,7 +410,7 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     os.chmod(scratch, 0o777 & ~umask)
     try:
         try:
-            _write(generator, scratch, format)
+            _write(generator, scratch, format, pose_model)
         except Exception as e:  # TensorFlow's writers raise their own errors (ResourceExhaustedError)
             if "No space left on device" not in str(e):
                 raise

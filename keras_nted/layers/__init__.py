@@ -4,6 +4,7 @@ from keras_nted.layers.equalized import EqualizedConv2D
 from keras_nted.layers.equalized import EqualizedConv2DTranspose
 from keras_nted.layers.equalized import EqualizedDense
 from keras_nted.layers.equalized import FusedLeakyReLU
+from keras_nted.layers.framed_resize import FramedResize
 from keras_nted.layers.merge import ScaledAdd
 from keras_nted.layers.minibatch_std import MinibatchStdDev
 from keras_nted.layers.nted import NTED

@@ -10,11 +10,13 @@ pixels for the same inputs.
 
 import os
 import pathlib
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_nted.layers.framed_resize import FramedResize
 from keras_nted.layers.skeleton_renderer import SkeletonRenderer
 from keras_nted.models import preset_io
 from keras_nted.models.generator import NTEDGenerator
@@ -106,6 +108,7 @@ class PoseTransfer(keras.Model):
         # Set by `from_preset` for a mannequin-trained built-in model (`presets.photo_note`): what the
         # photo paths (`keras_nted.pose.repose`) say once. Not saved with the task.
         self.photo_note = None
+        self._photo_models = {}  # pose model id -> photo_model(pose model), built once
         self.built = True  # the generator is built: the task has no weights of its own
 
     @property
@@ -130,6 +133,87 @@ class PoseTransfer(keras.Model):
         """
         image = self.generator([ops_from_uint8(reference_image), self.renderer(keypoints)], training=False)["image"]
         return ops_to_uint8(image)
+
+    def photo_model(self, pose_model):
+        """Two photos -> the re-posed image, as one Keras model (the export's `two_photos`).
+
+        `pose_model` (`keras_nted.pose.pose_pipeline()`, at the model's aspect) finds each photo's
+        person; the reference photo is framed around its person and resized to the model's size
+        (`FramedResize`: the pixels `keras-nted generate --pose-from` reads), the pose photo's
+        framed keypoints are scaled to the model's pixels, and `serve` draws and generates.
+
+        Args:
+            pose_model: a `keras.Model` from uint8 photos to a dict with `found`, `box`,
+                `framed_keypoints` and `fill_color` (as `pose_pipeline` returns).
+
+        Returns:
+            A `keras.Model` from `[reference_photo, pose_photo]`, uint8 `(batch, H, W, 3)` of any
+            size (one size per input), to a dict: `image` uint8 `(batch, height, width, 3)`,
+            `keypoints` `(batch, 18, 2)` (the target pose in the image's pixels, `-1` where
+            missing), `reference_found` and `pose_found` `(batch,)` bool (a person found and
+            framed; where not, `image` is meaningless).
+        """
+        height, width = self.image_size
+        photos = [keras.Input((None, None, 3), dtype="uint8", name=n) for n in ("reference_photo", "pose_photo")]
+        reference, pose = (pose_model(photo) for photo in photos)
+        image = FramedResize(height, width, name="framed_reference")(
+            [photos[0], reference["box"], reference["fill_color"]]
+        )
+        box = pose["box"]
+        scale = ops.divide(np.float32([width, height]), ops.maximum(box[:, None, 2:] - box[:, None, :2], 1.0))
+        framed = pose["framed_keypoints"]
+        keypoints = ops.where(framed == -1.0, -1.0, framed * scale)
+
+        def found(out):
+            return ops.logical_and(out["found"], out["box"][:, 2] > out["box"][:, 0])
+
+        outputs = {
+            "image": self.serve(image, keypoints),
+            "keypoints": keypoints,
+            "reference_found": found(reference),
+            "pose_found": found(pose),
+        }
+        return keras.Model(photos, outputs, name="pose_transfer_from_photos")
+
+    def predict_from_photos(self, reference_photo, pose_photo, pose_model):
+        """The person of `reference_photo` in the pose of the person in `pose_photo`, in one graph.
+
+        The in-graph counterpart of `keras_nted.pose.repose` (LiteRT and numpy): no `[pose]` extra,
+        any backend. The most confident person of each photo is used.
+
+        Args:
+            reference_photo, pose_photo: uint8 RGB `(H, W, 3)` photos, any size each.
+            pose_model: `keras_nted.pose.pose_pipeline()` (or a model with its outputs); see `photo_model`.
+
+        Returns:
+            `(image, keypoints)`: uint8 `(height, width, 3)` and the target keypoints `(18, 2)` in
+            its pixels.
+
+        Warns:
+            UserWarning: a task from `from_preset` of a mannequin-trained built-in model (`photo_note`).
+
+        Raises:
+            ValueError: for a photo that is not `(H, W, 3)` uint8, or has no person in it.
+        """
+        if self.photo_note:
+            warnings.warn(self.photo_note, stacklevel=2)
+        photos = []
+        for name, photo in (("reference_photo", reference_photo), ("pose_photo", pose_photo)):
+            array = np.asarray(photo)
+            if array.ndim != 3 or array.shape[-1] != 3 or array.dtype != np.uint8 or min(array.shape[:2]) < 1:
+                raise ValueError(
+                    f"Expected {name} as uint8 (height, width, 3). Received: {name} of shape {array.shape}, "
+                    f"dtype {array.dtype}"
+                )
+            photos.append(array[None])
+        model = self._photo_models.get(id(pose_model))
+        if model is None:
+            model = self._photo_models[id(pose_model)] = self.photo_model(pose_model)
+        out = model.predict_on_batch(photos)
+        for key, name in (("reference_found", "the reference photo"), ("pose_found", "the pose photo")):
+            if not bool(np.asarray(out[key])[0]):
+                raise ValueError(f"No person found in {name}.")
+        return np.asarray(out["image"])[0], np.asarray(out["keypoints"])[0]
 
     def serve_skeleton(self, reference_image, target_skeleton):
         """The forward pass as float32 (the export's `generate_from_skeleton`)."""

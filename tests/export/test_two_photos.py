@@ -1,0 +1,106 @@
+"""`keras-nted export --two-photos` vs `keras-nted generate --pose-from` on the same two photos.
+
+The SavedModel is written on the TensorFlow backend only (SavedModel export needs TF) and read
+by a pure-TensorFlow client in a fresh process (`tf_photo_client.py`). The framed reference is
+the numpy path's to the pixel (tests/utils/test_framed_resize.py); the skeleton is drawn by
+`SkeletonRenderer` where `generate` draws with OpenCV (a few boundary pixels per limb differ),
+so the images agree to 1 level with `serving_default` on generate's own inputs and closely,
+not exactly, with generate's files.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_nted.files import write_png
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+MODEL = ROOT / "saved_models" / "nted_mannequin_64.keras"
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="SavedModel export needs TF (the TensorFlow backend)"
+)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    from keras_nted.evaluation.pose import pose_test_set
+
+    folder = tmp_path_factory.mktemp("two_photos")
+    items = pose_test_set(num_renders=3, num_photo_like=0)  # renders 1 and 2 have a person each
+    paths = {"reference": folder / "reference.png", "pose": folder / "pose.png", "blank": folder / "blank.png"}
+    for path, image in zip(paths.values(), (items[1].image, items[2].image, np.full_like(items[1].image, 200))):
+        write_png(path, image)
+    return folder, paths
+
+
+def _run(command):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, *map(str, command)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def served(photos):
+    folder, paths = photos
+    _run(["-m", "keras_nted", "export", "--model", MODEL, "-o", folder / "export", "--two-photos"])
+    outputs = folder / "outputs.npz"
+    _run(
+        [
+            HERE / "tf_photo_client.py",
+            folder / "export" / "1",
+            paths["reference"],
+            paths["pose"],
+            paths["blank"],
+            outputs,
+        ]
+    )
+    _run(["-m", "keras_nted", "generate", "--reference", paths["reference"], "--pose-from", paths["pose"], "-o",
+          folder / "generated"])  # fmt: skip
+    generated = np.asarray(Image.open(folder / "generated" / "reference_2_pose_vis.png").convert("RGB"))
+    return dict(np.load(outputs)), generated
+
+
+def test_two_photos_signatures_match_generate_pose_from(served, photos):
+    from keras_nted.models import PoseTransfer
+    from keras_nted.pose import PoseEstimator
+    from keras_nted.pose.framing import frame_person
+
+    out, generated = served
+    assert out["encoded_image"].shape == (1, 64, 44, 3) and out["uint8_image"].shape == (2, 64, 44, 3)
+    np.testing.assert_array_equal(out["encoded_image"][0], out["uint8_image"][1])  # bytes or pixels: one result
+    # generate's own inputs (numpy framing, PIL's resize, the LiteRT pipeline's keypoints) through the
+    # in-graph renderer: the served image within 1 level, the keypoints within 0.05 pixels.
+    _, paths = photos
+    task = PoseTransfer.from_preset(MODEL)
+    estimator = PoseEstimator()
+    reference, pose = (
+        frame_person(i, estimator(i)[0].keypoints) for i in map(_read, (paths["reference"], paths["pose"]))
+    )
+    scale = np.array([44, 64]) / pose.image.shape[1::-1]
+    keypoints = np.where(pose.keypoints == -1, -1, pose.keypoints * scale).astype("float32")
+    np.testing.assert_allclose(out["encoded_keypoints"][0], keypoints, atol=0.05)
+    resized = np.asarray(Image.fromarray(reference.image).resize((44, 64), Image.BILINEAR))
+    expected = keras.ops.convert_to_numpy(task.serve(resized[None], keypoints[None]))[0]
+    assert np.abs(out["encoded_image"][0].astype(int) - expected).max() <= 1
+    # generate's file (OpenCV's skeleton): close, not equal.
+    difference = np.abs(out["encoded_image"][0].astype(int) - generated)
+    assert difference.mean() < 0.5, difference.mean()
+
+
+def test_a_photo_without_a_person_is_a_clear_error(served):
+    out, _ = served
+    assert "No person found in the reference photo" in str(out["error_blank_reference"])
+    assert "No person found in the pose photo" in str(out["error_blank_pose"])
+
+
+def _read(path):
+    return np.asarray(Image.open(path).convert("RGB"))
