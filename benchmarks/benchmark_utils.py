@@ -2,6 +2,9 @@
 
 import os
 import resource
+import time
+
+import numpy as np
 
 
 def limit_threads(threads):
@@ -20,6 +23,18 @@ def limit_threads(threads):
     if threads == 1:  # XLA:CPU (JAX) only has an on/off switch for its Eigen thread pool
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+
+
+def median_ms(function, repeats, warmup=0):
+    """Median wall time of `function()` over `repeats` calls, in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
 
 
 def peak_rss_mib():

@@ -9,21 +9,10 @@ same `.tflite` files one image at a time with its default delegate (XNNPACK). Me
 """
 
 import argparse
-import time
 
 import numpy as np
 from benchmark_utils import limit_threads
-
-
-def _median_ms(function, repeats):
-    function()
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+from benchmark_utils import median_ms
 
 
 def _litert_call(interpreter, image):
@@ -63,9 +52,9 @@ def main():
     ):
         model = build(paths[file_name].parent)
         x = rng.uniform(low, 1.0, (args.batch, size, size, 3)).astype("float32")
-        keras_ms = _median_ms(lambda: model.predict_on_batch(x), args.repeats) / args.batch
+        keras_ms = median_ms(lambda: model.predict_on_batch(x), args.repeats, warmup=2) / args.batch
         interpreter = load_interpreter(paths[file_name], num_threads=args.threads)
-        litert_ms = _median_ms(_litert_call(interpreter, x[:1]), args.repeats)
+        litert_ms = median_ms(_litert_call(interpreter, x[:1]), args.repeats, warmup=2)
         print(f"{file_name:28s} keras {keras_ms:7.1f} ms/image   litert {litert_ms:7.1f} ms/image")
 
 

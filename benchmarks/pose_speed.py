@@ -9,18 +9,9 @@ COCO-18 mapping; then the whole `PoseEstimator` call. Medians over `--repeats` r
 """
 
 import argparse
-import time
 
 import numpy as np
-
-
-def _median_ms(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+from benchmark_utils import median_ms
 
 
 def main():
@@ -68,7 +59,7 @@ def main():
             "whole PoseEstimator call": lambda: estimator(image),
         }
         for name, function in stages.items():
-            rows.setdefault(name, []).append(_median_ms(function, args.repeats))
+            rows.setdefault(name, []).append(median_ms(function, args.repeats))
     print(
         f"ms per image, median over {len(images[: args.images])} mannequins at 512x352 x {args.repeats} runs "
         f"(LiteRT threads: {args.threads or 'default'}):"
