@@ -30,8 +30,8 @@ from keras_nted.data.layout import pose_path
 from keras_nted.data.layout import read_pairs_file
 from keras_nted.files import write_png
 from keras_nted.models.pose_transfer import as_pose_transfer
-from keras_nted.models.pose_transfer import check_batch_size
 from keras_nted.utils.images import to_uint8
+from keras_nted.utils.validation import check_int
 from keras_nted.visualize import display_factor
 from keras_nted.visualize import enlarge
 from keras_nted.visualize import label_columns
@@ -252,7 +252,7 @@ def generate(generator, pairs, output_dir, batch_size=8, strip=False, verbose=1)
     Returns:
         The list of paths written, results first then strips, in pair order per batch.
     """
-    batch_size = check_batch_size(batch_size)
+    batch_size = check_int("batch_size", batch_size)
     task = as_pose_transfer(generator)
     pairs = list(pairs)
     keypoints, sizes = check_pairs(pairs)

@@ -25,6 +25,7 @@ from keras_nted.models.pose_transfer_preprocessor import PoseTransferPreprocesso
 from keras_nted.models.presets import photo_note
 from keras_nted.utils.images import ops_from_uint8
 from keras_nted.utils.images import ops_to_uint8
+from keras_nted.utils.validation import check_int
 
 
 def run_generator(generator, reference_image, skeleton):
@@ -42,13 +43,6 @@ def run_generator(generator, reference_image, skeleton):
         "extraction_softmax": [np.asarray(x)[:n] for x in out["extraction_softmax"]],
         "distribution_logits": [np.asarray(x)[:n] for x in out["distribution_logits"]],
     }
-
-
-def check_batch_size(batch_size):
-    """`batch_size` if it is a positive integer, else a `ValueError` naming it."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"Expected a positive integer batch size. Received: batch_size={batch_size!r}")
-    return int(batch_size)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -254,7 +248,7 @@ class PoseTransfer(keras.Model):
         Raises:
             ValueError: for a `batch_size` that is not a positive integer (before any batch).
         """
-        batch_size = check_batch_size(batch_size)
+        batch_size = check_int("batch_size", batch_size)
         pad_to = batch_size if count > batch_size else None
 
         def batches():
@@ -302,7 +296,7 @@ class PoseTransfer(keras.Model):
         Raises:
             ValueError: naming the argument, for inputs of the wrong shape, range or count.
         """
-        check_batch_size(batch_size)
+        check_int("batch_size", batch_size)
         inputs = self.preprocessor(images, keypoints, keypoints_frame, keypoints_image_size, value_range, person)
         references, skeletons = inputs["reference_image"], inputs["target_skeleton"]
         batches = self.predict_batches(len(references), lambda a, b: (references[a:b], skeletons[a:b]), batch_size)

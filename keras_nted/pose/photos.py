@@ -109,7 +109,7 @@ def repose(generator, reference, pose, estimator=None, person=None, pose_person=
     from keras_nted.pose.estimator import PoseEstimator
 
     task = as_pose_transfer(generator)
-    if getattr(task, "photo_note", None):
+    if task.photo_note:
         warnings.warn(task.photo_note, stacklevel=2)
     estimator = estimator or PoseEstimator()
     source = framed_photo(estimator, as_rgb_array(reference, "reference"), person, "the reference photo")
