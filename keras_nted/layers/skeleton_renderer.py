@@ -4,6 +4,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nted.layers.opencv_raster import city_block_distance
+from keras_nted.layers.opencv_raster import ellipse_vertices
+from keras_nted.layers.opencv_raster import polygon_rows
 from keras_nted.utils.openpose import DISTANCE_STEP
 from keras_nted.utils.openpose import KEYPOINT_COLORS
 from keras_nted.utils.openpose import KEYPOINT_RADIUS
@@ -16,14 +19,7 @@ from keras_nted.utils.validation import refuse_bools
 _MISSING = float(MISSING)
 # cv2.circle(radius=4, filled) covers exactly the offsets dx^2 + dy^2 <= 16.
 _RADIUS_SQUARED = float(KEYPOINT_RADIUS**2)
-_STICK_WIDTH = float(LIMB_WIDTH)
 _DISTANCE_STEP = float(DISTANCE_STEP)
-# The limb ellipse is tested with its semi-axes grown by these amounts (pixels): fillConvexPoly
-# also sets the pixels its polygon's edges pass through, and ellipse2Poly rounds its vertices.
-# Tuned on 300 random limbs at 256x176 against OpenCV (5.6 mask pixels differ per limb).
-_MAJOR_MARGIN = 0.7
-_MINOR_MARGIN = 0.6
-_TINY = 1e-6
 
 # RGB colours: the release draws into a canvas OpenCV treats as BGR, then converts to RGB.
 _KEYPOINT_RGB = np.array([c[::-1] for c in KEYPOINT_COLORS], dtype="float32")
@@ -55,22 +51,21 @@ class SkeletonRenderer(keras.layers.Layer):
 
     The in-graph counterpart of `keras_nted.data.render_skeleton` (which rasterises with
     OpenCV, bit-exact to the release): it lets a served model take keypoints instead of pose
-    maps. It follows the release's rasterisation rules, so the result agrees with OpenCV on
-    all but a few boundary pixels per limb:
+    maps. It reproduces OpenCV's integer drawing rules (`keras_nted.layers.opencv_raster`), so
+    its uint8 levels equal `render_skeleton`'s on every channel:
 
     * Channels 0-2, the colour skeleton: a filled circle of radius 4 at each present
       keypoint's truncated position (later keypoints drawn over earlier ones), then each
-      present limb blended over the canvas as `round(0.4 * canvas + 0.6 * colour)` inside its
-      ellipse, in the release's order and colours (the BGR quirk included). The ellipse has
-      the release's truncated centre, half-length and whole-degree angle, and semi-minor axis
-      4; it is tested analytically, grown by 0.7 / 0.6 pixels to match the pixels OpenCV's
-      polygon fill sets.
+      present limb blended over the canvas as `round(0.4 * canvas + 0.6 * colour)` inside the
+      pixels `cv2.fillConvexPoly` sets for `cv2.ellipse2Poly`'s polygon (truncated centre and
+      half-length, whole-degree angle, semi-minor axis 4), in the release's order and colours.
     * Channels 3-19, one per limb: `min(floor(d / 3), 255) / 255` with `d` the city-block
-      (L1) distance in pixels to that limb's ellipse, computed in closed form (by duality,
-      from the ellipse's support function on the edges of the L-infinity unit square) and
-      rounded up to whole pixels; 0 on the limb, and 1.0 for a limb with a missing endpoint
-      or one that lies entirely outside the image. OpenCV measures to the limb's pixels
-      inside the image only, so the two differ where a limb crosses the image border.
+      distance to the limb's pixels inside the image (`cv2.distanceTransform(DIST_L1)`); 1.0
+      for a limb with a missing endpoint or no pixel in the image.
+
+    The keypoint geometry (centre, length, angle) is float32 where OpenCV's caller uses
+    float64: a value within about 1e-5 pixel or degree of a whole number may truncate the
+    other way (whole-pixel keypoints and the exact angles 0, 45, 90, ... are handled).
 
     Hard edges (no anti-aliasing), because the model was trained on OpenCV's hard-edged maps.
 
@@ -147,7 +142,7 @@ class SkeletonRenderer(keras.layers.Layer):
         rows = ops.reshape(ops.arange(self.height, dtype="float32"), (1, self.height, 1, 1))
 
         canvas = self._circles(x, y, present, columns, rows)
-        inside, distance = self._limbs(x, y, present, columns, rows)
+        inside, distance = self._limbs(x, y, present)
         for i in range(len(LIMBS)):
             # uint8 arithmetic of cv2.addWeighted: (2 old + 3 colour) / 5 is never a tie.
             blended = ops.round(0.4 * canvas + 0.6 * ops.convert_to_tensor(_KEYPOINT_RGB[i]))
@@ -168,7 +163,7 @@ class SkeletonRenderer(keras.layers.Layer):
         table = np.concatenate([np.zeros((1, 3), "float32"), _KEYPOINT_RGB])
         return ops.take(ops.convert_to_tensor(table), top, axis=0)
 
-    def _limbs(self, x, y, present, columns, rows):
+    def _limbs(self, x, y, present):
         """Per limb: `inside` `(batch, H, W, 17)` bool and the L1 distance `(batch, H, W, 17)`."""
         xa, ya = _columns(x, _LIMB_START), _columns(y, _LIMB_START)
         xb, yb = _columns(x, _LIMB_END), _columns(y, _LIMB_END)
@@ -176,50 +171,26 @@ class SkeletonRenderer(keras.layers.Layer):
         # The release's ellipse: truncated centre and half-length, angle in whole degrees.
         center_x, center_y = _truncate((xa + xb) / 2.0), _truncate((ya + yb) / 2.0)
         half_length = _truncate(ops.sqrt(ops.square(xa - xb) + ops.square(ya - yb)) / 2.0)
-        degrees = _truncate(ops.arctan2(ya - yb, xa - xb) * (180.0 / np.pi))
-        angle = degrees * (np.pi / 180.0)
-        major = half_length + _MAJOR_MARGIN
-        minor = _STICK_WIDTH + _MINOR_MARGIN
-        cos, sin = ops.cos(angle), ops.sin(angle)
-
-        def per_pixel(v):  # (batch, 17) -> (batch, 1, 1, 17)
-            return v[:, None, None, :]
-
-        dx = columns - per_pixel(center_x)
-        dy = rows - per_pixel(center_y)
-        cos, sin, major = per_pixel(cos), per_pixel(sin), per_pixel(major)
-        along = dx * cos + dy * sin
-        across = dy * cos - dx * sin
-        inside = ops.square(along / major) + ops.square(across / minor) <= 1.0
-        inside = ops.logical_and(inside, per_pixel(drawn))
-
-        # L1 distance to the ellipse E = {c + M u : |u| <= 1}, M M^T = Q:
-        # dist(p) = max over |w|_inf <= 1 of w.(p - c) - sqrt(w^T Q w). The objective is concave
-        # and homogeneous, so the maximum lies on an edge of the square, where it is a concave
-        # function of one variable with a closed-form maximiser (clipped to the edge).
-        major_sq, minor_sq = ops.square(major), minor * minor
-        q_xx = major_sq * cos * cos + minor_sq * sin * sin
-        q_yy = major_sq * sin * sin + minor_sq * cos * cos
-        q_xy = (major_sq - minor_sq) * sin * cos
-        root_det = major * minor
-        best = None
-        for sign in (-1.0, 1.0):
-            # w = (sign, t): maximise sign dx + t dy - sqrt(q_xx + 2 sign q_xy t + q_yy t^2).
-            t = -sign * q_xy / q_yy + dy * root_det / (q_yy * ops.sqrt(ops.maximum(q_yy - dy * dy, _TINY)))
-            t = ops.clip(t, -1.0, 1.0)
-            edge = sign * dx + t * dy - ops.sqrt(q_xx + 2.0 * sign * q_xy * t + q_yy * t * t)
-            best = edge if best is None else ops.maximum(best, edge)
-            # w = (t, sign), the same with the axes swapped.
-            t = -sign * q_xy / q_xx + dx * root_det / (q_xx * ops.sqrt(ops.maximum(q_xx - dx * dx, _TINY)))
-            t = ops.clip(t, -1.0, 1.0)
-            edge = t * dx + sign * dy - ops.sqrt(q_xx * t * t + 2.0 * sign * q_xy * t + q_yy)
-            best = ops.maximum(best, edge)
-        # Distances between pixel centres are whole numbers: round the continuous one up.
-        distance = ops.where(inside, 0.0, ops.maximum(ops.ceil(best), 0.0))
-        # No limb pixel in the image (a missing endpoint, or all of it outside): OpenCV's
-        # distance to nothing is FLT_MAX, which saturates to 255 steps.
-        visible = ops.any(inside, axis=(1, 2), keepdims=True)
-        distance = ops.where(visible, distance, 255.0 * _DISTANCE_STEP)
+        rise, run = ya - yb, xa - xb
+        degrees = _truncate(ops.arctan2(rise, run) * (180.0 / np.pi))
+        # The angles a float32 arctan2 may land a hair below, exact in double: 0, +-45, +-90, ...
+        steep = ops.abs(rise) == ops.abs(run)
+        degrees = ops.where(
+            ops.logical_and(steep, rise != 0.0), ops.sign(rise) * ops.where(run > 0, 45.0, 135.0), degrees
+        )
+        degrees = ops.where(ops.logical_and(run == 0.0, rise != 0.0), ops.sign(rise) * 90.0, degrees)
+        degrees = ops.where(rise == 0.0, ops.where(run < 0, 180.0, 0.0), degrees)
+        as_int = [ops.cast(v, "int32") for v in (center_x, center_y, half_length, degrees)]
+        vertex_x, vertex_y = ellipse_vertices(*as_int, minor=LIMB_WIDTH)
+        left, right = polygon_rows(vertex_x, vertex_y, self.height, self.width)  # (batch, 17, H)
+        drawn3 = drawn[..., None]
+        left = ops.where(drawn3, left, self.width)
+        right = ops.where(drawn3, right, -1)
+        columns = ops.arange(self.width, dtype="int32")
+        inside = ops.logical_and(left[..., None] <= columns, columns <= right[..., None])  # (batch, 17, H, W)
+        distance = city_block_distance(left, right, self.width)
+        inside = ops.transpose(inside, (0, 2, 3, 1))
+        distance = ops.transpose(ops.cast(ops.minimum(distance, 255 * DISTANCE_STEP), "float32"), (0, 2, 3, 1))
         return inside, distance
 
     def get_config(self):
