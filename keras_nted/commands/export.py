@@ -39,7 +39,8 @@ def add_arguments(parser):
         action="store_true",
         help="also add the signatures two_photos (two uint8 photos, any size) and two_photos_encoded (two "
         "JPEG/PNG files' bytes) -> the re-posed image and the keypoints drawn, with BlazePose in the graph "
-        "(TensorFlow backend; the pose model files as `keras-nted pose --get-models` obtains them)",
+        "(written on the TensorFlow backend: from JAX or torch the command re-runs itself in a TensorFlow-backend "
+        "subprocess; the pose model files as `keras-nted pose --get-models` obtains them)",
     )
     parser.add_argument("--models", metavar="DIR", help="with --two-photos: the folder of the pose model files")
 
@@ -54,13 +55,50 @@ def _pose_model(args):
         if args.models:
             raise ValueError("--models goes with --two-photos.")
         return None
-    if keras.backend.backend() != "tensorflow" or args.format != "tf_saved_model":
-        raise CommandError(
-            "--two-photos writes a SavedModel on the TensorFlow backend: run with KERAS_BACKEND=tensorflow."
-        )
+    if args.format != "tf_saved_model":
+        raise CommandError(f"--two-photos writes a SavedModel. Received: --format {args.format}")
+    if keras.backend.backend() != "tensorflow":
+        raise CommandError("--two-photos writes a SavedModel on the TensorFlow backend.")  # see run_on_tensorflow
     from keras_nted.pose import pose_pipeline
 
     return pose_pipeline(args.models)
+
+
+def command_line(args):
+    """The arguments of this command as `args` holds them, for `python -m keras_nted export ...`."""
+    argv = ["--model", args.model, "--output", args.export_dir, "--format", args.format]
+    if args.model_version is not None:
+        argv += ["--version", str(args.model_version)]
+    if args.two_photos:
+        argv.append("--two-photos")
+    if args.models:
+        argv += ["--models", args.models]
+    return argv
+
+
+def run_on_tensorflow(args):
+    """Runs this command again in a TensorFlow-backend subprocess; its exit code.
+
+    The two-photo signatures hold the pose pipeline (`keras_nted.pose`), which the library's own
+    export subprocess (`python -m keras_nted.export`, a floor below `pose`) cannot build: so from
+    JAX or torch the whole command runs again on TensorFlow, the weights travelling in the
+    `.keras` file given (a generator file loads on every backend). Its output and errors are this
+    command's.
+    """
+    import importlib.util
+    import subprocess
+    import sys
+
+    from keras_nted.cli import CommandError
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise CommandError(
+            "--two-photos writes a SavedModel on the TensorFlow backend, and TensorFlow is not installed: "
+            "`pip install tensorflow`."
+        )
+    flags = ["--backend", "tensorflow", "--quiet"] + (["--debug"] if getattr(args, "debug", False) else [])
+    command = [sys.executable, "-m", "keras_nted", *flags, "export", *command_line(args)]
+    return subprocess.run(command).returncode
 
 
 def run(args):
@@ -73,6 +111,9 @@ def run(args):
     if args.model_version is not None and args.model_version < 0:
         raise ValueError(f"Expected a non-negative --version. Received: --version {args.model_version}")
     backend = keras.backend.backend()
+    if args.two_photos and backend != "tensorflow" and args.format == "tf_saved_model":
+        print(f"Exporting {args.model} (backend {backend}: --two-photos runs in a TensorFlow-backend subprocess) ...")
+        return run_on_tensorflow(args)
     try:
         runs_on = export_backend(args.format)
         how = "" if runs_on == backend else f" (backend {backend}: exporting in a {runs_on}-backend subprocess)"

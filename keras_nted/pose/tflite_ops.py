@@ -3,8 +3,9 @@
 Each function takes the operator's inputs (Keras tensors, or numpy arrays for constants), its
 builtin options (as `tflite_file` reads them) and a name, and returns its output. Operators on
 constants only (`DEQUANTIZE` of float16 weights, `DENSIFY` of sparse ones) are folded in numpy
-when the model is built. Weights become the variables of Keras layers (`Conv2D`,
-`DepthwiseConv2D`), so a saved or exported model carries them.
+when the model is built. Weights become the variables of Keras layers (`Convolution`, or
+`Conv2D` / `DepthwiseConv2D` for the dilated and depth-multiplied forms BlazePose does not use),
+so a saved or exported model carries them.
 
 TFLite's conventions, as the reference kernels (`tensorflow/lite/kernels/internal/reference`)
 define them: images `(batch, height, width, channels)`; convolution filters
@@ -14,9 +15,14 @@ in all, the smaller half before (TensorFlow's rule, which Keras' `"same"` follow
 backend); `VALID` pads nothing.
 """
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
+
+from keras_nted.backend.conv import conv2d_bias_relu
+from keras_nted.backend.conv import depthwise_conv2d_bias
 
 PADDINGS = {0: "same", 1: "valid"}
 # schema.fbs `ActivationFunctionType` (RELU_N1_TO_1 and SIGN_BIT have no Keras activation).
@@ -49,9 +55,43 @@ def _bias(inputs, channels, dtype="float32"):
     return np.asarray(inputs[2], dtype) if has_bias else np.zeros((channels,), dtype)
 
 
+def _paddings(x, kernel_size, options):
+    """`((top, bottom), (left, right))` of a SAME or VALID convolution of `x` (TFLite's rule)."""
+    if _padding(options) == "valid":
+        return ((0, 0), (0, 0))
+    pairs = []
+    for n, k, s in zip(x.shape[1:3], kernel_size, (options["stride_h"], options["stride_w"])):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        pairs.append((total // 2, total - total // 2))
+    return tuple(pairs)
+
+
+def _fast_form(x, kernel_size, options):
+    """Whether `Convolution` computes this operator: square kernel and strides, no dilation,
+    known spatial size, a ReLU / ReLU6 / no activation."""
+    return (
+        kernel_size[0] == kernel_size[1]
+        and options["stride_h"] == options["stride_w"]
+        and options["dilation_h_factor"] == options["dilation_w_factor"] == 1
+        and None not in x.shape[1:3]
+        and activation(options["fused_activation_function"]) in (None, "relu", "relu6")
+    )
+
+
+def _convolution(x, weights, options, name, depthwise):
+    """`Convolution` of `x` with `weights = [kernel (k, k, in, out), bias]`."""
+    paddings = _paddings(x, weights[0].shape[:2], options)
+    code = options["fused_activation_function"]
+    layer = Convolution(weights[0].shape, options["stride_h"], paddings, activation(code), depthwise, name=name)
+    return _with_weights(layer, x, weights)
+
+
 def conv_2d(inputs, options, name):
     """CONV_2D: `inputs = (x, filter (out, kh, kw, in), bias (out,) or None)`."""
     x, kernel = inputs[0], np.asarray(inputs[1], "float32")
+    weights = [kernel.transpose(1, 2, 3, 0), _bias(inputs, kernel.shape[0])]
+    if _fast_form(x, kernel.shape[1:3], options):
+        return _convolution(x, weights, options, name, depthwise=False)
     layer = keras.layers.Conv2D(
         kernel.shape[0],
         kernel.shape[1:3],
@@ -61,7 +101,7 @@ def conv_2d(inputs, options, name):
         activation=activation(options["fused_activation_function"]),
         name=name,
     )
-    return _with_weights(layer, x, [kernel.transpose(1, 2, 3, 0), _bias(inputs, kernel.shape[0])])
+    return _with_weights(layer, x, weights)
 
 
 def depthwise_conv_2d(inputs, options, name):
@@ -69,6 +109,10 @@ def depthwise_conv_2d(inputs, options, name):
     x, kernel = inputs[0], np.asarray(inputs[1], "float32")
     channels = x.shape[-1]
     multiplier = kernel.shape[-1] // channels
+    weights = [kernel[0].reshape(kernel.shape[1], kernel.shape[2], channels, multiplier)]
+    weights.append(_bias(inputs, kernel.shape[-1]))
+    if multiplier == 1 and _fast_form(x, kernel.shape[1:3], options):
+        return _convolution(x, weights, options, name, depthwise=True)
     layer = keras.layers.DepthwiseConv2D(
         kernel.shape[1:3],
         strides=(options["stride_h"], options["stride_w"]),
@@ -78,8 +122,7 @@ def depthwise_conv_2d(inputs, options, name):
         activation=activation(options["fused_activation_function"]),
         name=name,
     )
-    weights = kernel[0].reshape(kernel.shape[1], kernel.shape[2], channels, multiplier)
-    return _with_weights(layer, x, [weights, _bias(inputs, kernel.shape[-1])])
+    return _with_weights(layer, x, weights)
 
 
 def max_pool_2d(inputs, options, name):
@@ -193,6 +236,77 @@ def densify_op(inputs, options, name):
     """DENSIFY: see `densify`; folded when the model is built (`inputs[0]` is a `tflite_file.Tensor`)."""
     tensor = inputs[0]
     return densify(tensor.data, tensor.shape, tensor.sparsity)
+
+
+@keras.saving.register_keras_serializable(package="keras_nted")
+class Convolution(keras.layers.Layer):
+    """A convolution or depthwise convolution with bias and activation, in each backend's fast
+    form (`keras_nted.backend.conv`: taps on JAX, channels-last oneDNN on torch).
+
+    Args:
+        kernel_shape: `(k, k, in, out)`, or `(k, k, channels, 1)` when `depthwise`.
+        strides: an integer stride for both axes.
+        paddings: `((top, bottom), (left, right))` zeros added to the input.
+        activation: None, `"relu"` or `"relu6"`.
+        depthwise: a depthwise convolution (depth multiplier 1).
+
+    Call arguments:
+        inputs: `(batch, height, width, in)`.
+
+    Returns:
+        `(batch, height', width', out)` ("valid" convolution of the padded input).
+    """
+
+    def __init__(self, kernel_shape, strides, paddings, activation=None, depthwise=False, **kwargs):
+        super().__init__(**kwargs)
+        if activation not in (None, "relu", "relu6"):
+            raise ValueError(f"Expected activation None, 'relu' or 'relu6'. Received: activation={activation!r}")
+        self.kernel_shape = tuple(int(d) for d in kernel_shape)
+        self.strides = int(strides)
+        self.paddings = tuple(tuple(int(p) for p in pair) for pair in paddings)
+        self.activation = activation
+        self.depthwise = bool(depthwise)
+
+    @property
+    def filters(self):
+        return self.kernel_shape[2] if self.depthwise else self.kernel_shape[3]
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=self.kernel_shape, initializer="zeros", name="kernel")
+        self.bias = self.add_weight(shape=(self.filters,), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        if self.depthwise:
+            y = depthwise_conv2d_bias(inputs, self.kernel, self.bias, self.strides, self.paddings)
+        else:
+            k = self.kernel_shape[0]
+            if self.strides == 1 and self.paddings == (((k - 1) // 2, k // 2),) * 2:
+                padding = "same"
+            else:
+                padding = "valid"
+                if any(p for pair in self.paddings for p in pair):
+                    inputs = ops.pad(inputs, [(0, 0), *self.paddings, (0, 0)])
+            y = conv2d_bias_relu(inputs, self.kernel, self.bias, self.strides, padding, self.activation == "relu")
+            if self.activation == "relu":
+                return y
+        return y if self.activation is None else keras.activations.get(self.activation)(y)
+
+    def compute_output_shape(self, input_shape):
+        k, s = self.kernel_shape[0], self.strides
+        spatial = [
+            None if n is None else (n + sum(pair) - k) // s + 1 for n, pair in zip(input_shape[1:3], self.paddings)
+        ]
+        return (input_shape[0], *spatial, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_shape": self.kernel_shape,
+            "strides": self.strides,
+            "paddings": self.paddings,
+            "activation": self.activation,
+            "depthwise": self.depthwise,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")

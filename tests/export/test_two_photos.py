@@ -1,7 +1,8 @@
 """`keras-nted export --two-photos` vs `keras-nted generate --pose-from` on the same two photos.
 
-The SavedModel is written on the TensorFlow backend only (SavedModel export needs TF) and read
-by a pure-TensorFlow client in a fresh process (`tf_photo_client.py`). The framed reference is
+The SavedModel is written on the TensorFlow backend (SavedModel export needs TF: from JAX or
+torch the command re-runs itself on TensorFlow, tested in those passes) and read by a
+pure-TensorFlow client in a fresh process (`tf_photo_client.py`). The framed reference is
 the numpy path's to the pixel (tests/utils/test_framed_resize.py); the skeleton is drawn by
 `SkeletonRenderer` where `generate` draws with OpenCV (a few boundary pixels per limb differ),
 so the images agree to 1 level with `serving_default` on generate's own inputs and closely,
@@ -24,8 +25,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 MODEL = ROOT / "saved_models" / "nted_mannequin_64.keras"
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="SavedModel export needs TF (the TensorFlow backend)"
+BACKEND = keras.backend.backend()
+on_tensorflow = pytest.mark.skipif(
+    BACKEND != "tensorflow", reason="the direct export (TensorFlow backend); other backends: test_from_another_backend"
 )
 
 
@@ -41,34 +43,31 @@ def photos(tmp_path_factory):
     return folder, paths
 
 
-def _run(command):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
+def _run(command, **env):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT), **env)
     result = subprocess.run([sys.executable, *map(str, command)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def _client_outputs(saved_model_dir, paths):
+    outputs = saved_model_dir.parent / "outputs.npz"
+    _run([HERE / "tf_photo_client.py", saved_model_dir, paths["reference"], paths["pose"], paths["blank"], outputs])
+    return dict(np.load(outputs))
 
 
 @pytest.fixture(scope="module")
 def served(photos):
     folder, paths = photos
     _run(["-m", "keras_nted", "export", "--model", MODEL, "-o", folder / "export", "--two-photos"])
-    outputs = folder / "outputs.npz"
-    _run(
-        [
-            HERE / "tf_photo_client.py",
-            folder / "export" / "1",
-            paths["reference"],
-            paths["pose"],
-            paths["blank"],
-            outputs,
-        ]
-    )
+    outputs = _client_outputs(folder / "export" / "1", paths)
     _run(["-m", "keras_nted", "generate", "--reference", paths["reference"], "--pose-from", paths["pose"], "-o",
           folder / "generated"])  # fmt: skip
     generated = np.asarray(Image.open(folder / "generated" / "reference_2_pose_vis.png").convert("RGB"))
-    return dict(np.load(outputs)), generated
+    return outputs, generated
 
 
+@on_tensorflow
 def test_two_photos_signatures_match_generate_pose_from(served, photos):
     from keras_nted.models import PoseTransfer
     from keras_nted.pose import PoseEstimator
@@ -96,10 +95,52 @@ def test_two_photos_signatures_match_generate_pose_from(served, photos):
     assert difference.mean() < 0.5, difference.mean()
 
 
+@on_tensorflow
 def test_a_photo_without_a_person_is_a_clear_error(served):
     out, _ = served
     assert "No person found in the reference photo" in str(out["error_blank_reference"])
     assert "No person found in the pose photo" in str(out["error_blank_pose"])
+
+
+@pytest.mark.skipif(
+    BACKEND != "torch", reason="the re-run from another backend is tested once, in the torch pass (1-2 min)"
+)
+def test_from_another_backend(photos):
+    """On torch (or JAX) the command re-runs itself on TensorFlow (its arguments carried over): the
+    SavedModel's signatures give this backend's in-graph `predict_from_photos` image within 1 level."""
+    from keras_nted.models import PoseTransfer
+    from keras_nted.pose import pose_pipeline
+    from keras_nted.pose.model_files import find_model_files
+
+    folder, paths = photos
+    models = find_model_files()["pose_detection.tflite"].parent
+    command = ["-m", "keras_nted", "export", "--model", MODEL, "-o", folder / BACKEND, "--version", 3]
+    result = _run([*command, "--two-photos", "--models", models], KERAS_BACKEND=BACKEND)
+    assert "TensorFlow-backend subprocess" in result.stdout and "two_photos_encoded" in result.stdout
+    out = _client_outputs(folder / BACKEND / "3", paths)
+    np.testing.assert_array_equal(out["encoded_image"][0], out["uint8_image"][1])
+    assert "No person found in the pose photo" in str(out["error_blank_pose"])
+    task = PoseTransfer.from_preset(MODEL)
+    with pytest.warns(UserWarning):  # the mannequin model's photo note
+        image, keypoints = task.predict_from_photos(*map(_read, (paths["reference"], paths["pose"])), pose_pipeline())
+    np.testing.assert_allclose(out["encoded_keypoints"][0], keypoints, atol=0.05)
+    assert np.abs(out["encoded_image"][0].astype(int) - image).max() <= 1
+
+
+def test_two_photos_without_tensorflow_is_one_line(monkeypatch):
+    import importlib.util
+
+    from keras_nted.cli import CommandError
+    from keras_nted.cli import parse_args
+    from keras_nted.commands import export
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else find_spec(name, *a)
+    )
+    args = parse_args(["export", "--model", str(MODEL), "-o", "unused", "--two-photos"])
+    with pytest.raises(CommandError, match="TensorFlow is not installed"):
+        export.run_on_tensorflow(args)
 
 
 def _read(path):

@@ -74,7 +74,9 @@ def test_conv_2d(size, k, stride, dilation, padding, act):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("size, k, stride, padding, multiplier", [(8, 3, 2, 0, 1), (7, 5, 1, 0, 2), (9, 3, 2, 1, 1)])
+@pytest.mark.parametrize(
+    "size, k, stride, padding, multiplier", [(8, 3, 2, 0, 1), (7, 5, 1, 0, 2), (9, 3, 2, 1, 1), (7, 5, 1, 0, 1)]
+)
 def test_depthwise_conv_2d(size, k, stride, padding, multiplier):
     x = RNG.normal(size=(2, size, size, 3)).astype("float32")
     kernel = RNG.normal(size=(1, k, k, 3 * multiplier)).astype("float32")
@@ -86,6 +88,19 @@ def test_depthwise_conv_2d(size, k, stride, padding, multiplier):
     taps = kernel[0].reshape(k, k, 3, multiplier)
     expected = np.einsum("bhwijc,ijcm->bhwcm", windows, taps).reshape(windows.shape[:3] + (3 * multiplier,))
     np.testing.assert_allclose(got, np.clip(expected + bias, 0, 6), rtol=1e-5, atol=1e-5)
+
+
+def test_convolution_layer_round_trips_its_config():
+    x = RNG.normal(size=(1, 9, 8, 3)).astype("float32")
+    layer = tflite_ops.Convolution((3, 3, 3, 1), 2, ((0, 1), (1, 1)), "relu6", depthwise=True)
+    layer.build(x.shape)
+    layer.set_weights([RNG.normal(size=(3, 3, 3, 1)).astype("float32"), np.ones((3,), "float32")])
+    copy = tflite_ops.Convolution.from_config(layer.get_config())
+    copy.build(x.shape)
+    copy.set_weights(layer.get_weights())
+    got = keras.ops.convert_to_numpy(copy(x))
+    assert got.shape == layer.compute_output_shape(x.shape) == (1, 4, 4, 3)
+    np.testing.assert_allclose(got, keras.ops.convert_to_numpy(layer(x)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("size, padding", [(8, 1), (7, 0)])
