@@ -1,17 +1,24 @@
-"""ms per photo pair through the two-photo SavedModel signature (`keras-nted export --two-photos`),
-beside the numpy/LiteRT path (`keras_nted.pose.repose`: PoseEstimator, framing, PIL, the Keras
-model), in one run on this CPU, on pairs of the pose test set's mannequins.
+"""ms per photo pair through the two-photo SavedModel signature (`keras-nted export --two-photos`)
+and ONNX file (`--format onnx --two-photos`, through ONNX Runtime), beside the numpy/LiteRT
+path (`keras_nted.pose.repose`: PoseEstimator, framing, PIL, the Keras model), in one run on
+this CPU, on pairs of the pose test set's mannequins.
 
     PYTHONPATH=. KERAS_BACKEND=tensorflow python benchmarks/serve_two_photos.py [--pairs 8] [--threads N]
 
 The SavedModel is exported to a temporary folder and loaded with plain `tf.saved_model.load`
 (what TF Serving runs); `two_photos_encoded` gets the PNG files' bytes (decoding included),
-`two_photos` the decoded uint8 photos. Each path runs every pair once before the timed run.
+`two_photos` the decoded uint8 photos. `two_photos.onnx` is written by the command on torch
+(a subprocess) when torch, `onnx` and `onnxruntime` are installed, and gets the uint8 photos.
+Each path runs every pair once before the timed run.
 """
 
 import argparse
+import importlib.util
 import io
+import os
 import pathlib
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -35,6 +42,22 @@ def _time(function, pairs):
     for pair in pairs:
         function(*pair)
     return (time.perf_counter() - start) / len(pairs) * 1000
+
+
+def _onnx_session(folder, threads):
+    """ONNX Runtime's session of `two_photos.onnx`, exported by the command on torch; None without the packages."""
+    if any(importlib.util.find_spec(name) is None for name in ("torch", "onnx", "onnxruntime")):
+        return None
+    import onnxruntime
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=str(root))
+    command = [sys.executable, "-m", "keras_nted", "export", "--model", MODEL, "-o", folder, "--format", "onnx"]
+    subprocess.run([*command, "--two-photos"], env=env, check=True, capture_output=True)
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = options.inter_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(pathlib.Path(folder) / "1" / "two_photos.onnx"), options)
 
 
 def main():
@@ -79,6 +102,13 @@ def main():
                 lambda a, b: repose(task, a, b, estimator), pairs
             ),
         }
+        session = _onnx_session(os.path.join(folder, "onnx"), args.threads)
+        if session is not None:
+            results["ONNX Runtime two_photos.onnx (uint8 photos)"] = _time(
+                lambda a, b: session.run(["image"], {"reference_photo": a[None], "pose_photo": b[None]}), pairs
+            )
+        else:
+            print("two_photos.onnx not timed: it needs torch, onnx and onnxruntime")
     sizes = sorted({a.shape[:2] for pair in pairs for a in pair})
     print(f"{len(pairs)} photo pairs of {sizes}, model {task.image_size}, threads {args.threads or 'default'}")
     for name, ms in results.items():

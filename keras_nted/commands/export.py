@@ -40,9 +40,15 @@ def add_arguments(parser):
         help="also add the signatures two_photos (two uint8 photos, any size) and two_photos_encoded (two "
         "JPEG/PNG files' bytes) -> the re-posed image and the keypoints drawn, with BlazePose in the graph "
         "(written on the TensorFlow backend: from JAX or torch the command re-runs itself in a TensorFlow-backend "
-        "subprocess; the pose model files as `keras-nted pose --get-models` obtains them)",
+        "subprocess; the pose model files as `keras-nted pose --get-models` obtains them); with --format onnx, "
+        "two_photos.onnx (uint8 photos; written on torch, re-run on torch from the other backends)",
     )
     parser.add_argument("--models", metavar="DIR", help="with --two-photos: the folder of the pose model files")
+
+
+# The backend that writes the two-photo graph, by --format, and how messages name it.
+PHOTO_BACKENDS = {"tf_saved_model": "tensorflow", "onnx": "torch"}
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "torch": "torch", "jax": "JAX"}
 
 
 def _pose_model(args):
@@ -55,10 +61,9 @@ def _pose_model(args):
         if args.models:
             raise ValueError("--models goes with --two-photos.")
         return None
-    if args.format != "tf_saved_model":
-        raise CommandError(f"--two-photos writes a SavedModel. Received: --format {args.format}")
-    if keras.backend.backend() != "tensorflow":
-        raise CommandError("--two-photos writes a SavedModel on the TensorFlow backend.")  # see run_on_tensorflow
+    name = BACKEND_NAMES[PHOTO_BACKENDS[args.format]]
+    if keras.backend.backend() != PHOTO_BACKENDS[args.format]:  # see run_on_backend
+        raise CommandError(f"--two-photos --format {args.format} is written on the {name} backend.")
     from keras_nted.pose import pose_pipeline
 
     return pose_pipeline(args.models)
@@ -76,14 +81,14 @@ def command_line(args):
     return argv
 
 
-def run_on_tensorflow(args):
-    """Runs this command again in a TensorFlow-backend subprocess; its exit code.
+def run_on_backend(args, backend):
+    """Runs this command again in a subprocess on `backend`; its exit code.
 
-    The two-photo signatures hold the pose pipeline (`keras_nted.pose`), which the library's own
+    The two-photo graphs hold the pose pipeline (`keras_nted.pose`), which the library's own
     export subprocess (`python -m keras_nted.export`, a floor below `pose`) cannot build: so from
-    JAX or torch the whole command runs again on TensorFlow, the weights travelling in the
-    `.keras` file given (a generator file loads on every backend). Its output and errors are this
-    command's.
+    another backend the whole command runs again on the one that writes the format (TensorFlow
+    for a SavedModel, torch for ONNX), the weights travelling in the `.keras` file given (a
+    generator file loads on every backend). Its output and errors are this command's.
     """
     import importlib.util
     import subprocess
@@ -91,12 +96,13 @@ def run_on_tensorflow(args):
 
     from keras_nted.cli import CommandError
 
-    if importlib.util.find_spec("tensorflow") is None:
+    if importlib.util.find_spec(backend) is None:
+        name = BACKEND_NAMES[backend]
         raise CommandError(
-            "--two-photos writes a SavedModel on the TensorFlow backend, and TensorFlow is not installed: "
-            "`pip install tensorflow`."
+            f"--two-photos --format {args.format} is written on the {name} backend, and {name} is not installed: "
+            f"`pip install {backend}`."
         )
-    flags = ["--backend", "tensorflow", "--quiet"] + (["--debug"] if getattr(args, "debug", False) else [])
+    flags = ["--backend", backend, "--quiet"] + (["--debug"] if getattr(args, "debug", False) else [])
     command = [sys.executable, "-m", "keras_nted", *flags, "export", *command_line(args)]
     return subprocess.run(command).returncode
 
@@ -111,9 +117,11 @@ def run(args):
     if args.model_version is not None and args.model_version < 0:
         raise ValueError(f"Expected a non-negative --version. Received: --version {args.model_version}")
     backend = keras.backend.backend()
-    if args.two_photos and backend != "tensorflow" and args.format == "tf_saved_model":
-        print(f"Exporting {args.model} (backend {backend}: --two-photos runs in a TensorFlow-backend subprocess) ...")
-        return run_on_tensorflow(args)
+    photo_backend = PHOTO_BACKENDS[args.format]
+    if args.two_photos and backend != photo_backend:
+        how = f"--two-photos runs in a {BACKEND_NAMES[photo_backend]}-backend subprocess"
+        print(f"Exporting {args.model} (backend {backend}: {how}) ...")
+        return run_on_backend(args, photo_backend)
     try:
         runs_on = export_backend(args.format)
         how = "" if runs_on == backend else f" (backend {backend}: exporting in a {runs_on}-backend subprocess)"
@@ -125,7 +133,8 @@ def run(args):
     except (ImportError, RuntimeError, TypeError) as e:
         raise CommandError(str(e)) from None
     if args.format == "onnx":
-        print(f"Wrote {path}/model.onnx (serving_default) and {path}/generate_from_skeleton.onnx")
+        also = f", {path}/two_photos.onnx" if pose_model else ""
+        print(f"Wrote {path}/model.onnx (serving_default), {path}/generate_from_skeleton.onnx{also}")
     else:
         names = "serving_default, generate_from_skeleton" + (", two_photos, two_photos_encoded" if pose_model else "")
         print(f"Wrote SavedModel version {path.name} to {path} (signatures: {names})")

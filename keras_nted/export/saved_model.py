@@ -255,7 +255,7 @@ def _quiet(*logger_names):
 def _write(generator, directory, format, pose_model=None):
     """Writes the export into the existing empty `directory` (TensorFlow backend; torch for ONNX)."""
     if keras.backend.backend() != "tensorflow":
-        write_onnx(generator, directory)
+        write_onnx(generator, directory, pose_model)
         return
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -350,8 +350,9 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
             needs `onnx` and, on torch or JAX, torch (Keras' exporter), else `tf2onnx`.
         pose_model: `keras_nted.pose.pose_pipeline()`, to add the signatures `two_photos` (two
             uint8 photos of any size) and `two_photos_encoded` (two JPEG / PNG files' bytes), each
-            returning the re-posed `image` and the `keypoints` it drew (see `photo_functions`).
-            A SavedModel on the TensorFlow backend only.
+            returning the re-posed `image` and the `keypoints` it drew (see `photo_functions`):
+            a SavedModel on the TensorFlow backend; or, with `format="onnx"` on torch, the file
+            `two_photos.onnx` (uint8 photos only; see `keras_nted.export.onnx`).
 
     Returns:
         The `pathlib.Path` of the version folder written.
@@ -378,10 +379,11 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     generator = _check_generator(generator_or_path)
     version = _check_version(export_dir, version)
     backend = export_backend(format)
-    if pose_model is not None and (format != "tf_saved_model" or keras.backend.backend() != "tensorflow"):
+    photo_backend = {"tf_saved_model": "tensorflow", "onnx": "torch"}[format]
+    if pose_model is not None and keras.backend.backend() != photo_backend:
         raise ValueError(
-            "Expected the TensorFlow backend and format='tf_saved_model' for the two-photo signatures (pose_model). "
-            f"Received: backend {keras.backend.backend()}, format={format!r}"
+            "Expected the TensorFlow backend with format='tf_saved_model', or torch with format='onnx', for the "
+            f"two-photo signatures (pose_model). Received: backend {keras.backend.backend()}, format={format!r}"
         )
     export_dir = pathlib.Path(export_dir)
     target = _check_target(export_dir, version)

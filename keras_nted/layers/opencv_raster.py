@@ -17,6 +17,8 @@ only, as JAX runs by default) reproduces OpenCV's double and int64 arithmetic:
 import numpy as np
 from keras import ops
 
+from keras_nted.utils.gather import gather
+
 # OpenCV's sine table: sin(k degrees) to 7 decimals as float32, k = 0..450; every entry is a
 # whole multiple of 2^-29 (the smallest non-zero one, sin 1 degree, lies in [2^-6, 2^-5)).
 _SINE_SCALE_BITS = 29
@@ -88,8 +90,8 @@ def ellipse_vertices(center_x, center_y, half_length, angle, minor):
     angle = ops.mod(angle, 360)
     expand = [ops.expand_dims(v, -1) for v in (center_x, center_y, half_length)]
     center_x, center_y, half_length = expand
-    rot_sin = (ops.take(ops.convert_to_tensor(_ROT_SIN_SIGN), angle), ops.take(_ROT_SIN_LIMBS, angle, axis=0))
-    rot_cos = (ops.take(ops.convert_to_tensor(_ROT_COS_SIGN), angle), ops.take(_ROT_COS_LIMBS, angle, axis=0))
+    rot_sin = (gather(_ROT_SIN_SIGN[:, None], angle)[..., 0], gather(_ROT_SIN_LIMBS, angle))
+    rot_cos = (gather(_ROT_COS_SIGN[:, None], angle)[..., 0], gather(_ROT_COS_LIMBS, angle))
     cos_t = (ops.convert_to_tensor(_COS_SIGN), ops.convert_to_tensor(_COS_LIMBS))
     sin_t = (ops.convert_to_tensor(_SIN_SIGN), ops.convert_to_tensor(_SIN_LIMBS))
 
@@ -152,11 +154,22 @@ def _clip_line(x1, y1, x2, y2, height, width):
             c = c + 4 * ops.cast(y < 0, "int32") + 8 * ops.cast(y > bottom, "int32")
         return c
 
+    # Outcodes are 4-bit and non-negative; the bit tests are arithmetic (torch's ONNX exporter
+    # has no integer bitwise OR): `c1 | c2 == 0` is `c1 + c2 == 0`, `c & 12` is `c >= 4`.
+    def share_a_bit(c1, c2):
+        common = 0
+        for bit in (1, 2, 4, 8):
+            common = common + ops.floor_divide(c1, bit) % 2 * (ops.floor_divide(c2, bit) % 2)
+        return ops.not_equal(common, 0)
+
+    def crosses(c1, c2):  # neither end inside, nor both beyond one edge
+        return ops.logical_and(ops.logical_not(share_a_bit(c1, c2)), ops.not_equal(c1 + c2, 0))
+
     c1, c2 = code(x1, y1), code(x2, y2)
-    crossing = ops.logical_and(ops.equal(ops.bitwise_and(c1, c2), 0), ops.not_equal(ops.bitwise_or(c1, c2), 0))
+    crossing = crosses(c1, c2)
 
     def to_row(x, y, c, dx, dy):  # move an end outside vertically onto row 0 or bottom
-        move = ops.logical_and(crossing, ops.not_equal(ops.bitwise_and(c, 12), 0))
+        move = ops.logical_and(crossing, c >= 4)
         target = ops.where(c < 8, 0, bottom)
         sign = ops.where(dy < 0, -1, 1)
         new_x = x + _truncating_divide((target - y) * dx * sign, ops.maximum(ops.abs(dy), 1))
@@ -165,10 +178,7 @@ def _clip_line(x1, y1, x2, y2, height, width):
 
     x1, y1, c1 = to_row(x1, y1, c1, x2 - x1, y2 - y1)
     x2, y2, c2 = to_row(x2, y2, c2, x2 - x1, y2 - y1)
-    crossing = ops.logical_and(
-        crossing,
-        ops.logical_and(ops.equal(ops.bitwise_and(c1, c2), 0), ops.not_equal(ops.bitwise_or(c1, c2), 0)),
-    )
+    crossing = ops.logical_and(crossing, crosses(c1, c2))
 
     def to_column(x, y, c, dx, dy):
         move = ops.logical_and(crossing, ops.not_equal(c, 0))
@@ -179,7 +189,7 @@ def _clip_line(x1, y1, x2, y2, height, width):
 
     x1, y1, c1 = to_column(x1, y1, c1, x2 - x1, y2 - y1)
     x2, y2, c2 = to_column(x2, y2, c2, x2 - x1, y2 - y1)
-    return x1, y1, x2, y2, ops.equal(ops.bitwise_or(c1, c2), 0)
+    return x1, y1, x2, y2, ops.equal(c1 + c2, 0)
 
 
 def _ceil_divide(numerator, denominator):

@@ -22,6 +22,7 @@ from keras_nted.pose.framing import FOOT_MARGIN
 from keras_nted.pose.framing import HEAD_MARGIN
 from keras_nted.pose.framing import PERSON_HEIGHT
 from keras_nted.pose.framing import SIDE_MARGIN
+from keras_nted.utils.gather import gather
 from keras_nted.utils.openpose import KEYPOINT_NAMES
 
 SCORE_CLIP = 100.0  # score logits are clipped to +-this before the sigmoid, as `detector.decode` does
@@ -79,7 +80,7 @@ def crop(image, region, output_size, value_range, outside="zeros"):
     cx, cy, size, cos, sin = _columns(region)
     step = size / output_size
     grid = np.arange(output_size, dtype="float32")
-    cols, rows = (a.reshape(1, -1) for a in np.meshgrid(grid, grid))
+    cols, rows = (ops.convert_to_tensor(a.reshape(1, -1)) for a in np.meshgrid(grid, grid))
     x = cx - (cos - sin) * size / 2 + (cos * cols - sin * rows) * step
     y = cy - (sin + cos) * size / 2 + (sin * cols + cos * rows) * step
     x0, y0 = ops.floor(x), ops.floor(y)
@@ -109,11 +110,13 @@ def decode(raw_boxes, raw_scores, anchors, input_size):
     """
     raw_boxes, raw_scores = ops.convert_to_tensor(raw_boxes, "float32"), ops.convert_to_tensor(raw_scores, "float32")
     scores = ops.sigmoid(ops.clip(raw_scores[..., 0], -SCORE_CLIP, SCORE_CLIP))
+    count = anchors.shape[0]
+    anchors = ops.convert_to_tensor(anchors, "float32")  # a tensor, not an array: torch's exporter traces it
     values = raw_boxes / input_size
     center = values[..., 0:2] + anchors
     half = values[..., 2:4] / 2
     boxes = ops.concatenate([center - half, center + half], axis=-1)
-    keypoints = ops.reshape(values[..., 4:12], (-1, anchors.shape[0], 4, 2)) + anchors[:, None, :]
+    keypoints = ops.reshape(values[..., 4:12], (-1, count, 4, 2)) + anchors[:, None, :]
     return scores, boxes, keypoints
 
 
@@ -180,15 +183,15 @@ def refine_with_heatmap(points, heatmap, kernel_size, min_confidence):
     col = ops.sign(points[..., 0]) * ops.floor(ops.abs(points[..., 0]) * cols)  # int(): towards zero
     row = ops.sign(points[..., 1]) * ops.floor(ops.abs(points[..., 1]) * rows)
     inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-    offsets = np.arange(kernel_size, dtype="float32") - (kernel_size - 1) // 2
+    offsets = ops.convert_to_tensor(np.arange(kernel_size, dtype="float32") - (kernel_size - 1) // 2)
     window_rows = ops.clip(row, -1.0, rows)[..., None, None] + offsets[:, None]  # (batch, n, k, 1)
     window_cols = ops.clip(col, -1.0, cols)[..., None, None] + offsets[None, :]  # (batch, n, 1, k)
     valid = (window_rows >= 0) & (window_rows < rows) & (window_cols >= 0) & (window_cols < cols)
     cell = ops.cast(ops.clip(window_rows, 0, rows - 1) * cols + ops.clip(window_cols, 0, cols - 1), "int32")
-    channel = np.arange(count, dtype="int32")[:, None, None]
+    channel = ops.convert_to_tensor(np.arange(count, dtype="int32")[:, None, None])
     first = ops.reshape(ops.arange(shape[0], dtype="int32") * (rows * cols * channels), (-1, 1, 1, 1))
     index = first + cell * channels + channel
-    logits = ops.take(ops.reshape(heatmap, (-1,)), ops.reshape(index, (-1,)), axis=0)
+    logits = gather(ops.reshape(heatmap, (-1, 1)), ops.reshape(index, (-1,)))
     confidence = ops.where(valid, ops.sigmoid(ops.reshape(logits, ops.shape(index))), 0.0)
     total = ops.sum(confidence, axis=(2, 3))
     move = inside & (ops.max(confidence, axis=(2, 3)) >= min_confidence) & (total > 0)
@@ -215,12 +218,12 @@ def to_coco18(points, visibility, image_size, min_visibility):
     """
     points, visibility = ops.convert_to_tensor(points, "float32"), ops.convert_to_tensor(visibility, "float32")
     order = [BLAZEPOSE_INDEX.get(name, 0) for name in KEYPOINT_NAMES]  # the neck's is replaced below
-    is_neck = np.arange(len(KEYPOINT_NAMES)) == _NECK
+    is_neck = ops.convert_to_tensor(np.arange(len(KEYPOINT_NAMES)) == _NECK)
     right, left = _SHOULDERS
     neck = (points[:, right] + points[:, left]) / 2
-    keypoints = ops.where(is_neck[:, None], ops.expand_dims(neck, 1), ops.take(points, order, axis=1))
+    keypoints = ops.where(is_neck[:, None], ops.expand_dims(neck, 1), gather(points, order, axis=1))
     neck_confidence = ops.minimum(visibility[:, right], visibility[:, left])
-    confidence = ops.where(is_neck, ops.expand_dims(neck_confidence, 1), ops.take(visibility, order, axis=1))
+    confidence = ops.where(is_neck, ops.expand_dims(neck_confidence, 1), gather(visibility, order, axis=1))
     height, width = (ops.cast(v, "float32") for v in image_size)
     x, y = keypoints[..., 0], keypoints[..., 1]
     present = (confidence >= min_visibility) & (x >= 0) & (x < width) & (y >= 0) & (y < height)

@@ -21,8 +21,13 @@ def _check_shape(op, index, value, tensor):
         )
 
 
-def graph_tensors(graph):
+def graph_tensors(graph, prefix=""):
     """Walks a `tflite_file.Graph` in order: its inputs as `keras.Input`s and every tensor's value.
+
+    Each operator's layer is named `f"{prefix}{op}_{index}"`: give two graphs that go into one
+    model different prefixes (on torch, Keras keys a model's parameters by variable path, so two
+    layers of one name would leave one's weights out of the model's `parameters()`, and out of
+    its ONNX export).
 
     Returns:
         `(inputs, values)`: the Keras inputs, and tensor index -> Keras tensor (an operator's
@@ -39,7 +44,7 @@ def graph_tensors(graph):
             raise ValueError(f"Operator {index} ({op.op}) reads a tensor no earlier operator wrote.")
         arguments = [values[i] if i >= 0 else None for i in op.inputs]
         (output,) = op.outputs
-        values[output] = OPERATORS[op.op](arguments, op.options, f"{op.op.lower()}_{index}")
+        values[output] = OPERATORS[op.op](arguments, op.options, f"{prefix}{op.op.lower()}_{index}")
         if keras.backend.is_keras_tensor(values[output]):
             _check_shape(op, index, values[output], graph.tensors[output])
     return inputs, values
@@ -55,7 +60,7 @@ def model_from_tflite(path, name=None):
 
     Args:
         path: the `.tflite` file.
-        name: the model's name (default: the file's stem).
+        name: the model's name (default: the file's stem), also its layers' prefix.
 
     Returns:
         A `keras.Model` with the graph's inputs and outputs, in the file's order.
@@ -71,7 +76,7 @@ def model_from_tflite(path, name=None):
     ```
     """
     graph = read_graph(path)
-    inputs, values = graph_tensors(graph)
     stem = str(path).replace("\\", "/").rsplit("/", 1)[-1].split(".")[0]
+    inputs, values = graph_tensors(graph, prefix=f"{name or stem}_")
     outputs = [values[i] for i in graph.outputs]
     return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name or stem)

@@ -23,6 +23,7 @@ from keras import ops
 
 from keras_nted.backend.conv import conv2d_bias_relu
 from keras_nted.backend.conv import depthwise_conv2d_bias
+from keras_nted.utils.gather import gather
 
 PADDINGS = {0: "same", 1: "valid"}
 # schema.fbs `ActivationFunctionType` (RELU_N1_TO_1 and SIGN_BIT have no Keras activation).
@@ -384,13 +385,21 @@ class ResizeBilinear(keras.layers.Layer):
         self.align_corners = bool(align_corners)
         self.half_pixel_centers = bool(half_pixel_centers)
 
+    def build(self, input_shape):
+        # The taps from the static input size (a traced shape, as torch's ONNX exporter gives, is
+        # not a number numpy can take).
+        self._taps = [
+            bilinear_taps(int(input_shape[axis]), out_size, self.align_corners, self.half_pixel_centers)
+            for axis, out_size in ((1, self.size[0]), (2, self.size[1]))
+        ]
+
     def _axis(self, x, axis, out_size):
-        lower, upper, weight = bilinear_taps(x.shape[axis], out_size, self.align_corners, self.half_pixel_centers)
+        lower, upper, weight = self._taps[axis - 1]
         shape = [1, 1, 1, 1]
         shape[axis] = out_size
         weight = ops.cast(np.reshape(weight, shape), x.dtype)
-        first = ops.take(x, lower, axis=axis)
-        return first + (ops.take(x, upper, axis=axis) - first) * weight
+        first = gather(x, lower, axis=axis)
+        return first + (gather(x, upper, axis=axis) - first) * weight
 
     def call(self, inputs):
         return self._axis(self._axis(inputs, 1, self.size[0]), 2, self.size[1])

@@ -141,8 +141,46 @@ def test_two_photos_without_tensorflow_is_one_line(monkeypatch):
     )
     args = parse_args(["export", "--model", str(MODEL), "-o", "unused", "--two-photos"])
     with pytest.raises(CommandError, match="TensorFlow is not installed"):
-        export.run_on_tensorflow(args)
+        export.run_on_backend(args, "tensorflow")
 
 
 def _read(path):
     return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.mark.skipif(
+    BACKEND == "tensorflow",
+    reason="two_photos.onnx is written on torch (Keras' ONNX exporter): directly in the torch pass, by the "
+    "command's torch-backend re-run in the JAX pass",
+)
+def test_two_photos_onnx_matches_predict_from_photos(photos):
+    """`export --two-photos --format onnx` writes two_photos.onnx: through ONNX Runtime, the image
+    within 1 level of this backend's in-graph `predict_from_photos` (measured: equal), keypoints
+    within 0.01 pixels, and a photo without a person reported by its `*_found` output."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime (in the CI environment) runs the exported graph")
+    from keras_nted.models import PoseTransfer
+    from keras_nted.pose import pose_pipeline
+    from keras_nted.pose.model_files import find_model_files
+
+    folder, paths = photos
+    models = find_model_files()["pose_detection.tflite"].parent
+    command = ["-m", "keras_nted", "export", "--model", MODEL, "-o", folder / f"onnx_{BACKEND}", "--format", "onnx"]
+    result = _run([*command, "--two-photos", "--models", models], KERAS_BACKEND=BACKEND)
+    assert "two_photos.onnx" in result.stdout
+    if BACKEND != "torch":
+        assert "torch-backend subprocess" in result.stdout
+    session = ort.InferenceSession(str(folder / f"onnx_{BACKEND}" / "1" / "two_photos.onnx"))
+    assert [i.name for i in session.get_inputs()] == ["reference_photo", "pose_photo"]
+    names = [o.name for o in session.get_outputs()]
+    assert names == ["image", "keypoints", "pose_found", "reference_found"]
+    reference, pose, blank = (_read(paths[k])[None] for k in ("reference", "pose", "blank"))
+    out = dict(zip(names, session.run(None, {"reference_photo": reference, "pose_photo": pose})))
+    assert out["image"].dtype == np.uint8 and out["image"].shape == (1, 64, 44, 3)
+    assert out["reference_found"].tolist() == [True] and out["pose_found"].tolist() == [True]
+    task = PoseTransfer.from_preset(MODEL)
+    with pytest.warns(UserWarning):  # the mannequin model's photo note
+        image, keypoints = task.predict_from_photos(reference[0], pose[0], pose_pipeline(models))
+    np.testing.assert_allclose(out["keypoints"][0], keypoints, atol=0.01)
+    assert np.abs(out["image"][0].astype(int) - image).max() <= 1
+    missing = dict(zip(names, session.run(None, {"reference_photo": reference, "pose_photo": blank})))
+    assert missing["reference_found"].tolist() == [True] and missing["pose_found"].tolist() == [False]
