@@ -46,24 +46,15 @@ def add_arguments(parser):
     parser.add_argument("--models", metavar="DIR", help="with --two-photos: the folder of the pose model files")
 
 
-# The backend that writes the two-photo graph, by --format, and how messages name it.
-PHOTO_BACKENDS = {"tf_saved_model": "tensorflow", "onnx": "torch"}
-BACKEND_NAMES = {"tensorflow": "TensorFlow", "torch": "torch", "jax": "JAX"}
-
-
 def _pose_model(args):
-    """The in-graph pose pipeline for --two-photos, at the generator's aspect (None without the flag)."""
-    import keras
+    """The in-graph pose pipeline for --two-photos, at the generator's aspect (None without the flag).
 
-    from keras_nted.cli import CommandError
-
+    `run` has already handed --two-photos on another backend than the format's to `run_on_backend`.
+    """
     if not args.two_photos:
         if args.models:
             raise ValueError("--models goes with --two-photos.")
         return None
-    name = BACKEND_NAMES[PHOTO_BACKENDS[args.format]]
-    if keras.backend.backend() != PHOTO_BACKENDS[args.format]:  # see run_on_backend
-        raise CommandError(f"--two-photos --format {args.format} is written on the {name} backend.")
     from keras_nted.pose import pose_pipeline
 
     return pose_pipeline(args.models)
@@ -95,6 +86,7 @@ def run_on_backend(args, backend):
     import sys
 
     from keras_nted.cli import CommandError
+    from keras_nted.export.saved_model import BACKEND_NAMES
 
     if importlib.util.find_spec(backend) is None:
         name = BACKEND_NAMES[backend]
@@ -113,6 +105,8 @@ def run(args):
     from keras_nted.cli import CommandError
     from keras_nted.export import export_backend
     from keras_nted.export import export_saved_model
+    from keras_nted.export.saved_model import BACKEND_NAMES
+    from keras_nted.export.saved_model import PHOTO_BACKENDS
 
     if args.model_version is not None and args.model_version < 0:
         raise ValueError(f"Expected a non-negative --version. Received: --version {args.model_version}")

@@ -47,6 +47,9 @@ from keras_nted.models.pose_transfer import as_pose_transfer
 from keras_nted.utils.openpose import NUM_KEYPOINTS
 
 FORMATS = ("tf_saved_model", "onnx")
+# The backend that writes the two-photo graphs (`pose_model`), by format, and how messages name backends.
+PHOTO_BACKENDS = {"tf_saved_model": "tensorflow", "onnx": "torch"}
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "torch": "torch", "jax": "JAX"}
 # What ONNX export needs on the TensorFlow backend (not installed by default); on torch, see
 # `keras_nted.export.onnx`.
 ONNX_PACKAGES = ("tf2onnx", "onnx")
@@ -300,8 +303,7 @@ def _export_in_subprocess(model_path, export_dir, version, format, backend):
     else:  # it ended before it could report (a crash): its exit code and last words
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = f"exit code {result.returncode}" + (f" ({lines[-1]})" if lines else "")
-    name = {"tensorflow": "TensorFlow", "torch": "torch"}[backend]
-    raise RuntimeError(f"The {name}-backend export subprocess failed: {reason}")
+    raise RuntimeError(f"The {BACKEND_NAMES[backend]}-backend export subprocess failed: {reason}")
 
 
 def export_outcome(model_path, export_dir, version, format):
@@ -379,8 +381,7 @@ def export_saved_model(generator_or_path, export_dir, version=None, format="tf_s
     generator = _check_generator(generator_or_path)
     version = _check_version(export_dir, version)
     backend = export_backend(format)
-    photo_backend = {"tf_saved_model": "tensorflow", "onnx": "torch"}[format]
-    if pose_model is not None and keras.backend.backend() != photo_backend:
+    if pose_model is not None and keras.backend.backend() != PHOTO_BACKENDS[format]:
         raise ValueError(
             "Expected the TensorFlow backend with format='tf_saved_model', or torch with format='onnx', for the "
             f"two-photo signatures (pose_model). Received: backend {keras.backend.backend()}, format={format!r}"

@@ -90,8 +90,8 @@ def ellipse_vertices(center_x, center_y, half_length, angle, minor):
     angle = ops.mod(angle, 360)
     expand = [ops.expand_dims(v, -1) for v in (center_x, center_y, half_length)]
     center_x, center_y, half_length = expand
-    rot_sin = (gather(_ROT_SIN_SIGN[:, None], angle)[..., 0], gather(_ROT_SIN_LIMBS, angle))
-    rot_cos = (gather(_ROT_COS_SIGN[:, None], angle)[..., 0], gather(_ROT_COS_LIMBS, angle))
+    rot_sin = (gather(_ROT_SIN_SIGN, angle), gather(_ROT_SIN_LIMBS, angle))
+    rot_cos = (gather(_ROT_COS_SIGN, angle), gather(_ROT_COS_LIMBS, angle))
     cos_t = (ops.convert_to_tensor(_COS_SIGN), ops.convert_to_tensor(_COS_LIMBS))
     sin_t = (ops.convert_to_tensor(_SIN_SIGN), ops.convert_to_tensor(_SIN_LIMBS))
 

@@ -7,6 +7,7 @@ from keras import ops
 from keras_nted.layers.opencv_raster import city_block_distance
 from keras_nted.layers.opencv_raster import ellipse_vertices
 from keras_nted.layers.opencv_raster import polygon_rows
+from keras_nted.utils.gather import gather
 from keras_nted.utils.openpose import DISTANCE_STEP
 from keras_nted.utils.openpose import KEYPOINT_COLORS
 from keras_nted.utils.openpose import KEYPOINT_RADIUS
@@ -34,15 +35,6 @@ def _truncate(x):
     Keras' own ONNX export (torch, JAX) fails on `trunc`.
     """
     return ops.where(x < 0.0, ops.ceil(x), ops.floor(x))
-
-
-def _columns(x, indices):
-    """`x[:, indices]` for a constant list of indices, by static slicing.
-
-    (`ops.take` along axis 1 flattens the indices with `ravel` on torch, which torch's ONNX
-    exporter does not support.)
-    """
-    return ops.stack([x[:, i] for i in indices], axis=1)
 
 
 @keras.saving.register_keras_serializable(package="keras_nted")
@@ -165,9 +157,9 @@ class SkeletonRenderer(keras.layers.Layer):
 
     def _limbs(self, x, y, present):
         """Per limb: `inside` `(batch, H, W, 17)` bool and the L1 distance `(batch, H, W, 17)`."""
-        xa, ya = _columns(x, _LIMB_START), _columns(y, _LIMB_START)
-        xb, yb = _columns(x, _LIMB_END), _columns(y, _LIMB_END)
-        drawn = ops.logical_and(_columns(present, _LIMB_START), _columns(present, _LIMB_END))
+        xa, ya = gather(x, _LIMB_START, axis=1), gather(y, _LIMB_START, axis=1)
+        xb, yb = gather(x, _LIMB_END, axis=1), gather(y, _LIMB_END, axis=1)
+        drawn = ops.logical_and(gather(present, _LIMB_START, axis=1), gather(present, _LIMB_END, axis=1))
         # The release's ellipse: truncated centre and half-length, angle in whole degrees.
         center_x, center_y = _truncate((xa + xb) / 2.0), _truncate((ya + yb) / 2.0)
         half_length = _truncate(ops.sqrt(ops.square(xa - xb) + ops.square(ya - yb)) / 2.0)

@@ -191,7 +191,7 @@ def refine_with_heatmap(points, heatmap, kernel_size, min_confidence):
     channel = ops.convert_to_tensor(np.arange(count, dtype="int32")[:, None, None])
     first = ops.reshape(ops.arange(shape[0], dtype="int32") * (rows * cols * channels), (-1, 1, 1, 1))
     index = first + cell * channels + channel
-    logits = gather(ops.reshape(heatmap, (-1, 1)), ops.reshape(index, (-1,)))
+    logits = gather(ops.reshape(heatmap, (-1,)), ops.reshape(index, (-1,)))
     confidence = ops.where(valid, ops.sigmoid(ops.reshape(logits, ops.shape(index))), 0.0)
     total = ops.sum(confidence, axis=(2, 3))
     move = inside & (ops.max(confidence, axis=(2, 3)) >= min_confidence) & (total > 0)
