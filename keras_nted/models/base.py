@@ -57,7 +57,10 @@ class PresetNetwork:
 
     def get_compile_config(self):
         config = super().get_compile_config()
-        if config is not None:  # `jit_compile` means another compiler on another backend
+        # `jit_compile` means another compiler on another backend. An uncompiled model's config
+        # stays empty: Keras compiles a loaded model (default optimizer, a warning about its
+        # missing variables) whenever the saved compile config is not.
+        if config:
             config["backend"] = keras.backend.backend()
         return config
 
@@ -70,7 +73,8 @@ class PresetNetwork:
         config = dict(config)
         if config.pop("backend", None) != keras.backend.backend() and config.get("jit_compile") is True:
             config["jit_compile"] = "auto"
-        super().compile_from_config(config)
+        if config:  # an uncompiled model saved before the fix above: the backend alone, nothing to compile
+            super().compile_from_config(config)
 
     @classmethod
     def from_config(cls, config):

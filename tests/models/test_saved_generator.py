@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import warnings
 import zipfile
 
 import keras
@@ -70,3 +71,21 @@ def test_jit_compile_true_from_another_backend_loads_as_auto(tmp_path):
         assert loaded.jit_compile == auto.jit_compile, name
         if keras.backend.backend() == "torch":  # torch.compile only when asked for on torch
             assert loaded.jit_compile is False, name
+
+
+def test_uncompiled_generator_saves_no_compile_config_and_loads_uncompiled(tmp_path):
+    """`keras-nted train` saves its EMA generator uncompiled: loading it must not compile it (a
+    default optimizer and a warning about that optimizer's variables), nor must files written
+    before the fix, whose compile config held the backend alone."""
+    generator = NTEDGenerator.from_preset("nted_tiny")
+    generator.save(tmp_path / "plain.keras")
+    with zipfile.ZipFile(tmp_path / "plain.keras") as z:
+        assert json.loads(z.read("config.json"))["compile_config"] == {}
+    old_config = {"backend": "jax"}
+    old = _patched(tmp_path / "plain.keras", tmp_path / "old.keras", lambda c: c.update(compile_config=old_config))
+    for path in (tmp_path / "plain.keras", old):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loaded = keras.saving.load_model(path)
+        assert getattr(loaded, "optimizer", None) is None, path.name  # no default optimizer made
+    assert not keras.saving.load_model(tmp_path / "plain.keras").compiled
