@@ -50,6 +50,19 @@ def demo_batch(image_size, num_identities=4, num_poses=5, seed=0):
     }
 
 
+def repose_all(task, batch):
+    """`(identities, poses, H, W, 3)` uint8: every reference of a `demo_batch` in every target pose,
+    made by the `PoseTransfer` `task` in one generator call."""
+    n, p = len(batch["source_pixels"]), len(batch["target_keypoints"])
+    height, width = task.image_size
+    return task.predict(
+        np.repeat(batch["source_pixels"], p, axis=0),
+        np.tile(batch["target_keypoints"], (n, 1, 1)),
+        keypoints_frame="pixels",
+        batch_size=n * p,
+    ).reshape(n, p, height, width, 3)
+
+
 def _grid(batch, images, factor):
     """The results layout, upscaled by `factor`: target skeletons on top, then per identity its
     reference and `images[i]` (uint8), under a header naming the columns."""
@@ -89,14 +102,7 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     output_dir = pathlib.Path(output_dir)
     height, width = task.image_size
     batch = demo_batch(task.image_size, num_identities, num_poses, seed)
-    n, p = num_identities, num_poses
-    # Every identity in every pose, in one generator call.
-    generated = task.predict(
-        np.repeat(batch["source_pixels"], p, axis=0),
-        np.tile(batch["target_keypoints"], (n, 1, 1)),
-        keypoints_frame="pixels",
-        batch_size=n * p,
-    ).reshape(n, p, height, width, 3)
+    generated = repose_all(task, batch)
     factor = display_factor(height)
 
     written = {}
@@ -108,7 +114,7 @@ def write_demo(generator, output_dir, num_identities=4, num_poses=5, seed=0):
     )
     attention_batch = {
         "source_image": batch["source_image"],
-        "target_skeleton": np.repeat(batch["target_skeleton"][:1], n, axis=0),
+        "target_skeleton": np.repeat(batch["target_skeleton"][:1], num_identities, axis=0),
         "target_image": batch["target_image"][:, 0],
     }
     rows, _ = sample_rows(task.generator, attention_batch)
