@@ -69,11 +69,17 @@ def _run_pair(control, pair, setup, color):
                    garment_image_mask=source)  # fmt: skip
 
 
-def _picture(rows, factor=3):
+PICTURE_COLUMNS = ("garment (A)", "person (B)", "B's pose", "iteration 0", "optimised", "truth")
+
+
+def _picture(rows):
+    """The rows x4 (64-pixel mannequins, `display_factor`) under a header naming the columns."""
+    from keras_nted.visualize import display_factor
+    from keras_nted.visualize import enlarge
+    from keras_nted.visualize import label_columns
     from keras_nted.visualize import stack_rows
 
-    picture = stack_rows(rows)
-    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+    return label_columns(enlarge(stack_rows(rows), display_factor(rows[0].shape[0])), PICTURE_COLUMNS)
 
 
 def main():
