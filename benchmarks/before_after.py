@@ -2,9 +2,9 @@
 
 Each row is a held-out identity: its reference, then for each target pose the ground truth,
 the `--before` model's output and the `--after` model's (the shipped one by default), x4 with
-labelled columns. It also prints, for the pictured pairs and for `--pairs` held-out test pairs,
-each model's per-garment colour error and top / trousers separation (`keras_nted.evaluation`),
-so the picture and the figures come from one run.
+labelled columns. It also prints, for the first `--pairs` held-out test pairs, each model's SSIM,
+L1, per-part colour error and top / trousers separation (`keras-nted evaluate`'s figures), so the
+picture and the figures come from one run.
 
 Usage: KERAS_BACKEND=tensorflow python benchmarks/before_after.py --before OLD.keras
        [--after NEW.keras] [--identities 4] [--poses 2] [--pairs 300]
