@@ -148,12 +148,26 @@ class SaveGenerator(keras.callbacks.Callback):
 
 
 class Timer(keras.callbacks.Callback):
-    """Adds up training wall time across resumed runs in `path` (JSON)."""
+    """Adds up training wall time across resumed runs in `path` (JSON).
 
-    def __init__(self, path):
+    `seconds` counts every second spent training, the part of an epoch that a kill or Ctrl-C cut
+    short included (those steps ran, even though the resumed run redoes the ones after the last
+    checkpoint): the count is written every `flush_every` seconds and at every epoch end, so a
+    stop leaves at most `flush_every` seconds uncounted. `epochs`, `step` and `logs` are those
+    of the last finished epoch.
+
+    Args:
+        path: the JSON file (written atomically; an existing one is added to).
+        flush_every: seconds between writes inside an epoch (> 0).
+    """
+
+    def __init__(self, path, flush_every=30.0):
         super().__init__()
+        if isinstance(flush_every, bool) or not isinstance(flush_every, (int, float)) or not flush_every > 0:
+            raise ValueError(f"Expected flush_every to be a positive number of seconds. Received: {flush_every!r}")
         self.path = pathlib.Path(path)
-        self.start = None
+        self.flush_every = float(flush_every)
+        self.mark = None  # the time up to which `seconds` on disk counts this run
 
     def _read(self):
         if self.path.is_file():
@@ -163,21 +177,43 @@ class Timer(keras.callbacks.Callback):
                 pass
         return {"seconds": 0.0}
 
+    def _write(self, state):
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(state, indent=2, allow_nan=False))
+
+    def _counted(self):
+        """The record on disk with the seconds since the last write added."""
+        now = time.time()
+        state = self._read()
+        state["seconds"] = state.get("seconds", 0.0) + now - self.mark
+        self.mark = now
+        return state
+
+    def on_train_begin(self, logs=None):
+        self.mark = time.time()
+
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.time()
+        if self.mark is None:
+            self.mark = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if is_chief() and time.time() - self.mark >= self.flush_every:
+            self._write(self._counted())
 
     def on_epoch_end(self, epoch, logs=None):
         if not is_chief():
             return
-        state = self._read()
-        state["seconds"] = state.get("seconds", 0.0) + time.time() - self.start
+        state = self._counted()
         state["epochs"] = epoch + 1
         state["step"] = int(to_host(self.model.step))
         state["backend"] = keras.backend.backend()
         # Strict JSON: a non-finite value is written as null.
         state["logs"] = {k: float(v) if math.isfinite(float(v)) else None for k, v in (logs or {}).items()}
-        with atomic_path(self.path) as tmp:
-            tmp.write_text(json.dumps(state, indent=2, allow_nan=False))
+        self._write(state)
+
+    def on_train_end(self, logs=None):
+        if is_chief() and self.mark is not None:
+            self._write(self._counted())
 
 
 def tensorboard_available():

@@ -80,6 +80,12 @@ def add_arguments(parser):
     parser.add_argument(
         "--checkpoint-every", type=int, default=500, help="steps between checkpoints; also every epoch (default: 500)"
     )
+    parser.add_argument(
+        "--keep-every",
+        type=int,
+        metavar="N",
+        help="also keep every checkpoint whose step is a multiple of N (default: only the newest two)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="threads building batches (default: %(default)s)")
     _add_distribution_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar (one line per epoch instead)")
@@ -121,6 +127,8 @@ def run(args):
 
     if args.checkpoint_every < 1:
         raise ValueError(f"Expected --checkpoint-every >= 1. Received: {args.checkpoint_every}")
+    if args.keep_every is not None and args.keep_every < 1:
+        raise ValueError(f"Expected --keep-every >= 1. Received: {args.keep_every}")
     if args.seed < 0:
         raise ValueError(f"Expected --seed >= 0. Received: {args.seed}")
     if args.workers < 1:
@@ -191,6 +199,7 @@ def _train(train, args, loss_weights):
         learning_rate=args.learning_rate,
         lr_decay_steps=args.lr_decay_steps,
         checkpoint_every=args.checkpoint_every,
+        keep_every=args.keep_every,
         model_path=args.model_path,
         workers=args.workers,
         verbose=2 if args.quiet else 1,

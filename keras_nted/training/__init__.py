@@ -10,6 +10,8 @@ A run lives in one output folder:
   reference | target skeleton | generated | ground truth | attention panels
   (`keras_nted.callbacks.SampleGrid`);
 - `config.json`: the resolved configuration and training settings;
+- `time.json`: the training wall time over every invocation (an epoch cut short by a stop included,
+  to within 30 seconds), and the last finished epoch's step and losses (`keras_nted.callbacks.Timer`);
 - `generator.keras` (or the `model_path` given): the EMA generator, written atomically after
   every epoch, so a usable model exists even if the run is stopped;
 - `.lock`: held (an OS file lock) while a process trains into the folder.

@@ -63,6 +63,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         save_freq: a number of steps between checkpoints, or `"epoch"` for epoch ends only.
         keep: how many checkpoints to keep (>= 1; the newest ones). With 2 (the default) an
             older complete file remains even if the newest is damaged on disk later.
+        keep_every: also keep, for good, every checkpoint whose step is a multiple of this
+            (milestones: the whole training state at those steps, to compare or restore);
+            `None` (the default): none.
         write: whether this process writes files (`False` on all but one process of a
             multi-process run; every process still restores).
 
@@ -71,13 +74,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     >>> fit_from_checkpoint(gan, data, checkpoint, epochs=10, shuffle=False)  # doctest: +SKIP
     """
 
-    def __init__(self, directory, save_freq="epoch", keep=2, write=True):
+    def __init__(self, directory, save_freq="epoch", keep=2, write=True, keep_every=None):
         super().__init__()
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"Expected save_freq='epoch' or a positive integer. Received: save_freq={save_freq!r}")
         self.directory = pathlib.Path(directory)
         self.save_freq = save_freq
         self.keep = check_int("keep", keep)
+        self.keep_every = None if keep_every is None else check_int("keep_every", keep_every)
         self.write = bool(write)
         self._last_saved_step = None
 
@@ -141,8 +145,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         with atomic_path(path, size=size) as tmp:
             alone(self.model.save_weights, tmp)
         self._last_saved_step = step
-        for _, old in self.checkpoints()[: -self.keep]:
-            old.unlink(missing_ok=True)
+        for old_step, old in self.checkpoints()[: -self.keep]:
+            if not (self.keep_every and old_step % self.keep_every == 0):
+                old.unlink(missing_ok=True)
         return path
 
     # ------------------------------------------------------------------ callback

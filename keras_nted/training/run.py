@@ -146,6 +146,7 @@ def train(
     learning_rate=None,
     lr_decay_steps=None,
     checkpoint_every=500,
+    keep_every=None,
     model_path=None,
     workers=1,
     verbose=1,
@@ -179,6 +180,8 @@ def train(
             resumes at the exact step. A call with other run-defining settings (see
             `RUN_DEFINING`) on a folder holding a checkpoint is refused before anything is
             written, and so is a second process training into the same folder.
+        keep_every: keep every checkpoint whose step is a multiple of this, besides the newest
+            two (`None`: only those two); see `TrainingCheckpoint`.
         model_path: where the EMA generator `.keras` goes (default `output_dir/generator.keras`).
         workers: threads building batches.
         verbose: `fit` verbosity (1: progress bar).
@@ -211,7 +214,9 @@ def train(
         "lr_schedule": None if schedule is None else schedule["record"], "loss_overrides": settings,
     })  # fmt: skip
     chief = is_chief()  # only process 0 of a multi-process run writes files
-    checkpoint = TrainingCheckpoint(str(output_dir / "backup"), save_freq=int(checkpoint_every), write=chief)
+    checkpoint = TrainingCheckpoint(
+        str(output_dir / "backup"), save_freq=int(checkpoint_every), write=chief, keep_every=keep_every
+    )
 
     if chief:
         check_resume(output_dir, record, checkpoint)  # again under the lock; here before anything is written

@@ -128,6 +128,8 @@ def test_train_two_steps_then_resume(tmp_path, capsys):
         (["--image-size", "128x88"], "Received: --image-size (128, 88)"),
         (["--image-size", "64x50"], "Received: --image-size (64, 50)"),
         (["--image-size", "big"], "Expected --image-size as HEIGHTxWIDTH"),
+        (["--keep-every", "0"], "Expected --keep-every >= 1. Received: 0"),
+        (["--checkpoint-every", "0"], "Expected --checkpoint-every >= 1. Received: 0"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path, capsys, args, message):
@@ -268,6 +270,52 @@ def test_time_record_is_strict_json(tmp_path):
     timer.on_epoch_end(0, {"loss": float("nan"), "l1": 0.5})
     record = json.loads((tmp_path / "time.json").read_text(), parse_constant=lambda name: pytest.fail(name))
     assert record["logs"] == {"loss": None, "l1": 0.5} and record["step"] == 5
+
+
+def test_time_record_counts_an_epoch_cut_short(tmp_path, monkeypatch):
+    """A run killed mid-epoch keeps the seconds it trained (up to `flush_every`); the resumed run
+    adds its own to them; `step` stays the last finished epoch's."""
+    import keras
+
+    from keras_nted import callbacks
+
+    class Model:
+        step = keras.Variable(3, dtype="int32", trainable=False)
+
+    clock = [1000.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    path = tmp_path / "time.json"
+
+    first = callbacks.Timer(path, flush_every=30)
+    first.set_model(Model())
+    first.on_train_begin()
+    first.on_epoch_begin(0)
+    clock[0] += 10.0
+    first.on_epoch_end(0, {"loss": 1.0})
+    assert json.loads(path.read_text())["seconds"] == 10.0
+    first.on_epoch_begin(1)
+    clock[0] += 29.0
+    first.on_train_batch_end(0)
+    assert json.loads(path.read_text())["seconds"] == 10.0  # not yet due
+    clock[0] += 2.0
+    first.on_train_batch_end(1)
+    record = json.loads(path.read_text())
+    assert record["seconds"] == 41.0 and record["step"] == 3 and record["epochs"] == 1
+    clock[0] += 5.0  # then killed: these 5 s are the most a kill loses (< flush_every)
+
+    second = callbacks.Timer(path, flush_every=30)
+    second.set_model(Model())
+    second.on_train_begin()
+    second.on_epoch_begin(1)
+    clock[0] += 7.0
+    second.on_epoch_end(1, {"loss": 0.5})
+    clock[0] += 1.0
+    second.on_train_end()
+    record = json.loads(path.read_text())
+    assert record["seconds"] == 49.0 and record["epochs"] == 2 and record["logs"] == {"loss": 0.5}
+
+    with pytest.raises(ValueError, match="flush_every"):
+        callbacks.Timer(path, flush_every=0)
 
 
 def test_tensorboard_scalars_without_tensorflow(tmp_path):

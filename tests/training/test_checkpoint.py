@@ -65,6 +65,25 @@ def test_checkpoint_resumes_at_the_same_step_atomically(tmp_path, fresh_gan):
     assert not changed(saved, gan)
 
 
+def test_milestones_are_kept_beside_the_newest_two(tmp_path, fresh_gan):
+    gan = fresh_gan()
+    checkpoint = TrainingCheckpoint(str(tmp_path), save_freq=1, keep_every=4)
+    checkpoint.set_model(gan)
+    for step in range(1, 11):
+        gan.step.assign(step)
+        checkpoint.save()
+    assert [step for step, _ in checkpoint.checkpoints()] == [4, 8, 9, 10]
+    assert checkpoint.restore(gan) == 10
+    plain = TrainingCheckpoint(str(tmp_path / "plain"), save_freq=1)
+    plain.set_model(gan)
+    for step in (11, 12, 13):
+        gan.step.assign(step)
+        plain.save()
+    assert [step for step, _ in plain.checkpoints()] == [12, 13]
+    with pytest.raises(ValueError, match="keep_every"):
+        TrainingCheckpoint(str(tmp_path), keep_every=0)
+
+
 class Recorder(keras.callbacks.Callback):
     """The (epoch, batch index) of every step, and the batches' identities."""
 
