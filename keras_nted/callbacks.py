@@ -20,6 +20,7 @@ from keras_nted.distribute import to_host
 from keras_nted.files import atomic_path
 from keras_nted.models.generator import save_generator
 from keras_nted.utils.validation import check_int
+from keras_nted.utils.validation import check_number
 
 logger = logging.getLogger(__name__)
 
@@ -163,10 +164,8 @@ class Timer(keras.callbacks.Callback):
 
     def __init__(self, path, flush_every=30.0):
         super().__init__()
-        if isinstance(flush_every, bool) or not isinstance(flush_every, (int, float)) or not flush_every > 0:
-            raise ValueError(f"Expected flush_every to be a positive number of seconds. Received: {flush_every!r}")
         self.path = pathlib.Path(path)
-        self.flush_every = float(flush_every)
+        self.flush_every = check_number("flush_every", flush_every)
         self.mark = None  # the time up to which `seconds` on disk counts this run
 
     def _read(self):
@@ -197,7 +196,7 @@ class Timer(keras.callbacks.Callback):
             self.mark = time.time()
 
     def on_train_batch_end(self, batch, logs=None):
-        if is_chief() and time.time() - self.mark >= self.flush_every:
+        if time.time() - self.mark >= self.flush_every and is_chief():  # the clock first: every step runs this
             self._write(self._counted())
 
     def on_epoch_end(self, epoch, logs=None):

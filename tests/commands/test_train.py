@@ -286,10 +286,14 @@ def test_time_record_counts_an_epoch_cut_short(tmp_path, monkeypatch):
     monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
     path = tmp_path / "time.json"
 
-    first = callbacks.Timer(path, flush_every=30)
-    first.set_model(Model())
-    first.on_train_begin()
-    first.on_epoch_begin(0)
+    def started(epoch):
+        timer = callbacks.Timer(path, flush_every=30)
+        timer.set_model(Model())
+        timer.on_train_begin()
+        timer.on_epoch_begin(epoch)
+        return timer
+
+    first = started(0)
     clock[0] += 10.0
     first.on_epoch_end(0, {"loss": 1.0})
     assert json.loads(path.read_text())["seconds"] == 10.0
@@ -303,10 +307,7 @@ def test_time_record_counts_an_epoch_cut_short(tmp_path, monkeypatch):
     assert record["seconds"] == 41.0 and record["step"] == 3 and record["epochs"] == 1
     clock[0] += 5.0  # then killed: these 5 s are the most a kill loses (< flush_every)
 
-    second = callbacks.Timer(path, flush_every=30)
-    second.set_model(Model())
-    second.on_train_begin()
-    second.on_epoch_begin(1)
+    second = started(1)
     clock[0] += 7.0
     second.on_epoch_end(1, {"loss": 0.5})
     clock[0] += 1.0
