@@ -74,7 +74,8 @@ def add_arguments(parser):
         metavar="N",
         help=(
             "cosine-decay the generator learning rate to 0 over the last N of the epochs x steps-per-epoch steps "
-            "(default: constant, as released); a run resumes only with the same schedule"
+            "(default: constant, as released); a resumed run may change --epochs or N only while all its steps "
+            "so far are in both schedules' constant phase"
         ),
     )
     parser.add_argument(

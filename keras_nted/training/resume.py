@@ -12,7 +12,8 @@ import json
 import keras
 
 # The config.json entries that define a run: a resumed run must have the same ones
-# (`epochs` may grow; the backend may change, since checkpoints move between backends).
+# (`epochs` may grow; the backend may change, since checkpoints move between backends; the
+# schedule may move while the run is inside its constant phase: see `check_resume`).
 RUN_DEFINING = (
     "preset",
     "config_file",
@@ -26,6 +27,24 @@ RUN_DEFINING = (
     "lr_schedule",
     "loss_overrides",
 )
+
+
+def same_rates_so_far(before, now, step):
+    """Whether a run's first `step` steps ran at the same learning rate under both schedules.
+
+    Both are `config.json` `lr_schedule` records (`None`: constant). A constant rate and a
+    scheduled one never count as the same: the optimizer keeps a constant rate as a variable
+    of its own and a schedule as none, so their checkpoints hold different variables. Two
+    hold-then-cosine schedules of one rate agree on every step inside both constant phases:
+    a scheduled run may be lengthened or shortened, or its decay moved, until its constant
+    phase ends.
+    """
+    if before == now:
+        return True
+    if before is None or now is None:
+        return False
+    same_kind = all(before.get(key) == now.get(key) for key in ("kind", "learning_rate"))
+    return same_kind and step <= min(before["hold_steps"], now["hold_steps"])
 
 
 def _describe_schedule(schedule):
@@ -58,6 +77,13 @@ def check_resume(output_dir, record, checkpoint):
     to check against. A `config.json` that keras-nted did not write (a user's own file) is never
     overwritten. Raises a `ValueError` naming what differs, before anything is built or written.
 
+    One setting may differ: the learning-rate schedule (`epochs` and `lr_decay_steps`), while
+    the run's steps so far all ran at the rate both schedules give (`same_rates_so_far`), so
+    the resumed run is exactly the run the new settings make from scratch.
+
+    Returns:
+        `None`, or a one-line note when the schedule is re-pointed so.
+
     Args:
         output_dir: the run folder (a `pathlib.Path`).
         record: this run's `config.json` record (`RUN_DEFINING` entries at least).
@@ -76,14 +102,28 @@ def check_resume(output_dir, record, checkpoint):
     before = _run_record(config_path)
     if not has_checkpoints:
         return
+    step = checkpoint.checkpoints()[-1][0]
+    repointed = None
     if before.get("lr_schedule") != record["lr_schedule"]:
-        raise ValueError(
-            f"{output_dir} was started with {_describe_schedule(before.get('lr_schedule'))}; this command asks for "
-            f"{_describe_schedule(record['lr_schedule'])}. Resume with the same epochs, steps_per_epoch and "
-            "lr_decay_steps, or use a new output_dir."
+        if not same_rates_so_far(before.get("lr_schedule"), record["lr_schedule"], step):
+            why = (
+                "a run cannot switch between a constant rate and a schedule"
+                if before.get("lr_schedule") is None or record["lr_schedule"] is None
+                else "a schedule can change only while the run is inside both schedules' constant phase"
+            )
+            raise ValueError(
+                f"{output_dir} was started with {_describe_schedule(before.get('lr_schedule'))} and is at step "
+                f"{step}; this command asks for {_describe_schedule(record['lr_schedule'])}: {why}. Resume with "
+                "the same epochs, steps_per_epoch and lr_decay_steps, or use a new output_dir."
+            )
+        repointed = (
+            f"Resuming {output_dir} at step {step} with {_describe_schedule(record['lr_schedule'])} (it was started "
+            f"with {_describe_schedule(before['lr_schedule'])}; every step so far ran at the same rate under both)."
         )
     changed = [
-        key for key in RUN_DEFINING if key in before and json.loads(json.dumps(record[key], default=str)) != before[key]
+        key
+        for key in RUN_DEFINING
+        if key in before and key != "lr_schedule" and json.loads(json.dumps(record[key], default=str)) != before[key]
     ]
     if changed:
         details = "; ".join(f"{key}: {before[key]!r} then, {record[key]!r} now" for key in changed)
@@ -91,6 +131,7 @@ def check_resume(output_dir, record, checkpoint):
             f"{output_dir} holds a run started with other settings ({details}). Resume it with its own settings "
             f"(see {config_path}), or train into a new output_dir."
         )
+    return repointed
 
 
 class OneRun(keras.callbacks.CallbackList):

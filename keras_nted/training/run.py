@@ -174,7 +174,9 @@ def train(
         lr_decay_steps: cosine-decay the generator's learning rate to 0 over the last
             this many of the `epochs * steps_per_epoch` steps (constant before them; not in
             the release, whose rate is constant). `None`: constant throughout. A run resumes
-            only with the schedule it was started with.
+            with the schedule it was started with, or with another one (other `epochs` or
+            `lr_decay_steps`) while its steps so far are all inside both schedules' constant
+            phase: the result is then exactly the new settings' run from scratch.
         checkpoint_every: steps between checkpoints (also at every epoch end). A killed run
             loses at most the steps since its last checkpoint; re-running the same call
             resumes at the exact step. A call with other run-defining settings (see
@@ -222,7 +224,9 @@ def train(
         check_resume(output_dir, record, checkpoint)  # again under the lock; here before anything is written
     # Everything up to here only read; from here on the folder is this process's alone.
     with RunLock(output_dir) if chief else contextlib.nullcontext():
-        check_resume(output_dir, record, checkpoint)
+        repointed = check_resume(output_dir, record, checkpoint)
+        if repointed and chief:
+            logger.info(repointed)
         if chief:
             remove_stale_temporaries(output_dir)
         gan = build_gan(config, image_size, vgg_weights)

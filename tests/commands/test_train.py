@@ -374,3 +374,62 @@ def test_train_errors_name_flags_on_the_command_line():
     # config.json entries and paths stay as written.
     kept = "runs/epochs holds a run (batch_size: 1 then, 2 now); see runs/epochs/config.json."
     assert as_flags(kept) == kept
+
+
+def test_same_rates_so_far_allows_a_schedule_to_move_only_inside_both_constant_phases():
+    from keras_nted.training.resume import same_rates_so_far
+    from keras_nted.training.schedule import learning_rate_schedule
+
+    def record(total, decay, rate=0.002):
+        return learning_rate_schedule(rate, total, decay)["record"]
+
+    assert same_rates_so_far(None, None, 10**6)
+    assert same_rates_so_far(record(100, 40), record(100, 40), 100)
+    # Lengthened (hold 60 -> 110), shortened (-> 50) or decay moved (-> 70): up to the shorter hold.
+    for other in (record(150, 40), record(90, 40), record(100, 30)):
+        hold = min(60, other["hold_steps"])
+        assert same_rates_so_far(record(100, 40), other, hold)
+        assert not same_rates_so_far(record(100, 40), other, hold + 1)
+    assert not same_rates_so_far(record(100, 40), record(100, 40, rate=0.004), 0)  # another rate
+    # The optimizer holds a constant rate as a variable and a schedule as none: never swapped.
+    assert not same_rates_so_far(None, record(100, 40), 0)
+    assert not same_rates_so_far(record(100, 40), None, 0)
+
+
+def test_a_scheduled_run_lengthened_inside_its_constant_phase_equals_that_run_from_scratch(tmp_path, capsys):
+    # 4 steps planned (hold 3, decay 1), a checkpoint at every step, kept.
+    out = tmp_path / "run"
+    assert _train(out, "--epochs", "2", "--lr-decay-steps", "1", "--checkpoint-every", "1", "--keep-every", "1") == 0
+    for step in (3, 4):  # as if stopped after step 2: still inside the constant phase
+        (out / "backup" / f"step_{step:09d}.weights.h5").unlink()
+    capsys.readouterr()
+
+    # Lengthened to 6 steps (hold 5): both schedules gave the same rate at steps 1-2.
+    assert _train(out, "--epochs", "3", "--lr-decay-steps", "1") == 0
+    err = capsys.readouterr().err
+    assert f"Resuming {out} at step 2 with a constant rate for 5 steps then a cosine decay over 1" in err, err
+    assert "started with a constant rate for 3 steps then a cosine decay over 1" in err, err
+    assert json.loads((out / "config.json").read_text())["lr_schedule"]["hold_steps"] == 5
+    reference = tmp_path / "reference"
+    assert _train(reference, "--epochs", "3", "--lr-decay-steps", "1") == 0
+    final = "step_000000006.weights.h5"
+    with h5py.File(out / "backup" / final, "r") as got, h5py.File(reference / "backup" / final, "r") as expected:
+        names = []
+        expected.visit(lambda name: names.append(name) if isinstance(expected[name], h5py.Dataset) else None)
+        assert len(names) > 100
+        different = [name for name in names if not np.array_equal(got[name][()], expected[name][()])]
+    assert not different, different[:5]
+    capsys.readouterr()
+
+    # At step 6 the run is past its constant phase (5): no further move.
+    checkpoint = _newest_checkpoint(out).read_bytes()
+    rc = _train(out, "--epochs", "4", "--lr-decay-steps", "1")
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "is at step 6" in err and "inside both schedules' constant phase" in err, err
+    assert _newest_checkpoint(out).read_bytes() == checkpoint
+    # A constant-rate run cannot take a schedule, even at its first steps.
+    constant = tmp_path / "constant"
+    assert _train(constant) == 0
+    assert _train(constant, "--epochs", "2", "--lr-decay-steps", "1") == 2
+    assert "cannot switch between a constant rate and a schedule" in capsys.readouterr().err
