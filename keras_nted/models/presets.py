@@ -91,7 +91,7 @@ PRESETS = {
     "nted_mannequin_64": {
         "description": (
             "The shipped 64x44 mannequin model, trained (generator weights; saved_models/nted_mannequin_64.md): "
-            "65,000 steps on a 2-core CPU in about 142 minutes, without VGG19 (L1 + SSIM + part colour + attention "
+            "65,000 steps on a 2-core CPU in about 133 minutes, without VGG19 (L1 + SSIM + part colour + attention "
             "loss, GAN off)."
         ),
         # The trained EMA generator, bundled with the package (keras_nted/models/preset_files/).

@@ -10,21 +10,21 @@ from keras_nted.appearance import initial_coefficients
 from keras_nted.losses import PerceptualLoss
 
 # 10 steps of the pixel-L1 optimisation with the color term on `pair` (test identity 2's upper
-# garment onto 52): measured on TensorFlow; JAX and PyTorch gave the same to 1e-4 (coefficients)
-# and 2.1e-5 (relative, losses). Each backend runs this file in its own process and compares.
+# garment onto 52): measured on TensorFlow; JAX and PyTorch gave the same to 1.8e-4 (coefficients)
+# and 3.6e-5 (relative, losses). Each backend runs this file in its own process and compares.
 REFERENCE_COEFFICIENTS = [
-    [0.09439, -0.00291, 0.08537, -0.07062, 0.09465, -0.09575, 0.09437, -0.08723, 0.92422, -0.09110, 0.07220, -0.09743,
-     0.09811, 0.09733, 0.08233, -0.09587],
-    [-0.04188, -0.10117, -0.08591, 0.09805, 0.09346, 0.90830, -0.00117, 0.09639, -0.00452, -0.01415, -0.09567, 0.08345,
-     0.08956, -0.06031, 0.09703, -0.09551],
-    [1.09747, -0.09761, 0.90067, -0.02170, 0.94898, 0.01002, 0.02019, -0.09773, -0.09969, 0.09996, -0.02176, -0.00110,
-     0.10034, -0.08722, -0.07533, 0.08692],
-    [-0.09988, 0.09846, 0.04159, -0.10109, 0.99755, -0.00091, 0.00354, 1.05321, 0.09775, 0.10036, -0.00002, 0.00282,
-     0.07402, -0.09535, 0.09159, -0.09789],
+    [0.03410, 0.00950, 0.94394, 0.00015, 0.09699, 0.08657, 0.09926, -0.08989, 0.10009, 0.10055, 0.00203, 0.09717,
+     0.04261, -0.10040, 0.99270, -0.06009],
+    [0.06076, 0.08030, 0.03662, 0.09760, 0.03518, 0.97151, 0.10016, 0.06359, 1.01196, -0.07931, -0.09887, 0.10096,
+     -0.08243, 0.00237, 0.09471, 0.09881],
+    [0.90524, -0.06671, -0.09970, -0.10102, -0.09801, 0.08766, 0.03685, 0.08831, 0.90076, -0.09617, 0.90192, -0.10050,
+     -0.10105, -0.06060, 0.05772, -0.05928],
+    [-0.02636, 0.90130, 0.01847, 0.04958, -0.08627, 0.00878, 0.00193, 1.02076, 0.09903, -0.09993, -0.06720, 0.00756,
+     -0.10052, 0.07650, -0.01396, -0.00100],
 ]  # fmt: skip
-REFERENCE_LOSS = [81.94, 79.637, 76.3005, 73.276, 71.8681, 70.1492, 68.2557, 66.6001, 65.2173, 63.7703, 62.2373]
+REFERENCE_LOSS = [116.674, 115.408, 112.801, 111.616, 111.717, 110.745, 109.222, 107.655, 105.99, 104.75, 103.362]
 # The released initialisation picks these textures (one to three per NTED index paint the garment).
-REFERENCE_INITIAL = [[8], [5], [0, 2, 4], [4, 7]]
+REFERENCE_INITIAL = [[2, 14], [5, 8], [0, 8, 10], [1, 7]]
 
 
 def _masks(pair):
@@ -71,7 +71,10 @@ def test_loss_decreases_and_terms_add_up(ten_steps):
     h = ten_steps.history
     assert len(h["loss"]) == 11
     assert h["loss"][-1] < 0.98 * h["loss"][0]
-    assert all(b < a for a, b in zip(h["loss"], h["loss"][1:]))
+    # Adam (the release's optimiser) is not a descent method: a step may rise a little (on the
+    # shipped model one of the ten does, by 0.09%), but each half of the run ends lower.
+    assert h["loss"][10] < h["loss"][5] < h["loss"][0]
+    assert all(b < 1.01 * a for a, b in zip(h["loss"], h["loss"][1:]))
     assert min(h["color"]) > 0
     total = np.sum([h["maintain"], h["edit"], h["regularization"], h["color"]], axis=0)
     np.testing.assert_allclose(total, h["loss"], rtol=1e-5)
