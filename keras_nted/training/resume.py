@@ -81,13 +81,13 @@ def check_resume(output_dir, record, checkpoint):
     the run's steps so far all ran at the rate both schedules give (`same_rates_so_far`), so
     the resumed run is exactly the run the new settings make from scratch.
 
-    Returns:
-        `None`, or a one-line note when the schedule is re-pointed so.
-
     Args:
         output_dir: the run folder (a `pathlib.Path`).
         record: this run's `config.json` record (`RUN_DEFINING` entries at least).
         checkpoint: the run's `keras_nted.training.checkpoint.TrainingCheckpoint`.
+
+    Returns:
+        `None`, or a one-line note when the schedule is re-pointed so.
     """
     config_path = output_dir / "config.json"
     has_checkpoints = bool(checkpoint.checkpoints())
