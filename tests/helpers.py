@@ -23,6 +23,16 @@ def to_numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def checkpoint_arrays(path):
+    """Every array of a `.weights.h5` file (a `TrainingCheckpoint`), by its path inside the file."""
+    import h5py
+
+    arrays = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: arrays.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
 def fixture_meta(fixture):
     return json.loads(str(fixture["meta_json"]))
 

@@ -90,9 +90,9 @@ def check_resume(output_dir, record, checkpoint):
         `None`, or a one-line note when the schedule is re-pointed so.
     """
     config_path = output_dir / "config.json"
-    has_checkpoints = bool(checkpoint.checkpoints())
+    found = checkpoint.checkpoints()
     if not config_path.exists():
-        if has_checkpoints:
+        if found:
             raise ValueError(
                 f"{output_dir} holds checkpoints but no config.json, so this command cannot be checked to resume "
                 "the same run (its seed, data and settings). Put the run's config.json back, or train into a new "
@@ -100,9 +100,9 @@ def check_resume(output_dir, record, checkpoint):
             )
         return
     before = _run_record(config_path)
-    if not has_checkpoints:
+    if not found:
         return
-    step = checkpoint.checkpoints()[-1][0]
+    step = found[-1][0]  # the newest; were it unreadable, the older one restored is earlier still
     repointed = None
     if before.get("lr_schedule") != record["lr_schedule"]:
         if not same_rates_so_far(before.get("lr_schedule"), record["lr_schedule"], step):

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 
-import h5py
 import keras
 import numpy as np
 import pytest
+
+from tests.helpers import checkpoint_arrays
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STEPS = 12  # 3 epochs x 4 steps; the GAN (and the discriminator's optimizer) starts at step 3
@@ -35,13 +36,6 @@ def _checkpoint_steps(backup):
 
 def _writing(backup):
     return backup.is_dir() and any(".tmp" in p.name for p in backup.iterdir())
-
-
-def _arrays(path):
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, item: arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
-    return arrays
 
 
 @pytest.mark.slow
@@ -97,7 +91,7 @@ def test_killed_run_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
     assert json.loads((out / "time.json").read_text())["step"] == STEPS
     # Every weight, optimizer slot and counter of the final checkpoint equals the unkilled run's.
     name = f"step_{STEPS:09d}.weights.h5"
-    expected, got = _arrays(reference / "backup" / name), _arrays(out / "backup" / name)
+    expected, got = checkpoint_arrays(reference / "backup" / name), checkpoint_arrays(out / "backup" / name)
     assert expected.keys() == got.keys()
     difference = max(
         float(np.max(np.abs(expected[k].astype("float64") - got[k]))) for k in expected if expected[k].size

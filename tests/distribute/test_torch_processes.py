@@ -23,6 +23,7 @@ from tests.distribute.test_multi_process import assert_each_process_read_its_hal
 from tests.distribute.test_multi_process import free_port
 from tests.distribute.test_multi_process import initial_weights
 from tests.distribute.test_multi_process import wait
+from tests.helpers import checkpoint_arrays
 
 pytestmark = [
     pytest.mark.skipif(keras.backend.backend() != "torch", reason="trains over torch.distributed processes"),
@@ -110,15 +111,6 @@ def train_args(out, steps=TRAIN_STEPS):
     )
 
 
-def checkpoint_weights(path):
-    import h5py
-
-    weights = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, item: weights.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
-    return weights
-
-
 def kill_after_a_checkpoint(chief, other, run, lost):
     """Kill `other` once `run` holds a checkpoint; `chief` must stop within 60 s with one line saying `lost`.
 
@@ -155,7 +147,7 @@ def test_a_killed_process_stops_the_others_with_one_line_and_the_same_commands_r
     assert "EMA generator" not in outputs[1]  # only the chief reports (and writes)
     wait([uninterrupted])
     final = f"backup/step_{TRAIN_STEPS:09d}.weights.h5"
-    resumed, expected = checkpoint_weights(run / final), checkpoint_weights(reference / final)
+    resumed, expected = checkpoint_arrays(run / final), checkpoint_arrays(reference / final)
     assert resumed.keys() == expected.keys()
     for name, value in expected.items():
         np.testing.assert_array_equal(resumed[name], value, err_msg=name)
